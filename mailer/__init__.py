@@ -1,0 +1,45 @@
+"""mailer: a self-hosted newsletter and event-announcement service."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure the mailer application."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        instance_path=os.environ.get("MAILER_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+    )
+
+    from mailer.config import load_config
+
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    from mailer import extensions
+
+    extensions.init_app(app)
+
+    from mailer import cli, errors, i18n, templating
+    from mailer.celery_app import celery_init_app
+
+    i18n.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    celery_init_app(app)
+
+    from mailer.public.views import bp as public_bp
+    from mailer.staff.views import bp as staff_bp
+    from mailer.health import bp as health_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(staff_bp)
+    app.register_blueprint(health_bp)
+    return app

@@ -1,0 +1,93 @@
+"""Operator commands: `flask --app wsgi staff|seed|outbox|subscribers ...`."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from mailer.extensions import db
+from mailer.models import ConsentChannel, ConsentEvent, StaffRole, StaffUser
+from mailer.sending.transport import list_outbox
+from mailer.subscribers import lifecycle
+from mailer.subscribers.ledger import Origin
+
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+outbox_cli = AppGroup("outbox", help="Read the outbox folder of the embedded default.")
+subscribers_cli = AppGroup("subscribers", help="Look up and manage subscribers.")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in StaffRole]), default=StaffRole.EDITOR.value)
+@click.password_option(help="Prompted for when not given.")
+def create_staff(email: str, role: str, password: str) -> None:
+    """Create a staff account, or reset its password and role."""
+    from sqlalchemy import func
+
+    user = db.session.scalar(db.select(StaffUser).where(func.lower(StaffUser.email) == email.lower()))
+    if user is None:
+        user = StaffUser(email=email)
+        db.session.add(user)
+    user.role = role
+    user.set_password(password)
+    db.session.commit()
+    click.echo(f"staff account {email} ({role}) ready")
+
+
+@click.command("seed")
+def seed() -> None:
+    """Add demo content: the topics of an arts organisation. Safe to run twice."""
+    from mailer.demo import seed_demo_content
+
+    created = seed_demo_content()
+    db.session.commit()
+    click.echo(f"demo content ready ({created} new records)")
+
+
+@outbox_cli.command("list")
+@click.option("--limit", default=20, show_default=True)
+def list_outbox_command(limit: int) -> None:
+    """List the newest mails in the outbox folder."""
+    for path in list_outbox(current_app.config["OUTBOX_FOLDER"])[:limit]:
+        click.echo(str(path))
+
+
+def _subscriber_or_fail(email: str):
+    subscriber = lifecycle.find_subscriber(email)
+    if subscriber is None:
+        raise click.ClickException(f"no subscriber with address {email}")
+    return subscriber
+
+
+@subscribers_cli.command("show")
+@click.argument("email")
+def show_subscriber(email: str) -> None:
+    """Show a subscriber, their topics and their consent ledger."""
+    subscriber = _subscriber_or_fail(email)
+    click.echo(f"{subscriber.email}  status={subscriber.status}  language={subscriber.language}")
+    for subscription in subscriber.subscriptions:
+        click.echo(f"  topic {subscription.topic.slug}: {subscription.status}")
+    events = db.session.scalars(
+        db.select(ConsentEvent).filter_by(subscriber_id=subscriber.id).order_by(ConsentEvent.id)
+    )
+    for event in events:
+        click.echo(
+            f"  {event.created_at:%Y-%m-%d %H:%M:%S} {event.action} topic={event.topic_id} "
+            f"channel={event.channel} ip={event.ip} version={event.consent_version}"
+        )
+
+
+@subscribers_cli.command("revoke-tokens")
+@click.argument("email")
+def revoke_tokens_command(email: str) -> None:
+    """Kill every unsubscribe, manage and confirm link a subscriber holds."""
+    subscriber = _subscriber_or_fail(email)
+    lifecycle.revoke_tokens(subscriber, Origin(ConsentChannel.STAFF))
+    db.session.commit()
+    click.echo(f"links of {subscriber.email} revoked")
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands."""
+    for command in (staff_cli, outbox_cli, subscribers_cli, seed):
+        app.cli.add_command(command)

@@ -1,0 +1,56 @@
+"""Render mail templates (html + txt pairs) and build public links for mails."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import css_inline
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from mailer.sending.mime import MessageBuilder
+
+_inliner = css_inline.CSSInliner(keep_style_tags=True)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+def public_url(endpoint: str, **values: Any) -> str:
+    """Build an absolute URL on MAILER_BASE_URL, with or without a request."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def render_email(name: str, language: str, subject: str, **context: Any) -> RenderedEmail:
+    """Render templates/email/<name>.html and .txt in the given language.
+
+    `subject` is a callable-free string already translated by the caller inside the
+    same locale, or a lazy string; it is rendered here so both parts agree.
+    """
+    with force_locale(language):
+        context = {"language": language, "subject": str(subject), **context}
+        html = render_template(f"email/{name}.html", **context)
+        text = render_template(f"email/{name}.txt", **context)
+    return RenderedEmail(subject=context["subject"], html=_inliner.inline(html), text=text)
+
+
+def message_builder(static_headers: dict[str, str] | None = None) -> MessageBuilder:
+    """Return a builder for messages from MAILER_FROM."""
+    return MessageBuilder(
+        sender=current_app.config["MAIL_FROM"],
+        message_id_domain=current_app.config["MESSAGE_ID_DOMAIN"],
+        static_headers=static_headers,
+    )
+
+
+def unsubscribe_mailto(token: str) -> str:
+    """Return the mailto: form of List-Unsubscribe for a token."""
+    sender_domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].rstrip(">").strip()
+    return f"mailto:unsubscribe@{sender_domain}?subject=unsubscribe%20{token}"

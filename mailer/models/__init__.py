@@ -1,0 +1,17 @@
+"""Database models."""
+from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from mailer.models.staff import StaffRole, StaffUser
+from mailer.models.subscriber import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
+
+__all__ = [
+    "ConsentAction",
+    "ConsentChannel",
+    "ConsentEvent",
+    "StaffRole",
+    "StaffUser",
+    "Subscriber",
+    "SubscriberStatus",
+    "Subscription",
+    "SubscriptionStatus",
+    "Topic",
+]

@@ -1,0 +1,1 @@
+"""Public pages: subscribe, confirm, manage and unsubscribe."""

@@ -1,0 +1,103 @@
+"""Forms of the public pages, with messages in the visitor's language."""
+from __future__ import annotations
+
+import time
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms.fields.choices import SelectChoice
+from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+def no_control_characters(form: FlaskForm, field) -> None:
+    """Refuse CR, LF and NUL: the value may end up in a mail header."""
+    if field.data and any(c in field.data for c in FORBIDDEN_IN_HEADERS):
+        raise ValidationError(_l("Line breaks and control characters are not allowed here."))
+
+
+def valid_email_address(form: FlaskForm, field) -> None:
+    """Check syntax (no DNS look-up) and normalise the address."""
+    if not field.data:
+        return
+    try:
+        # No SMTPUTF8: the address must be sendable by any relay, so keep it ASCII (IDN domains as punycode).
+        checked = validate_email(field.data.strip(), check_deliverability=False, allow_smtputf8=False)
+        field.data = checked.ascii_email or checked.normalized
+    except EmailNotValidError:
+        raise ValidationError(_l("Please enter a valid email address.")) from None
+
+
+def _form_clock() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="mailer.form-started")
+
+
+def form_started_stamp() -> str:
+    """Sign the time the form was shown, to spot bots that submit instantly."""
+    return _form_clock().dumps(time.time())
+
+
+def submitted_too_fast(stamp: str | None) -> bool:
+    """Return True when the form came back faster than a person fills it in, or unsigned."""
+    try:
+        shown_at = float(_form_clock().loads(stamp or "", max_age=24 * 3600))
+    except (BadSignature, ValueError, TypeError):
+        return True
+    return time.time() - shown_at < current_app.config["MIN_FORM_SECONDS"]
+
+
+LANGUAGE_CHOICES = [SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
+
+
+class SubscribeForm(FlaskForm):
+    email = StringField(
+        _l("Email address"),
+        validators=[DataRequired(_l("Please enter your email address.")), Length(max=254, message=_l("That address is too long.")), no_control_characters, valid_email_address],
+    )
+    name = StringField(
+        _l("Name (optional)"),
+        validators=[Optional(), Length(max=100, message=_l("Please keep the name under 100 characters.")), no_control_characters],
+    )
+    language = RadioField(_l("Language for our mails"), choices=LANGUAGE_CHOICES, validators=[DataRequired(_l("Please choose a language."))])
+    topics = CheckboxListField(_l("What would you like to hear about?"), coerce=int, validate_choice=True)
+    # A field hidden from people with CSS; bots fill it in.
+    website = StringField(_l("Leave this field empty"))
+    started = HiddenField()
+
+    def validate_topics(self, field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Please choose at least one topic."))
+
+
+class ManageForm(FlaskForm):
+    name = StringField(
+        _l("Name (optional)"),
+        validators=[Optional(), Length(max=100, message=_l("Please keep the name under 100 characters.")), no_control_characters],
+    )
+    language = RadioField(_l("Language for our mails"), choices=LANGUAGE_CHOICES, validators=[DataRequired(_l("Please choose a language."))])
+    topics = CheckboxListField(_l("Topics"), coerce=int, validate_choice=True)
+
+
+class UnsubscribeForm(FlaskForm):
+    scope = RadioField(_l("Unsubscribe from"), validators=[DataRequired(_l("Please choose what to unsubscribe from."))])
+
+
+class NewLinkForm(FlaskForm):
+    email = StringField(
+        _l("Email address"),
+        validators=[DataRequired(_l("Please enter your email address.")), Length(max=254, message=_l("That address is too long.")), no_control_characters, valid_email_address],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """Only the CSRF token: the button turns a link-scanner's GET into a person's POST."""

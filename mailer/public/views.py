@@ -1,0 +1,214 @@
+"""Public HTTP handlers: parse, call a lifecycle service, then render or redirect."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from wtforms.fields.choices import SelectChoice
+
+from mailer.extensions import csrf, db, limiter
+from mailer.models import ConsentChannel, SubscriptionStatus
+from mailer.public.forms import (
+    ConfirmForm,
+    ManageForm,
+    NewLinkForm,
+    SubscribeForm,
+    UnsubscribeForm,
+    form_started_stamp,
+    submitted_too_fast,
+)
+from mailer.subscribers import lifecycle
+from mailer.subscribers.ledger import Origin
+from mailer.tasks import queue, send_link_mail, send_welcome_mail
+from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token
+
+bp = Blueprint("public", __name__)
+
+
+@bp.context_processor
+def topics_context() -> dict[str, object]:
+    return {"topics_by_id": {t.id: t for t in lifecycle.public_topics()}}
+
+
+def _origin(channel: ConsentChannel) -> Origin:
+    return Origin(channel, ip=request.remote_addr, user_agent=request.user_agent.string)
+
+
+def _address_key() -> str:
+    """Rate-limit key for one address, whatever its case."""
+    return "address:" + (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _ip_limit() -> str:
+    return current_app.config["SIGNUP_LIMIT_PER_IP"]
+
+
+def _address_limit() -> str:
+    return current_app.config["SIGNUP_LIMIT_PER_ADDRESS"]
+
+
+def _topic_choices() -> list[SelectChoice]:
+    language = str(get_locale())
+    return [SelectChoice(str(t.id), t.name(language)) for t in lifecycle.public_topics()]
+
+
+def _claim(purpose: TokenPurpose, token: str) -> TokenClaim:
+    """Verify a link's token or answer with the friendly invalid-link page."""
+    try:
+        claim = read_token(purpose, token)
+    except InvalidToken as error:
+        abort(_invalid_link(error.reason))
+    g.subscriber_language = claim.subscriber.language
+    return claim
+
+
+def _invalid_link(reason: str):
+    form = NewLinkForm()
+    return current_app.make_response((render_template("public/invalid_link.html", reason=reason, form=form), 400))
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("public.subscribe"))
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(_address_limit, key_func=_address_key, methods=["POST"])
+def subscribe():
+    """Show the signup form; on POST record the signup and queue the opt-in mail."""
+    form = SubscribeForm()
+    form.topics.choices = _topic_choices()
+    if request.method == "GET":
+        form.language.data = str(get_locale())
+        form.started.data = form_started_stamp()
+        return render_template("public/subscribe.html", form=form)
+    if not form.validate():
+        form.started.data = form_started_stamp()
+        return render_template("public/subscribe.html", form=form), 400
+    if form.website.data or submitted_too_fast(form.started.data):
+        # Bots get the same answer as people, and nothing is stored or sent.
+        return redirect(url_for("public.check_inbox"), 303)
+    subscriber_id = lifecycle.request_subscription(
+        email=form.email.data,
+        name=(form.name.data or "").strip() or None,
+        language=form.language.data,
+        topic_ids=form.topics.data,
+        origin=_origin(ConsentChannel.FORM),
+    )
+    db.session.commit()
+    if subscriber_id is not None:
+        queue(send_link_mail, subscriber_id)
+    return redirect(url_for("public.check_inbox"), 303)
+
+
+@bp.get("/subscribe/check-inbox")
+def check_inbox():
+    return render_template("public/check_inbox.html")
+
+
+@bp.post("/new-link")
+@limiter.limit(_ip_limit)
+@limiter.limit(_address_limit, key_func=_address_key)
+def new_link():
+    """Mail a fresh confirm or manage link; answer the same whether the address is known."""
+    form = NewLinkForm()
+    if not form.validate():
+        return render_template("public/invalid_link.html", reason="invalid", form=form), 400
+    subscriber_id = lifecycle.request_new_link(form.email.data)
+    db.session.commit()
+    if subscriber_id is not None:
+        queue(send_link_mail, subscriber_id)
+    return redirect(url_for("public.check_inbox"), 303)
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """Show a confirm button; only the POST confirms, because mail scanners follow links."""
+    claim = _claim(TokenPurpose.CONFIRM, token)
+    form = ConfirmForm()
+    pending = bool(claim.subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED))
+    if request.method == "GET" or not form.validate():
+        if request.method == "POST":
+            abort(400)
+        return render_template("public/confirm.html", form=form, pending=pending)
+    if lifecycle.confirm_subscription(claim.subscriber, _origin(ConsentChannel.LINK)):
+        db.session.commit()
+        queue(send_welcome_mail, claim.subscriber.id)
+    return render_template("public/confirmed.html")
+
+
+@bp.route("/manage/<token>", methods=["GET", "POST"])
+def manage(token: str):
+    """Let a subscriber change topics, name and language."""
+    subscriber = _claim(TokenPurpose.MANAGE, token).subscriber
+    form = ManageForm()
+    form.topics.choices = _topic_choices()
+    if request.method == "GET":
+        form.name.data = subscriber.name
+        form.language.data = subscriber.language
+        form.topics.data = sorted(
+            subscriber.topic_ids(SubscriptionStatus.CONFIRMED) | subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED)
+        )
+        return render_template("public/manage.html", form=form, subscriber=subscriber)
+    if not form.validate():
+        return render_template("public/manage.html", form=form, subscriber=subscriber), 400
+    owed = lifecycle.update_preferences(
+        subscriber,
+        topic_ids=form.topics.data,
+        name=(form.name.data or "").strip() or None,
+        language=form.language.data,
+        origin=_origin(ConsentChannel.LINK),
+    )
+    db.session.commit()
+    if owed is not None:
+        queue(send_link_mail, owed)
+    return render_template("public/manage.html", form=form, subscriber=subscriber, saved=True)
+
+
+def _unsubscribe_page(claim: TokenClaim, token: str, status: int = 200, done: bool = False):
+    subscriber = claim.subscriber
+    form = UnsubscribeForm()
+    form.scope.choices = _scope_choices(claim)
+    if not form.scope.data:
+        form.scope.data = "all"
+    return render_template(
+        "public/unsubscribe.html", form=form, subscriber=subscriber, token=token, done=done
+    ), status
+
+
+def _scope_choices(claim: TokenClaim) -> list[SelectChoice]:
+    language = claim.subscriber.language
+    active = [s for s in claim.subscriber.subscriptions if s.status != SubscriptionStatus.UNSUBSCRIBED]
+    choices = [SelectChoice(str(s.topic_id), s.topic.name(language)) for s in active]
+    return [SelectChoice("all", gettext("All our mails")), *choices]
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str):
+    """Show the unsubscribe page; the POST leaves one topic or everything."""
+    claim = _claim(TokenPurpose.UNSUBSCRIBE, token)
+    if request.method == "GET":
+        return _unsubscribe_page(claim, token)
+    form = UnsubscribeForm()
+    form.scope.choices = _scope_choices(claim)
+    if not form.validate():
+        return _unsubscribe_page(claim, token, 400)
+    topic_ids = None if form.scope.data == "all" else {int(form.scope.data)}
+    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.LINK), topic_ids)
+    db.session.commit()
+    return _unsubscribe_page(claim, token, done=True)
+
+
+@bp.route("/one-click/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def one_click(token: str):
+    """RFC 8058 one-click unsubscribe: no cookies, no CSRF, idempotent, always 200 on success."""
+    claim = _claim(TokenPurpose.UNSUBSCRIBE, token)
+    if request.method == "GET":
+        # A person who opened the header link in a browser: show the page, change nothing.
+        return _unsubscribe_page(claim, token)
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        abort(400)
+    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.ONE_CLICK), claim.topic_ids)
+    db.session.commit()
+    return render_template("public/unsubscribed.html"), 200

@@ -1,0 +1,1 @@
+"""Domain services for the subscriber lifecycle: no Flask request in here."""

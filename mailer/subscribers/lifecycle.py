@@ -1,0 +1,177 @@
+"""Sign up, confirm, change preferences and leave: the subscriber lifecycle."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+
+from mailer.extensions import db
+from mailer.models import (
+    ConsentAction,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Topic,
+)
+from mailer.models.subscriber import new_token_secret
+from mailer.models.types import utcnow
+from mailer.subscribers.ledger import CONSENT_VERSION, Origin, record
+
+log = logging.getLogger(__name__)
+
+OPT_IN_INTERVAL = timedelta(hours=1)
+
+
+class UnknownTopic(ValueError):
+    """A topic id that does not exist or is not open to the public."""
+
+
+def find_subscriber(email: str) -> Subscriber | None:
+    """Return the subscriber with this address, whatever its case."""
+    return db.session.scalar(db.select(Subscriber).where(func.lower(Subscriber.email) == email.lower()))
+
+
+def public_topics() -> list[Topic]:
+    """Return the topics visitors may choose, in display order."""
+    return list(db.session.scalars(db.select(Topic).filter_by(is_public=True).order_by(Topic.position, Topic.id)))
+
+
+def _checked_topic_ids(topic_ids: Collection[int], *, public_only: bool = True) -> set[int]:
+    allowed = {t.id for t in public_topics()} if public_only else set(db.session.scalars(db.select(Topic.id)))
+    unknown = set(topic_ids) - allowed
+    if unknown:
+        raise UnknownTopic(f"unknown topics {sorted(unknown)}")
+    return set(topic_ids)
+
+
+def _may_queue_link_mail(subscriber: Subscriber, now: datetime) -> bool:
+    last = subscriber.link_requested_at
+    return last is None or now - last >= OPT_IN_INTERVAL
+
+
+def _add_pending(subscriber: Subscriber, topic_id: int, origin: Origin, action: ConsentAction) -> None:
+    subscription = subscriber.subscription_for(topic_id)
+    if subscription is None:
+        subscriber.subscriptions.append(Subscription(topic_id=topic_id, status=SubscriptionStatus.UNCONFIRMED))
+    elif subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+        subscription.status = SubscriptionStatus.UNCONFIRMED
+    record(subscriber, action, origin, topic_id=topic_id, consent_version=CONSENT_VERSION)
+
+
+def request_subscription(
+    *, email: str, name: str | None, language: str, topic_ids: Collection[int], origin: Origin
+) -> int | None:
+    """Record a signup; return the subscriber id if an opt-in mail should be sent now.
+
+    The caller answers the visitor identically whatever this returns, so a signup
+    reveals nothing about whether the address was already known.
+    """
+    chosen = _checked_topic_ids(topic_ids)
+    now = utcnow()
+    subscriber = find_subscriber(email)
+    if subscriber is None:
+        subscriber = Subscriber(email=email, name=name or None, language=language, status=SubscriberStatus.PENDING)
+        db.session.add(subscriber)
+    elif subscriber.status != SubscriberStatus.CONFIRMED:
+        # Re-subscribing after leaving, or a bounce, goes through double opt-in again.
+        subscriber.status = SubscriberStatus.PENDING
+        if subscriber.name is None and name:
+            subscriber.name = name
+    # An unproven visitor never changes a confirmed subscriber's name or language.
+    for topic_id in sorted(chosen - subscriber.topic_ids(SubscriptionStatus.CONFIRMED)):
+        _add_pending(subscriber, topic_id, origin, ConsentAction.SIGNUP)
+    db.session.flush()
+    if not subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED) or not _may_queue_link_mail(subscriber, now):
+        return None
+    subscriber.link_requested_at = now
+    log.info("opt-in mail queued for subscriber %s", subscriber.id)
+    return subscriber.id
+
+
+def request_new_link(email: str) -> int | None:
+    """Return the subscriber id if a fresh confirm or manage link should be mailed now."""
+    subscriber = find_subscriber(email)
+    now = utcnow()
+    if subscriber is None or subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED):
+        return None
+    if not _may_queue_link_mail(subscriber, now):
+        return None
+    subscriber.link_requested_at = now
+    return subscriber.id
+
+
+def confirm_subscription(subscriber: Subscriber, origin: Origin) -> bool:
+    """Confirm every topic awaiting opt-in; return True if anything changed."""
+    pending = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.UNCONFIRMED]
+    if not pending:
+        return False
+    for subscription in pending:
+        subscription.status = SubscriptionStatus.CONFIRMED
+        record(subscriber, ConsentAction.CONFIRM, origin, topic_id=subscription.topic_id)
+    subscriber.status = SubscriberStatus.CONFIRMED
+    subscriber.confirmed_at = utcnow()
+    log.info("subscriber %s confirmed %s topics", subscriber.id, len(pending))
+    return True
+
+
+def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[int] | None = None) -> int:
+    """Withdraw consent for the given topics, or for all; return how many topics changed."""
+    changed = 0
+    for subscription in subscriber.subscriptions:
+        if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+            continue
+        if topic_ids is not None and subscription.topic_id not in topic_ids:
+            continue
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        record(subscriber, ConsentAction.UNSUBSCRIBE, origin, topic_id=subscription.topic_id)
+        changed += 1
+    if not any(s.status != SubscriptionStatus.UNSUBSCRIBED for s in subscriber.subscriptions):
+        if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
+            subscriber.status = SubscriberStatus.UNSUBSCRIBED
+            if topic_ids is None and not changed:
+                record(subscriber, ConsentAction.UNSUBSCRIBE, origin)
+    if changed:
+        log.info("subscriber %s left %s topics via %s", subscriber.id, changed, origin.channel)
+    return changed
+
+
+def update_preferences(
+    subscriber: Subscriber, *, topic_ids: Collection[int], name: str | None, language: str, origin: Origin
+) -> int | None:
+    """Apply the manage page; return the subscriber id if an opt-in mail is now owed."""
+    chosen = _checked_topic_ids(topic_ids)
+    if (name or None) != subscriber.name:
+        subscriber.name = name or None
+        record(subscriber, ConsentAction.NAME, origin)
+    if language != subscriber.language:
+        subscriber.language = language
+        record(subscriber, ConsentAction.LANGUAGE, origin, detail=language)
+    active = subscriber.topic_ids(SubscriptionStatus.CONFIRMED) | subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED)
+    dropped = active - chosen
+    if dropped:
+        unsubscribe(subscriber, origin, dropped)
+    added = sorted(chosen - active)
+    if subscriber.status == SubscriberStatus.CONFIRMED:
+        # The manage link reached this mailbox, which proves control: no second opt-in needed.
+        for topic_id in added:
+            _add_pending(subscriber, topic_id, origin, ConsentAction.SUBSCRIBE)
+            subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
+        return None
+    for topic_id in added:
+        _add_pending(subscriber, topic_id, origin, ConsentAction.SUBSCRIBE)
+    if added:
+        subscriber.status = SubscriberStatus.PENDING
+        now = utcnow()
+        if _may_queue_link_mail(subscriber, now):
+            subscriber.link_requested_at = now
+            return subscriber.id
+    return None
+
+
+def revoke_tokens(subscriber: Subscriber, origin: Origin) -> None:
+    """Invalidate every unsubscribe, manage and confirm link the subscriber holds."""
+    subscriber.token_secret = new_token_secret()
+    record(subscriber, ConsentAction.TOKENS_REVOKED, origin)

@@ -1,0 +1,56 @@
+"""Thin Celery tasks: load by id, call one domain function, retry transient faults."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from sqlalchemy import or_
+
+from mailer.extensions import db
+from mailer.models import Subscriber
+from mailer.models.types import utcnow
+from mailer.sending.transport import TransientSendError
+from mailer.subscribers.mails import deliver_link_mail, deliver_welcome_mail
+from mailer.transport import get_transport
+
+log = logging.getLogger(__name__)
+
+RETRY = {"autoretry_for": (TransientSendError,), "retry_backoff": 5, "retry_backoff_max": 600, "max_retries": 10}
+
+
+@shared_task(ignore_result=True, **RETRY)
+def send_link_mail(subscriber_id: int) -> None:
+    """Send the opt-in or manage-link mail owed to a subscriber."""
+    deliver_link_mail(subscriber_id, get_transport())
+
+
+@shared_task(ignore_result=True, **RETRY)
+def send_welcome_mail(subscriber_id: int) -> None:
+    """Send the welcome mail after a confirmation."""
+    deliver_welcome_mail(subscriber_id, get_transport())
+
+
+@shared_task(ignore_result=True)
+def queue_owed_link_mails() -> int:
+    """Queue link mails that were requested but never sent, e.g. when the broker was down."""
+    cutoff = utcnow() - timedelta(minutes=2)
+    owed = db.session.scalars(
+        db.select(Subscriber.id).where(
+            Subscriber.link_requested_at < cutoff,
+            or_(Subscriber.link_sent_at.is_(None), Subscriber.link_sent_at < Subscriber.link_requested_at),
+        )
+    ).all()
+    for subscriber_id in owed:
+        send_link_mail.delay(subscriber_id)
+    if owed:
+        log.warning("re-queued %s owed link mails", len(owed))
+    return len(owed)
+
+
+def queue(task, *args: object) -> None:
+    """Queue a task after the commit; a broker fault is logged, and the beat sweep catches up."""
+    try:
+        task.delay(*args)
+    except Exception:  # noqa: BLE001 - the visitor's request must not fail because the broker is away
+        log.exception("could not queue %s%r", task.name, args)

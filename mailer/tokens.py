@@ -1,0 +1,89 @@
+"""Signed tokens for links in mails: one salt per purpose, opaque ids only."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from mailer.extensions import db
+from mailer.models import Subscriber
+
+
+class TokenPurpose(StrEnum):
+    CONFIRM = "confirm"
+    UNSUBSCRIBE = "unsubscribe"
+    MANAGE = "manage"
+
+
+class InvalidToken(Exception):
+    """The token is malformed, tampered with, expired, revoked or meant for another purpose."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TokenClaim:
+    subscriber: Subscriber
+    topic_ids: tuple[int, ...] | None = None
+
+
+def _keys() -> list[str]:
+    # MAILER_SECRET_KEY lists keys newest first; itsdangerous wants oldest first and signs with the last.
+    return list(reversed(current_app.config["SECRET_KEYS"]))
+
+
+def _salt(purpose: TokenPurpose) -> str:
+    return f"mailer.{purpose}"
+
+
+def _fingerprint(subscriber: Subscriber) -> str:
+    # Binds a token to the subscriber's current secret; rotating the secret revokes it.
+    return hashlib.sha256(subscriber.token_secret.encode()).hexdigest()[:12]
+
+
+def _serializer(purpose: TokenPurpose) -> URLSafeSerializer | URLSafeTimedSerializer:
+    if purpose is TokenPurpose.CONFIRM:
+        return URLSafeTimedSerializer(_keys(), salt=_salt(purpose))
+    # Unsubscribe and manage links must keep working in old mails, so they carry no expiry.
+    return URLSafeSerializer(_keys(), salt=_salt(purpose))
+
+
+def make_token(purpose: TokenPurpose, subscriber: Subscriber, topic_ids: tuple[int, ...] | None = None) -> str:
+    """Sign a token of one purpose for a subscriber, optionally scoped to topics."""
+    payload: list[Any] = [subscriber.public_id, _fingerprint(subscriber)]
+    if topic_ids:
+        payload.append(sorted(topic_ids))
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
+    """Verify a token of one purpose and return its subscriber, or raise InvalidToken."""
+    serializer = _serializer(purpose)
+    try:
+        if isinstance(serializer, URLSafeTimedSerializer):
+            payload = serializer.loads(token, max_age=current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+        else:
+            payload = serializer.loads(token)
+    except SignatureExpired:
+        raise InvalidToken("expired") from None
+    except (BadSignature, UnicodeError, ValueError):
+        raise InvalidToken("invalid") from None
+    if not (isinstance(payload, list) and len(payload) in (2, 3) and all(isinstance(p, str) for p in payload[:2])):
+        raise InvalidToken("invalid")
+    subscriber = db.session.scalar(db.select(Subscriber).filter_by(public_id=payload[0]))
+    if subscriber is None:
+        raise InvalidToken("invalid")
+    if payload[1] != _fingerprint(subscriber):
+        raise InvalidToken("revoked")
+    topic_ids = None
+    if len(payload) == 3:
+        if not (isinstance(payload[2], list) and all(isinstance(t, int) for t in payload[2])):
+            raise InvalidToken("invalid")
+        topic_ids = tuple(payload[2])
+    return TokenClaim(subscriber, topic_ids)

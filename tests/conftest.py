@@ -1,0 +1,159 @@
+"""Shared fixtures: a migrated database (PostgreSQL in CI), the app, a client and task running."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI") == "true"
+POSTGRES_URL = os.environ.get("MAILER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("MAILER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, url: str) -> None:
+    """In CI a missing service fails the run; on a laptop the test is skipped with a reason."""
+    if reachable(url):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} is required in CI but {url} is unreachable", pytrace=False)
+    pytest.skip(f"{name} not reachable at {url}")
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["MAILER_INSTANCE_PATH"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """PostgreSQL when it runs here (always in CI), else a SQLite file; migrated once."""
+    if IN_CI or reachable(POSTGRES_URL):
+        require_service("PostgreSQL", POSTGRES_URL)
+        url = POSTGRES_URL
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    from flask_migrate import upgrade
+
+    from mailer import create_app
+
+    from mailer.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables(url: str) -> None:
+    from mailer.extensions import db
+
+    engine = create_engine(url)
+    tables = [t.name for t in db.metadata.sorted_tables]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url, instance_dir, tmp_path):
+    """A fresh app on an empty, migrated database, with mail kept in memory."""
+    from mailer import create_app
+    from mailer.demo import seed_demo_content
+    from mailer.extensions import db
+
+    _empty_tables(database_url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "SECRET_KEYS": ["test-key-new", "test-key-old"],
+            "SECRET_KEY": "test-key-new",
+            "SMTP_URL": "memory://",
+            "OUTBOX_FOLDER": str(tmp_path / "outbox"),
+            "BASE_URL": "https://news.example.org",
+            "MAIL_FROM": "Kunst & Kultur i Balance <news@example.org>",
+            "MIN_FORM_SECONDS": 0,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "CELERY": {"broker_url": "memory://", "task_ignore_result": True},
+        }
+    )
+    with app.app_context():
+        seed_demo_content()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app):
+    """The memory transport the app sends through: `.sent` lists (sender, recipient, bytes)."""
+    from mailer.transport import get_transport
+
+    with app.app_context():
+        return get_transport()
+
+
+@pytest.fixture
+def run_tasks(app):
+    """Run every task queued on the in-memory broker, as a worker would; return how many ran."""
+    celery_app = app.extensions["celery"]
+
+    def run() -> int:
+        count = 0
+        with celery_app.connection_for_write() as connection:
+            channel = connection.default_channel
+            while (message := channel.basic_get("celery", no_ack=True)) is not None:
+                args, kwargs, _ = message.decode()
+                celery_app.tasks[message.headers["task"]].apply(args=args, kwargs=kwargs, throw=True)
+                count += 1
+        return count
+
+    run()  # drop anything an earlier test left on the process-wide memory broker
+    return run
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+STARTED_RE = re.compile(r'id="started" name="started" type="hidden" value="([^"]+)"')
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """Pull the hidden fields a browser would send back out of a page."""
+    fields = {}
+    if match := CSRF_RE.search(html):
+        fields["csrf_token"] = match.group(1)
+    if match := STARTED_RE.search(html):
+        fields["started"] = match.group(1)
+    return fields

@@ -1,0 +1,60 @@
+"""Small helpers the tests share: filling in forms and reading mails."""
+from __future__ import annotations
+
+import re
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from tests.conftest import form_fields
+
+LINK_RE = re.compile(r"https://news\.example\.org/[\w/.-]+")
+
+
+def parse_mail(data: bytes) -> EmailMessage:
+    """Parse a sent mail exactly as a strict client would, failing on any defect."""
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    assert not message.defects, message.defects
+    for part in message.walk():
+        assert not part.defects, part.defects
+    return message
+
+
+def mail_text(data: bytes) -> str:
+    return parse_mail(data).get_body(("plain",)).get_content()
+
+
+def link_in(data: bytes, path_prefix: str) -> str:
+    """Return the first link in the text part whose path starts with path_prefix."""
+    for link in LINK_RE.findall(mail_text(data)):
+        if link.split("news.example.org", 1)[1].startswith(path_prefix):
+            return link
+    raise AssertionError(f"no {path_prefix} link in mail")
+
+
+def path_of(link: str) -> str:
+    return link.split("news.example.org", 1)[1]
+
+
+def topic_ids(app, *slugs: str) -> list[int]:
+    from mailer.extensions import db
+    from mailer.models import Topic
+
+    with app.app_context():
+        ids = {t.slug: t.id for t in db.session.scalars(db.select(Topic))}
+    return [ids[s] for s in slugs]
+
+
+def subscribe(client, email: str, topics: list[int], *, name: str = "", language: str = "da", **extra):
+    """Fill in and submit the signup form as a browser would."""
+    page = client.get("/subscribe")
+    data = {**form_fields(page.get_data(as_text=True)), "email": email, "name": name, "language": language}
+    data["topics"] = [str(t) for t in topics]
+    data.update(extra)
+    return client.post("/subscribe", data=data)
+
+
+def post_form(client, path: str, **data):
+    """GET a page, then POST its form back with the given fields."""
+    page = client.get(path)
+    return client.post(path, data={**form_fields(page.get_data(as_text=True)), **data})
