@@ -149,26 +149,24 @@ def update_preferences(
     if language != subscriber.language:
         subscriber.language = language
         record(subscriber, ConsentAction.LANGUAGE, origin, detail=language)
+    was_confirmed = subscriber.status == SubscriberStatus.CONFIRMED
     active = subscriber.topic_ids(SubscriptionStatus.CONFIRMED) | subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED)
-    dropped = active - chosen
-    if dropped:
-        unsubscribe(subscriber, origin, dropped)
     added = sorted(chosen - active)
-    if subscriber.status == SubscriberStatus.CONFIRMED:
-        # The manage link reached this mailbox, which proves control: no second opt-in needed.
-        for topic_id in added:
-            _add_pending(subscriber, topic_id, origin, ConsentAction.SUBSCRIBE)
-            subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
-        return None
     for topic_id in added:
         _add_pending(subscriber, topic_id, origin, ConsentAction.SUBSCRIBE)
-    if added:
-        subscriber.status = SubscriberStatus.PENDING
-        now = utcnow()
-        if _may_queue_link_mail(subscriber, now):
-            subscriber.link_requested_at = now
-            return subscriber.id
-    return None
+        if was_confirmed:
+            # The manage link reached this mailbox, which proves control: no second opt-in needed.
+            subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
+    if active - chosen:
+        unsubscribe(subscriber, origin, active - chosen)
+    if not added or was_confirmed:
+        return None
+    subscriber.status = SubscriberStatus.PENDING
+    now = utcnow()
+    if not _may_queue_link_mail(subscriber, now):
+        return None
+    subscriber.link_requested_at = now
+    return subscriber.id
 
 
 def revoke_tokens(subscriber: Subscriber, origin: Origin) -> None:
