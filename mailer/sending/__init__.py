@@ -1,0 +1,1 @@
+"""Sending engine: message building and transports."""

@@ -1,0 +1,176 @@
+"""Build RFC 5322 multipart messages as bytes, fast.
+
+Why not email.message.EmailMessage: building a multipart message with it and calling
+as_bytes() runs at about 420 messages/s per core (see docs/PERFORMANCE.md), which caps a
+whole campaign far below what SMTP can take. Assembling the bytes directly, with the C
+quoted-printable encoder (binascii.b2a_qp) and with every part that never changes encoded
+once per MessageBuilder, runs at well over 10,000 messages/s. Correctness is kept by the
+tests, which parse every shape of message back with the stdlib parser and require zero
+defects.
+
+Round trip: body text and HTML come back from the parser exactly, except that line
+endings are CRLF on the wire (and so in EmailMessage.get_content()); CR and CRLF in the
+input are normalised first. No trailing newline is added or removed.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import encode_rfc2231, format_datetime
+
+from .headers import (
+    check_header_name, check_header_value, encode_unstructured, fold_header, format_address,
+)
+
+# Fields the builder writes itself; letting callers add them would duplicate them.
+_RESERVED = frozenset({
+    "from", "to", "subject", "date", "message-id", "mime-version",
+    "content-type", "content-transfer-encoding", "content-disposition",
+})
+_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+_CONTENT_TYPE = re.compile(r"[A-Za-z0-9!#$&^_.+-]+/[A-Za-z0-9!#$&^_.+-]+(?:\s*;.*)?")
+_SAFE_FILENAME = re.compile(r"[A-Za-z0-9 !#$%&'()*+,./:;<=>?@\[\]^_`{|}~-]+")
+_QP_LIMIT = 76  # RFC 2045 line limit for quoted-printable, soft-break "=" included
+
+_PLAIN_HEADERS = b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+_HTML_HEADERS = b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=PUBLISH"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class BuiltMessage:
+    message_id: str  # "<random@domain>", angle brackets included
+    data: bytes  # the whole RFC 5322 message, CRLF line endings
+
+
+def _protect_line(line: bytes) -> bytes:
+    """Encode a leading '.' or 'F' of a QP line, re-wrapping it if it grows past 76."""
+    out = []
+    while line.startswith(b".") or line.startswith(b"From "):
+        line = (b"=2E" if line[0] == 0x2E else b"=46") + line[1:]
+        if len(line) <= _QP_LIMIT:
+            break
+        cut = _QP_LIMIT - 1
+        # Never cut through an "=XX" escape: "=" only ever starts escapes in QP output.
+        if line[cut - 1] == 0x3D:
+            cut -= 1
+        elif line[cut - 2] == 0x3D:
+            cut -= 2
+        out.append(line[:cut] + b"=")
+        line = line[cut:]
+    out.append(line)
+    return b"\n".join(out)
+
+
+def encode_quoted_printable(text: str) -> bytes:
+    """Return text as UTF-8 quoted-printable with CRLF line endings."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
+    # b2a_qp leaves "." and "From " at line starts alone; encode them so the body survives
+    # transports that do not dot-stuff and mbox files that mangle "From " lines.
+    # (Plain bytes searches: a MULTILINE regex here costs as much as the encoding itself.)
+    if (encoded.startswith((b".", b"From ")) or b"\n." in encoded or b"\nFrom " in encoded):
+        encoded = b"\n".join(_protect_line(line) for line in encoded.split(b"\n"))
+    return encoded.replace(b"\n", b"\r\n")
+
+
+def _attachment_part(attachment: Attachment) -> bytes:
+    content_type = check_header_value(attachment.content_type).strip()
+    if not (content_type.isascii() and _CONTENT_TYPE.fullmatch(content_type)):
+        raise ValueError(f"invalid attachment content type {attachment.content_type!r}")
+    filename = check_header_value(attachment.filename)
+    if _SAFE_FILENAME.fullmatch(filename):  # no quote or backslash: quote as is
+        disposition = f'attachment; filename="{filename}"'
+    else:
+        # RFC 2231 parameter encoding: the standard way to carry a non-ASCII file name.
+        disposition = "attachment; filename*=" + encode_rfc2231(filename, "utf-8")
+    headers = (fold_header("Content-Type", content_type)
+               + "Content-Transfer-Encoding: base64\r\n"
+               + fold_header("Content-Disposition", disposition) + "\r\n")
+    body = base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+    return headers.encode("ascii") + body
+
+
+def _boundary() -> str:
+    # "=_" can occur neither in quoted-printable ("=" starts hex escapes or soft breaks)
+    # nor in base64 ("=" is only trailing padding), so no body line can match it.
+    return "=_" + secrets.token_hex(12)
+
+
+class MessageBuilder:
+    """Build many messages from one sender; encode the parts that never change once."""
+
+    def __init__(self, *, sender: str, message_id_domain: str,
+                 static_headers: Mapping[str, str] | None = None) -> None:
+        """Validate and pre-encode the sender and the static headers."""
+        check_header_value(message_id_domain)
+        if not _DOMAIN.fullmatch(message_id_domain):
+            raise ValueError(f"invalid Message-ID domain {message_id_domain!r}")
+        self._message_id_domain = message_id_domain
+        self._from = fold_header("From", format_address(sender)).encode("ascii")
+        self._static = _encode_headers(static_headers or {})
+        self._date_cache: tuple[int, bytes] = (-1, b"")
+
+    def _date(self) -> bytes:
+        # Formatting a date costs more than the rest of the headers; it changes once a second.
+        now = int(time.time())
+        second, header = self._date_cache
+        if second != now:
+            stamp = format_datetime(datetime.fromtimestamp(now, timezone.utc))
+            header = f"Date: {stamp}\r\n".encode("ascii")
+            self._date_cache = (now, header)
+        return header
+
+    def build(self, *, to: str, subject: str, text: str, html: str,
+              headers: Mapping[str, str] | None = None,
+              attachments: Sequence[Attachment] = ()) -> BuiltMessage:
+        """Return one complete message addressed to `to`."""
+        message_id = f"<{secrets.token_hex(16)}@{self._message_id_domain}>"
+        head = (fold_header("To", format_address(to))
+                + fold_header("Subject", encode_unstructured(check_header_value(subject)))).encode("ascii")
+        alternative = _boundary()
+        body = b"".join((
+            b"--", alternative.encode(), b"\r\n", _PLAIN_HEADERS, encode_quoted_printable(text),
+            b"\r\n--", alternative.encode(), b"\r\n", _HTML_HEADERS, encode_quoted_printable(html),
+            b"\r\n--", alternative.encode(), b"--\r\n",
+        ))
+        content_type = f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n'.encode()
+        if attachments:
+            mixed = _boundary()
+            parts = [b"--", mixed.encode(), b"\r\n", content_type, b"\r\n", body]
+            for attachment in attachments:
+                parts += [b"--", mixed.encode(), b"\r\n", _attachment_part(attachment)]
+            parts += [b"--", mixed.encode(), b"--\r\n"]
+            body = b"".join(parts)
+            content_type = f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n'.encode()
+        data = b"".join((
+            self._from, head, self._date(),
+            b"Message-ID: ", message_id.encode("ascii"), b"\r\nMIME-Version: 1.0\r\n",
+            self._static, _encode_headers(headers) if headers else b"",
+            content_type, b"\r\n", body,
+        ))
+        return BuiltMessage(message_id=message_id, data=data)
+
+
+def _encode_headers(headers: Mapping[str, str]) -> bytes:
+    """Return the folded, RFC 2047-encoded block for extra header fields."""
+    lines = []
+    for name, value in headers.items():
+        check_header_name(name)
+        if name.lower() in _RESERVED:
+            raise ValueError(f"header {name} is set by MessageBuilder itself")
+        lines.append(fold_header(name, encode_unstructured(check_header_value(value), text=False)))
+    return "".join(lines).encode("ascii")
