@@ -114,7 +114,10 @@ def app(database_url, instance_dir, tmp_path):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A browser that prefers English, so assertions can read English text; Danish is tested explicitly."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_subscribe_form_refuses_bad_fields_with_a_translated_400(app, client, ca
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'<html lang="{language}">' in page
-    expected = "Please correct the fields marked below." if language == "en" else "Ret venligst de markerede felter nedenfor."
+    expected = "Please correct the fields marked below." if language == "en" else "Ret de markerede felter nedenfor."
     assert expected in page
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(Subscriber)) == 0

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, refresh
 from wtforms.fields.choices import SelectChoice
 
 from mailer.extensions import csrf, db, limiter
@@ -162,6 +162,8 @@ def manage(token: str):
     db.session.commit()
     if owed is not None:
         queue(send_link_mail, owed)
+    g.subscriber_language = subscriber.language
+    refresh()  # answer in the language just chosen
     return render_template("public/manage.html", form=form, subscriber=subscriber, saved=True)
 
 
