@@ -1,0 +1,63 @@
+"""Staff login, logout and the outbox: login required everywhere, CSRF on every form."""
+from __future__ import annotations
+
+import pytest
+
+from mailer.extensions import db
+from mailer.models import StaffRole, StaffUser
+from mailer.sending.transport import OutboxTransport
+from tests.conftest import form_fields
+
+
+@pytest.fixture
+def staff(app):
+    with app.app_context():
+        user = StaffUser(email="Editor@Example.org", role=StaffRole.EDITOR)
+        user.set_password("correct horse battery")
+        db.session.add(user)
+        db.session.commit()
+
+
+def login(client, email="editor@example.org", password="correct horse battery"):
+    page = client.get("/staff/login")
+    return client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email, "password": password})
+
+
+@pytest.mark.parametrize("path", ["/staff/", "/staff/outbox", "/staff/outbox/x.eml"])
+def test_staff_pages_need_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "/staff/login" in response.headers["Location"]
+
+
+def test_logout_needs_login_and_csrf(client, staff):
+    assert client.post("/staff/logout").status_code in (302, 400)
+    login(client)
+    assert client.post("/staff/logout").status_code == 400  # no CSRF token
+    page = client.get("/staff/outbox").get_data(as_text=True)
+    assert client.post("/staff/logout", data=form_fields(page)).status_code == 302
+    assert client.get("/staff/outbox").status_code == 302
+
+
+def test_wrong_password_is_refused(client, staff):
+    response = login(client, password="wrong")
+    assert response.status_code == 401
+    assert "Wrong email or password." in response.get_data(as_text=True)
+    assert client.get("/staff/outbox").status_code == 302
+
+
+def test_staff_reads_the_outbox(app, client, staff):
+    from mailer.sending.mime import MessageBuilder
+
+    builder = MessageBuilder(sender="news@example.org", message_id_domain="example.org")
+    mail = builder.build(to="reader@example.org", subject="Hej Åse", text="tekst", html="<p>html <script>x</script></p>")
+    OutboxTransport(app.config["OUTBOX_FOLDER"]).send("news@example.org", "reader@example.org", mail.data)
+    response = login(client)
+    assert response.status_code == 302
+    listing = client.get("/staff/outbox").get_data(as_text=True)
+    assert "Hej Åse" in listing and "reader@example.org" in listing
+    name = listing.split('/staff/outbox/', 1)[1].split('"', 1)[0]
+    message = client.get("/staff/outbox/" + name).get_data(as_text=True)
+    assert 'sandbox=""' in message
+    assert "<script>" not in message  # the HTML part is escaped into the sandboxed frame
+    assert client.get("/staff/outbox/..%2Fsecret_key").status_code == 404
