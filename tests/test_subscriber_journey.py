@@ -192,3 +192,23 @@ class TestManaging:
         with app.app_context():
             subscriber = find_subscriber("lise@example.org")
             assert (subscriber.name, subscriber.language) == ("Lise Ørsted", "en")
+
+
+def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, client, outbox, run_tasks, monkeypatch):
+    """A signup whose task never reached the broker still gets its mail from the beat sweep."""
+    from mailer.tasks import queue_owed_link_mails
+
+    (newsletter,) = topic_ids(app, "newsletter")
+    subscribe(client, "lost@example.org", [newsletter])
+    # Drop the queued task, as if the broker had lost it.
+    app.extensions["celery"].connection_for_write().default_channel.queue_purge("celery")
+    with app.app_context():
+        assert queue_owed_link_mails() == 0  # too recent: the first task may still be on its way
+    later = utcnow() + timedelta(minutes=3)
+    monkeypatch.setattr("mailer.tasks.utcnow", lambda: later)
+    with app.app_context():
+        assert queue_owed_link_mails() == 1
+    assert run_tasks() == 1
+    assert [recipient for _, recipient, _ in outbox.sent] == ["lost@example.org"]
+    with app.app_context():
+        assert queue_owed_link_mails() == 0
