@@ -1,9 +1,14 @@
 """Database models."""
+from mailer.models.announcement import Announcement, AnnouncementStatus, Delivery, DeliveryStatus
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from mailer.models.staff import StaffRole, StaffUser
 from mailer.models.subscriber import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
 __all__ = [
+    "Announcement",
+    "AnnouncementStatus",
+    "Delivery",
+    "DeliveryStatus",
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",

@@ -19,6 +19,7 @@ class ConsentAction(StrEnum):
     LANGUAGE = "language"        # changed language
     NAME = "name"                # changed name
     TOKENS_REVOKED = "tokens_revoked"
+    BOUNCED = "bounced"          # hard bounce or complaint: no more mail to this address
 
 
 class ConsentChannel(StrEnum):

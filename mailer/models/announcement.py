@@ -1,0 +1,82 @@
+"""Announcements and their per-recipient delivery ledger."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mailer.extensions import db
+from mailer.models.subscriber import Topic
+from mailer.models.types import UTCDateTime, utcnow
+
+
+class AnnouncementStatus(StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"      # waiting to be claimed (next_attempt_at may delay a retry)
+    CLAIMED = "claimed"      # leased by a worker until lease_expires_at
+    SENT = "sent"            # accepted by the SMTP server
+    FAILED = "failed"        # gave up: retries exhausted or our sender refused
+    BOUNCED = "bounced"      # 5xx for this recipient
+    UNKNOWN = "unknown"      # the connection failed after the final dot: may or may not have arrived
+    SKIPPED = "skipped"      # unsubscribed between the snapshot and the send
+
+
+announcement_topic = Table(
+    "announcement_topic",
+    db.metadata,
+    Column("announcement_id", Integer, ForeignKey("announcement.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", Integer, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Announcement(db.Model):
+    """A mailing to the confirmed subscribers of some topics, in one language or both."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    preheader: Mapped[str] = mapped_column(String(200), default="")
+    body_markdown: Mapped[str] = mapped_column(Text, default="")
+    # None means subscribers of either language, each in their own.
+    language: Mapped[str | None] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16), default=AnnouncementStatus.DRAFT, index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    topics: Mapped[list[Topic]] = relationship(secondary=announcement_topic, order_by=Topic.position)
+
+
+class Delivery(db.Model):
+    """One recipient of one announcement: the ledger is the truth about who got it."""
+
+    __table_args__ = (
+        UniqueConstraint("announcement_id", "subscriber_id"),
+        Index("ix_delivery_claimable", "announcement_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcement.id", ondelete="CASCADE"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    smtp_reply: Mapped[str | None] = mapped_column(String(500))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
