@@ -1,0 +1,203 @@
+"""Staff pages for one announcement: live progress, the delivery ledger, and pause / resume / cancel."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_babel import format_decimal, format_timedelta, gettext
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from mailer.models import AnnouncementStatus, DeliveryStatus, StaffRole
+from mailer.sending import campaign, ledger
+from mailer.sending.progress import (
+    AnnouncementNotFound,
+    announcement_progress,
+    delivery_page,
+    load_announcement,
+    progress_of,
+)
+from mailer.staff.auth import staff_required
+from mailer.staff.views import LogoutForm
+
+bp = Blueprint("staff_sending", __name__, url_prefix="/staff/announcements")
+
+PER_PAGE = 50
+PAUSABLE = (AnnouncementStatus.SENDING,)
+RESUMABLE = (AnnouncementStatus.PAUSED,)
+CANCELLABLE = (
+    AnnouncementStatus.DRAFT,
+    AnnouncementStatus.SCHEDULED,
+    AnnouncementStatus.SENDING,
+    AnnouncementStatus.PAUSED,
+)
+
+
+class ControlForm(FlaskForm):
+    """Pause, resume and cancel carry nothing but the CSRF token."""
+
+
+def announcement_status_labels() -> dict[str, str]:
+    return {
+        AnnouncementStatus.DRAFT: gettext("Draft"),
+        AnnouncementStatus.SCHEDULED: gettext("Scheduled"),
+        AnnouncementStatus.SENDING: gettext("Sending"),
+        AnnouncementStatus.PAUSED: gettext("Paused"),
+        AnnouncementStatus.SENT: gettext("Sent"),
+        AnnouncementStatus.CANCELLED: gettext("Cancelled"),
+        AnnouncementStatus.FAILED: gettext("Failed"),
+    }
+
+
+def delivery_status_labels() -> dict[str, str]:
+    return {
+        DeliveryStatus.PENDING: gettext("Waiting"),
+        DeliveryStatus.CLAIMED: gettext("Being sent"),
+        DeliveryStatus.SENT: gettext("Sent"),
+        DeliveryStatus.FAILED: gettext("Failed"),
+        DeliveryStatus.BOUNCED: gettext("Bounced"),
+        DeliveryStatus.UNKNOWN: gettext("Unknown"),
+        DeliveryStatus.SKIPPED: gettext("Skipped"),
+    }
+
+
+def _load_or_404(announcement_id: int):
+    try:
+        return load_announcement(announcement_id)
+    except AnnouncementNotFound:
+        abort(404)
+
+
+def _progress_context(progress: dict) -> dict[str, object]:
+    """Values the progress fragment shows, formatted in the staff member's language."""
+    eta = progress["eta_seconds"]
+    return {
+        "progress": progress,
+        "status_labels": announcement_status_labels(),
+        "rate_text": format_decimal(progress["rate"], format="#,##0.0"),
+        "eta_text": format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta is not None else None,
+        "percent_text": format_decimal(progress["percent"], format="#,##0.0"),
+    }
+
+
+@bp.get("/<int:announcement_id>")
+@staff_required()
+def announcement(announcement_id: int):
+    """An announcement with its live progress, its controls and the delivery ledger."""
+    item = _load_or_404(announcement_id)
+    status_filter = request.args.get("status", "") or None
+    page = max(request.args.get("page", 1, type=int), 1)
+    try:
+        rows, filtered_total = delivery_page(announcement_id, status_filter, page, PER_PAGE)
+    except ValueError:
+        abort(400)
+    counts = ledger.status_counts(announcement_id)
+    progress = progress_of(item, counts)
+    last_page = max((filtered_total + PER_PAGE - 1) // PER_PAGE, 1)
+    return render_template(
+        "staff/announcement.html",
+        announcement=item,
+        counts=counts,
+        rows=rows,
+        status_filter=status_filter,
+        page=page,
+        last_page=last_page,
+        filtered_total=filtered_total,
+        delivery_labels=delivery_status_labels(),
+        # Editors see the progress; only admins get the buttons (the routes check it too).
+        can_pause=current_user.is_admin and item.status in PAUSABLE,
+        can_resume=current_user.is_admin and item.status in RESUMABLE,
+        can_cancel=current_user.is_admin and item.status in CANCELLABLE,
+        form=ControlForm(),
+        logout_form=LogoutForm(),
+        **_progress_context(progress),
+    )
+
+
+@bp.get("/<int:announcement_id>/progress")
+@staff_required()
+def progress_fragment(announcement_id: int):
+    """The progress fragment htmx polls while the announcement is sending."""
+    try:
+        progress = announcement_progress(announcement_id)
+    except AnnouncementNotFound:
+        abort(404)
+    response = make_response(render_template("staff/_progress.html", **_progress_context(progress)))
+    if request.headers.get("HX-Request") and progress["status"] != AnnouncementStatus.SENDING:
+        # Sending stopped (finished, paused or cancelled): reload the whole page, so
+        # the buttons and the ledger match the new status. The page then stops polling.
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+@bp.get("/<int:announcement_id>/progress.json")
+@staff_required()
+def progress_json(announcement_id: int):
+    """The same progress as JSON, for scripts and monitoring."""
+    try:
+        return jsonify(announcement_progress(announcement_id))
+    except AnnouncementNotFound:
+        abort(404)
+
+
+def _control(announcement_id: int, action: Callable[[int], None], done: str, refused: str):
+    _load_or_404(announcement_id)
+    if not ControlForm().validate():
+        abort(400)
+    try:
+        action(announcement_id)
+    except campaign.InvalidTransition:
+        flash(refused, "error")
+        return False
+    flash(done, "success")
+    return True
+
+
+def _back(announcement_id: int):
+    return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+
+
+@bp.post("/<int:announcement_id>/pause")
+@staff_required(StaffRole.ADMIN)
+def pause(announcement_id: int):
+    """Pause sending; workers stop after their current group."""
+    _control(
+        announcement_id,
+        campaign.pause,
+        gettext("Sending is paused. Messages already handed to a worker may still go out."),
+        gettext("Only an announcement that is sending can be paused."),
+    )
+    return _back(announcement_id)
+
+
+@bp.post("/<int:announcement_id>/resume")
+@staff_required(StaffRole.ADMIN)
+def resume(announcement_id: int):
+    """Resume a paused announcement and wake the senders."""
+    resumed = _control(
+        announcement_id,
+        campaign.resume,
+        gettext("Sending has resumed."),
+        gettext("Only a paused announcement can be resumed."),
+    )
+    if resumed:
+        from mailer.tasks import queue
+        from mailer.tasks.sending import send_announcement
+
+        for _ in range(current_app.config["SEND_CONCURRENCY"]):
+            queue(send_announcement, announcement_id)
+    return _back(announcement_id)
+
+
+@bp.post("/<int:announcement_id>/cancel")
+@staff_required(StaffRole.ADMIN)
+def cancel(announcement_id: int):
+    """Cancel the announcement; messages not yet sent are never sent."""
+    _control(
+        announcement_id,
+        campaign.cancel,
+        gettext("The announcement is cancelled. Messages not yet sent will not be sent."),
+        gettext("This announcement has already finished or been cancelled, so it cannot be cancelled."),
+    )
+    return _back(announcement_id)

@@ -1,0 +1,379 @@
+"""Staff pages of a sending announcement: live progress, the delivery ledger, pause / resume / cancel."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, StaffRole, StaffUser, Subscriber
+from mailer.models.types import utcnow
+from mailer.sending import campaign
+from mailer.sending.progress import AnnouncementNotFound, announcement_progress, delivery_page
+from tests.conftest import form_fields
+from tests.factories import create_announcement, create_subscribers
+
+PASSWORD = "correct horse battery"
+RECIPIENTS = 60
+REASON = "12 of 50 messages failed; paused automatically"
+
+
+@pytest.fixture
+def app(app):
+    """The conftest app with the sending pages registered, before any request reaches it."""
+    from mailer.staff.sending_views import bp
+
+    if "staff_sending" not in app.blueprints:
+        app.register_blueprint(bp)
+    return app
+
+
+@pytest.fixture
+def staff(app):
+    with app.app_context():
+        for email, role in (("admin@example.org", StaffRole.ADMIN), ("editor@example.org", StaffRole.EDITOR)):
+            user = StaffUser(email=email, role=role)
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+
+
+def login(client, email: str) -> None:
+    page = client.get("/staff/login")
+    response = client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email,
+                                                 "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def admin(client, staff):
+    login(client, "admin@example.org")
+    return client
+
+
+@pytest.fixture
+def editor(client, staff):
+    login(client, "editor@example.org")
+    return client
+
+
+def _ids_by_position(announcement_id: int) -> list[int]:
+    return list(db.session.scalars(
+        select(Delivery.id).where(Delivery.announcement_id == announcement_id).order_by(Delivery.id)))
+
+
+def _mark(ids: list[int], status: DeliveryStatus, **values) -> None:
+    db.session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(status=status, **values)
+                       .execution_options(synchronize_session=False))
+
+
+@pytest.fixture
+def sending(app):
+    """A started announcement of 60 recipients: 30 sent (15 of them in the last 30 s), 5 bounced,
+    2 failed, 1 unknown, 1 skipped, 2 claimed and 19 pending; started a minute ago."""
+    with app.app_context():
+        create_subscribers(RECIPIENTS, "newsletter")
+        announcement_id = create_announcement("newsletter")
+        campaign.send_now(announcement_id)
+        assert campaign.start(announcement_id)
+        now = utcnow()
+        ids = _ids_by_position(announcement_id)
+        assert len(ids) == RECIPIENTS
+        _mark(ids[:15], DeliveryStatus.SENT, sent_at=now - timedelta(minutes=5), message_id="<old@example.org>")
+        _mark(ids[15:30], DeliveryStatus.SENT, sent_at=now - timedelta(seconds=5), smtp_reply="250 ok")
+        _mark(ids[30:35], DeliveryStatus.BOUNCED, smtp_reply="550 5.1.1 no such user", last_error="bounced")
+        _mark(ids[35:37], DeliveryStatus.FAILED, last_error="sender refused")
+        _mark(ids[37:38], DeliveryStatus.UNKNOWN, last_error="connection lost after the final dot")
+        _mark(ids[38:39], DeliveryStatus.SKIPPED)
+        _mark(ids[39:41], DeliveryStatus.CLAIMED, claimed_by="worker-a", lease_expires_at=now - timedelta(seconds=1))
+        db.session.execute(update(Announcement).where(Announcement.id == announcement_id)
+                           .values(started_at=now - timedelta(minutes=1)))
+        db.session.commit()
+        return announcement_id
+
+
+def _emails(app, announcement_id: int, status: DeliveryStatus) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(
+            select(Subscriber.email).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.announcement_id == announcement_id, Delivery.status == status)
+            .order_by(Delivery.id)))
+
+
+def _status(app, announcement_id: int) -> str | None:
+    with app.app_context():
+        return campaign.status_of(announcement_id)
+
+
+def _page(client, announcement_id: int, query: str = "") -> str:
+    response = client.get(f"/staff/announcements/{announcement_id}{query}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _post(client, announcement_id: int, action: str, with_token: bool = True):
+    data = form_fields(_page(client, announcement_id)) if with_token else {}
+    return client.post(f"/staff/announcements/{announcement_id}/{action}", data=data)
+
+
+def _finish(app, announcement_id: int) -> None:
+    with app.app_context():
+        ids = _ids_by_position(announcement_id)
+        db.session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status.in_(
+            (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED))).values(status=DeliveryStatus.SENT, sent_at=utcnow()))
+        db.session.commit()
+        assert campaign.finish_if_done(announcement_id)
+
+
+# -- the domain queries ------------------------------------------------------------------
+
+
+def test_progress_numbers_add_up(app, sending):
+    with app.app_context():
+        progress = announcement_progress(sending)
+    assert progress["id"] == sending
+    assert progress["status"] == "sending"
+    assert progress["status_reason"] is None
+    assert (progress["total"], progress["sent"], progress["bounced"], progress["failed"], progress["unknown"],
+            progress["skipped"], progress["pending"]) == (60, 30, 5, 2, 1, 1, 21)
+    assert progress["total"] == sum(progress[key] for key in ("sent", "failed", "bounced", "unknown", "skipped", "pending"))
+    assert progress["percent"] == 65.0  # 39 of 60 done
+    assert progress["rate"] == 0.5  # 15 sent in the last 30 s
+    assert progress["eta_seconds"] == 42  # 21 left at 0.5 per second
+    assert progress["started_at"] is not None and progress["finished_at"] is None
+
+
+def test_progress_rate_counts_since_the_start_when_younger_than_the_window(app):
+    with app.app_context():
+        create_subscribers(10, "newsletter")
+        announcement_id = create_announcement("newsletter")
+        campaign.send_now(announcement_id)
+        campaign.start(announcement_id)
+        now = utcnow()
+        db.session.execute(update(Announcement).where(Announcement.id == announcement_id)
+                           .values(started_at=now - timedelta(seconds=10)))
+        _mark(_ids_by_position(announcement_id)[:5], DeliveryStatus.SENT, sent_at=now - timedelta(seconds=2))
+        db.session.commit()
+        progress = announcement_progress(announcement_id)
+    assert progress["rate"] == pytest.approx(0.5, abs=0.01)  # 5 in 10 s
+    assert progress["eta_seconds"] == pytest.approx(10, abs=1)
+    assert progress["percent"] == 50.0
+
+
+def test_progress_of_a_finished_or_unstarted_announcement(app, sending):
+    _finish(app, sending)
+    with app.app_context():
+        finished = announcement_progress(sending)
+        draft = announcement_progress(create_announcement("newsletter"))
+        with pytest.raises(AnnouncementNotFound):
+            announcement_progress(999_999)
+    assert finished["status"] == "sent" and finished["percent"] == 100.0 and finished["pending"] == 0
+    assert finished["rate"] == 0.0 and finished["eta_seconds"] is None and finished["finished_at"]
+    assert draft["total"] == 0 and draft["percent"] == 0.0 and draft["eta_seconds"] is None
+    assert draft["started_at"] is None
+
+
+def test_delivery_page_filters_and_paginates(app, sending):
+    with app.app_context():
+        rows, total = delivery_page(sending, None, 3, per_page=25)
+        assert total == 60 and len(rows) == 10
+        bounced, total = delivery_page(sending, "bounced", 1)
+        assert total == 5 and {row.status for row in bounced} == {"bounced"}
+        assert bounced[0].smtp_reply == "550 5.1.1 no such user" and bounced[0].email.endswith("@example.org")
+        first, _ = delivery_page(sending, "", 1, per_page=60)
+        assert [row.id for row in first] == sorted(row.id for row in first)
+        for bad in ("nonsense", "SENT", "sent' OR 1=1"):
+            with pytest.raises(ValueError):
+                delivery_page(sending, bad, 1)
+        with pytest.raises(ValueError):
+            delivery_page(sending, None, 0)
+
+
+# -- the pages -----------------------------------------------------------------------------
+
+
+def test_page_shows_live_progress_while_sending(app, admin, sending):
+    html = _page(admin, sending)
+    assert "Ny workshop i Aarhus" in html  # subject
+    assert "Newsletter" in html or "newsletter" in html.lower()  # topic
+    assert f'<progress id="announcement-progress-bar" value="39" max="60"' in html
+    assert f'hx-get="/staff/announcements/{sending}/progress"' in html
+    assert 'hx-trigger="every 2s"' in html and 'hx-swap="outerHTML"' in html
+    assert "vendor/htmx.min.js" in html
+    assert 'data-count="bounced">5<' in html and 'data-count="pending">21<' in html
+    assert "messages per second" in html
+    assert "Pause" in html and "Cancel sending" in html and ">Resume<" not in html
+
+    fragment = admin.get(f"/staff/announcements/{sending}/progress", headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    body = fragment.get_data(as_text=True)
+    assert body.lstrip().startswith('<section id="announcement-progress"')
+    assert "<html" not in body and 'hx-trigger="every 2s"' in body
+    assert "HX-Refresh" not in fragment.headers
+
+
+def test_polling_stops_when_sending_has_finished(app, admin, sending):
+    _finish(app, sending)
+    html = _page(admin, sending)
+    assert "<progress" in html and 'value="60" max="60"' in html
+    assert "hx-trigger" not in html and "hx-get" not in html
+    assert "Pause" not in html and "Cancel sending" not in html
+    # A page still polling from before gets the fragment without a trigger and a full reload.
+    fragment = admin.get(f"/staff/announcements/{sending}/progress", headers={"HX-Request": "true"})
+    assert "hx-trigger" not in fragment.get_data(as_text=True)
+    assert fragment.headers["HX-Refresh"] == "true"
+
+
+def test_progress_json(app, admin, sending):
+    response = admin.get(f"/staff/announcements/{sending}/progress.json")
+    assert response.status_code == 200 and response.is_json
+    data = response.get_json()
+    assert data["total"] == data["sent"] + data["failed"] + data["bounced"] + data["unknown"] + data["skipped"] + data["pending"]
+    assert data["percent"] == round((data["total"] - data["pending"]) / data["total"] * 100, 1) == 65.0
+    assert set(data) == {"id", "status", "status_reason", "total", "sent", "failed", "bounced", "unknown", "skipped",
+                         "pending", "percent", "rate", "eta_seconds", "started_at", "finished_at"}
+
+
+def test_ledger_filters_by_status(app, admin, sending):
+    bounced = _emails(app, sending, DeliveryStatus.BOUNCED)
+    sent = _emails(app, sending, DeliveryStatus.SENT)
+    html = _page(admin, sending, "?status=bounced")
+    for email in bounced:
+        assert f"<td>{email}</td>" in html
+    assert not any(f"<td>{email}</td>" in html for email in sent)
+    assert "550 5.1.1 no such user" in html
+    assert html.count("<td>reader") == 5
+    assert '<option value="bounced" selected>' in html
+
+
+def test_ledger_paginates(app, admin, sending):
+    first = _page(admin, sending)
+    assert first.count("<td>reader") == 50 and "Page 1 of 2" in first and 'rel="next"' in first
+    second = _page(admin, sending, "?page=2")
+    assert second.count("<td>reader") == 10 and 'rel="prev"' in second
+    assert _page(admin, sending, "?page=9").count("<td>reader") == 0
+    assert _page(admin, sending, "?page=nonsense").count("<td>reader") == 50
+
+
+@pytest.mark.parametrize("query", ["?status=nonsense", "?status=%00", "?status=SENT"])
+def test_unknown_status_filter_is_a_400(app, admin, sending, query):
+    assert admin.get(f"/staff/announcements/{sending}{query}").status_code == 400
+
+
+@pytest.mark.parametrize("path", ["", "/progress", "/progress.json"])
+def test_unknown_announcement_is_a_404(admin, path):
+    assert admin.get(f"/staff/announcements/999999{path}").status_code == 404
+
+
+def test_unknown_announcement_control_is_a_404(admin, sending):
+    token = form_fields(_page(admin, sending))
+    assert admin.post("/staff/announcements/999999/pause", data=token).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["", "/progress", "/progress.json"])
+def test_anonymous_is_sent_to_login(client, sending, path):
+    response = client.get(f"/staff/announcements/{sending}{path}")
+    assert response.status_code == 302
+    assert "/staff/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "cancel"])
+def test_anonymous_cannot_control(app, client, sending, action):
+    token = form_fields(client.get("/staff/login").get_data(as_text=True))
+    response = client.post(f"/staff/announcements/{sending}/{action}", data=token)
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+    assert _status(app, sending) == "sending"
+
+
+# -- pause, resume, cancel -------------------------------------------------------------------
+
+
+def test_admin_pauses_and_resumes_and_the_senders_finish(app, admin, sending, run_tasks, outbox):
+    response = _post(admin, sending, "pause")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/staff/announcements/{sending}")
+    assert _status(app, sending) == "paused"
+    html = _page(admin, sending)
+    assert "Sending is paused." in html
+    assert ">Resume<" in html and "Pause<" not in html and "hx-trigger" not in html
+
+    response = _post(admin, sending, "resume")
+    assert response.status_code == 303
+    assert _status(app, sending) == "sending"
+    assert "Sending has resumed." in _page(admin, sending)
+    assert run_tasks() >= app.config["SEND_CONCURRENCY"]  # the woken send_announcement tasks
+    assert _status(app, sending) == "sent"
+    # The 21 rows still open were sent; the ones already done were not sent again.
+    assert len(outbox.sent) == 21
+    with app.app_context():
+        progress = announcement_progress(sending)
+    assert progress["pending"] == 0 and progress["sent"] == 51 and progress["percent"] == 100.0
+
+
+def test_automatic_pause_shows_its_reason(app, admin, sending):
+    with app.app_context():
+        campaign.pause(sending, REASON)
+    html = _page(admin, sending)
+    assert REASON in html and "Paused" in html and ">Resume<" in html
+    assert "hx-trigger" not in html
+    assert admin.get(f"/staff/announcements/{sending}/progress.json").get_json()["status_reason"] == REASON
+
+
+def test_admin_cancels(app, admin, sending):
+    response = _post(admin, sending, "cancel")
+    assert response.status_code == 303
+    assert _status(app, sending) == "cancelled"
+    html = _page(admin, sending)
+    assert "The announcement is cancelled." in html
+    assert "hx-trigger" not in html and "Cancel sending" not in html
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "cancel"])
+def test_editor_may_watch_but_not_control(app, editor, sending, run_tasks, action):
+    if action == "resume":
+        with app.app_context():
+            campaign.pause(sending)
+    before = _status(app, sending)
+    html = _page(editor, sending)
+    assert "<progress" in html and "Pause<" not in html and "Cancel sending" not in html
+    assert _post(editor, sending, action).status_code == 403
+    assert _status(app, sending) == before
+    assert run_tasks() == 0
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "cancel"])
+def test_control_needs_the_csrf_token(app, admin, sending, action):
+    if action == "resume":
+        with app.app_context():
+            campaign.pause(sending)
+    before = _status(app, sending)
+    assert _post(admin, sending, action, with_token=False).status_code == 400
+    assert _status(app, sending) == before
+
+
+def test_invalid_transition_flashes_and_redirects(app, admin, sending, run_tasks):
+    response = _post(admin, sending, "resume")  # it is sending, not paused
+    assert response.status_code == 303
+    assert _status(app, sending) == "sending"
+    assert run_tasks() == 0
+    assert "Only a paused announcement can be resumed." in _page(admin, sending)
+
+    _finish(app, sending)
+    for action, message in (("pause", "Only an announcement that is sending can be paused."),
+                            ("cancel", "cannot be cancelled")):
+        response = _post(admin, sending, action)
+        assert response.status_code == 303
+        assert message in admin.get(response.headers["Location"]).get_data(as_text=True)
+        assert _status(app, sending) == "sent"
+
+
+def test_a_draft_can_be_cancelled_but_not_paused(app, admin):
+    with app.app_context():
+        announcement_id = create_announcement("newsletter", status=AnnouncementStatus.DRAFT)
+    html = _page(admin, announcement_id)
+    assert "Cancel sending" in html and "Pause<" not in html and "No recipients to show." in html
+    assert _post(admin, announcement_id, "pause").status_code == 303
+    assert _status(app, announcement_id) == "draft"
+    assert _post(admin, announcement_id, "cancel").status_code == 303
+    assert _status(app, announcement_id) == "cancelled"
