@@ -36,10 +36,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
 
     from mailer.public.views import bp as public_bp
+    from mailer.staff.sending_views import bp as staff_sending_bp
     from mailer.staff.views import bp as staff_bp
     from mailer.health import bp as health_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(staff_sending_bp)
     app.register_blueprint(health_bp)
     return app

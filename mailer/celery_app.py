@@ -8,8 +8,18 @@ from flask import Flask
 
 BEAT_SCHEDULE = {
     "resend-owed-link-mails": {
-        "task": "mailer.tasks.queue_owed_link_mails",
+        "task": "mailer.tasks.subscriber_mail.queue_owed_link_mails",
         "schedule": timedelta(minutes=1),
+    },
+    "start-due-announcements": {
+        "task": "mailer.tasks.sending.start_due_announcements",
+        "schedule": timedelta(seconds=10),
+    },
+    # Tasks only wake workers; the ledger is the truth. This brings back work whose task was
+    # lost (a Redis flush) or whose worker died (an expired lease), and due retries.
+    "wake-sending-announcements": {
+        "task": "mailer.tasks.sending.wake_sending_announcements",
+        "schedule": timedelta(seconds=15),
     },
 }
 
@@ -25,7 +35,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
-    celery_app.conf.include = ["mailer.tasks"]
+    celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -63,6 +63,10 @@ def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]
     }
 
 
+def _float_or_none(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
 def load_config(instance_path: str) -> dict[str, Any]:
     """Build the Flask config mapping from the environment."""
     instance = Path(instance_path)
@@ -97,4 +101,17 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "BABEL_DEFAULT_LOCALE": "da",
         "LANGUAGES": ("da", "en"),
         "CELERY": _celery_config(instance, redis_url),
+        # The sending engine (see docs/SENDING.md).
+        "SEND_RATE": _float_or_none(os.environ.get("MAILER_SEND_RATE")),
+        "SEND_RATE_PER_HOUR": _float_or_none(os.environ.get("MAILER_SEND_RATE_PER_HOUR")),
+        "SEND_CONCURRENCY": int(os.environ.get("MAILER_SEND_CONCURRENCY", 2)),
+        "SMTP_CONNECTIONS": int(os.environ.get("MAILER_SMTP_CONNECTIONS", 2)),
+        "SEND_BATCH_SIZE": 500,
+        "SEND_GROUP_SIZE": 50,
+        "SEND_LEASE_SECONDS": float(os.environ.get("MAILER_SEND_LEASE_SECONDS", 300)),
+        "SEND_MAX_ATTEMPTS": 5,
+        "SEND_RETRY_SECONDS": float(os.environ.get("MAILER_SEND_RETRY_SECONDS", 30)),
+        "SEND_FAILURE_RATIO": 0.2,
+        "SEND_FAILURE_MINIMUM": 50,
+        "BOUNCE_WEBHOOK_SECRET": os.environ.get("MAILER_BOUNCE_WEBHOOK_SECRET") or None,
     }

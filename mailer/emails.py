@@ -28,16 +28,16 @@ def public_url(endpoint: str, **values: Any) -> str:
     return adapter.build(endpoint, values, force_external=True)
 
 
-def render_email(name: str, language: str, subject: str, **context: Any) -> RenderedEmail:
-    """Render templates/email/<name>.html and .txt in the given language.
+def render_email(template: str, language: str, subject: str, **context: Any) -> RenderedEmail:
+    """Render templates/email/<template>.html and .txt in the given language.
 
     `subject` is a callable-free string already translated by the caller inside the
     same locale, or a lazy string; it is rendered here so both parts agree.
     """
     with force_locale(language):
         context = {"language": language, "subject": str(subject), **context}
-        html = render_template(f"email/{name}.html", **context)
-        text = render_template(f"email/{name}.txt", **context)
+        html = render_template(f"email/{template}.html", **context)
+        text = render_template(f"email/{template}.txt", **context)
     return RenderedEmail(subject=context["subject"], html=_inliner.inline(html), text=text)
 
 

@@ -42,9 +42,9 @@ def _salt(purpose: TokenPurpose) -> str:
     return f"mailer.{purpose}"
 
 
-def _fingerprint(subscriber: Subscriber) -> str:
+def _fingerprint(token_secret: str) -> str:
     # Binds a token to the subscriber's current secret; rotating the secret revokes it.
-    return hashlib.sha256(subscriber.token_secret.encode()).hexdigest()[:12]
+    return hashlib.sha256(token_secret.encode()).hexdigest()[:12]
 
 
 def _serializer(purpose: TokenPurpose) -> URLSafeSerializer | URLSafeTimedSerializer:
@@ -54,12 +54,22 @@ def _serializer(purpose: TokenPurpose) -> URLSafeSerializer | URLSafeTimedSerial
     return URLSafeSerializer(_keys(), salt=_salt(purpose))
 
 
+class TokenSigner:
+    """Sign many tokens of one purpose with one serializer (built once per batch of mail)."""
+
+    def __init__(self, purpose: TokenPurpose) -> None:
+        self._serializer = _serializer(purpose)
+
+    def sign(self, public_id: str, token_secret: str, topic_ids: tuple[int, ...] | None = None) -> str:
+        payload: list[Any] = [public_id, _fingerprint(token_secret)]
+        if topic_ids:
+            payload.append(sorted(topic_ids))
+        return self._serializer.dumps(payload)
+
+
 def make_token(purpose: TokenPurpose, subscriber: Subscriber, topic_ids: tuple[int, ...] | None = None) -> str:
     """Sign a token of one purpose for a subscriber, optionally scoped to topics."""
-    payload: list[Any] = [subscriber.public_id, _fingerprint(subscriber)]
-    if topic_ids:
-        payload.append(sorted(topic_ids))
-    return _serializer(purpose).dumps(payload)
+    return TokenSigner(purpose).sign(subscriber.public_id, subscriber.token_secret, topic_ids)
 
 
 def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
@@ -79,7 +89,7 @@ def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
     subscriber = db.session.scalar(db.select(Subscriber).filter_by(public_id=payload[0]))
     if subscriber is None:
         raise InvalidToken("invalid")
-    if payload[1] != _fingerprint(subscriber):
+    if payload[1] != _fingerprint(subscriber.token_secret):
         raise InvalidToken("revoked")
     topic_ids = None
     if len(payload) == 3:

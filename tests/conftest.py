@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_URL = os.environ.get("MAILER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# Outside CI, each test run gets a database of its own, so runs side by side cannot disturb each other.
+OWN_DATABASE = not IN_CI and "MAILER_TEST_DATABASE_URL" not in os.environ
 REDIS_URL = os.environ.get("MAILER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
@@ -47,6 +49,14 @@ def database_url(tmp_path_factory) -> str:
     if IN_CI or reachable(POSTGRES_URL):
         require_service("PostgreSQL", POSTGRES_URL)
         url = POSTGRES_URL
+        if OWN_DATABASE:
+            name = f"test_mailer_{os.getpid()}"
+            server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+            with server.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+                connection.execute(text(f"CREATE DATABASE {name}"))
+            server.dispose()
+            url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
         engine = create_engine(url)
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -63,7 +73,12 @@ def database_url(tmp_path_factory) -> str:
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    return url
+    yield url
+    if url.startswith("postgresql") and OWN_DATABASE:
+        server = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
+        server.dispose()
 
 
 def _empty_tables(url: str) -> None:

@@ -196,7 +196,7 @@ class TestManaging:
 
 def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, client, outbox, run_tasks, monkeypatch):
     """A signup whose task never reached the broker still gets its mail from the beat sweep."""
-    from mailer.tasks import queue_owed_link_mails
+    from mailer.tasks.subscriber_mail import queue_owed_link_mails
 
     (newsletter,) = topic_ids(app, "newsletter")
     subscribe(client, "lost@example.org", [newsletter])
@@ -205,7 +205,7 @@ def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, clie
     with app.app_context():
         assert queue_owed_link_mails() == 0  # too recent: the first task may still be on its way
     later = utcnow() + timedelta(minutes=3)
-    monkeypatch.setattr("mailer.tasks.utcnow", lambda: later)
+    monkeypatch.setattr("mailer.tasks.subscriber_mail.utcnow", lambda: later)
     with app.app_context():
         assert queue_owed_link_mails() == 1
     assert run_tasks() == 1

@@ -18,7 +18,8 @@ from mailer.public.forms import (
 )
 from mailer.subscribers import lifecycle
 from mailer.subscribers.ledger import Origin
-from mailer.tasks import queue, send_link_mail, send_welcome_mail
+from mailer.tasks import queue
+from mailer.tasks.subscriber_mail import send_link_mail, send_welcome_mail
 from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token
 
 bp = Blueprint("public", __name__)

@@ -1,4 +1,4 @@
-"""Thin Celery tasks: load by id, call one domain function, retry transient faults."""
+"""Tasks that send the lifecycle mails: opt-in, manage link and welcome."""
 from __future__ import annotations
 
 import logging
@@ -47,10 +47,3 @@ def queue_owed_link_mails() -> int:
         log.warning("re-queued %s owed link mails", len(owed))
     return len(owed)
 
-
-def queue(task, *args: object) -> None:
-    """Queue a task after the commit; a broker fault is logged, and the beat sweep catches up."""
-    try:
-        task.delay(*args)
-    except Exception:  # noqa: BLE001 - the visitor's request must not fail because the broker is away
-        log.exception("could not queue %s%r", task.name, args)

@@ -1,0 +1,120 @@
+"""Move announcements through their states with conditional UPDATEs, so repeats do nothing."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus
+from mailer.models.types import utcnow
+from mailer.sending import ledger
+from mailer.sending.audience import snapshot_audience
+
+log = logging.getLogger(__name__)
+
+EDITABLE = (AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED)
+
+
+class InvalidTransition(ValueError):
+    """The announcement is not in a state that allows this."""
+
+
+def _transition(announcement_id: int, allowed: tuple[AnnouncementStatus, ...], **values) -> bool:
+    result = db.session.execute(
+        update(Announcement)
+        .where(Announcement.id == announcement_id, Announcement.status.in_(allowed))
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def schedule(announcement_id: int, when: datetime) -> None:
+    """Schedule a draft (or re-time a scheduled one) to start at `when` (aware datetime)."""
+    if not _transition(announcement_id, EDITABLE, status=AnnouncementStatus.SCHEDULED, scheduled_at=when):
+        raise InvalidTransition("only a draft or scheduled announcement can be scheduled")
+
+
+def send_now(announcement_id: int) -> None:
+    """Schedule for now; the caller queues the start task, which takes the same path as beat."""
+    schedule(announcement_id, utcnow())
+
+
+def unschedule(announcement_id: int) -> None:
+    """Turn a scheduled announcement back into a draft."""
+    if not _transition(announcement_id, (AnnouncementStatus.SCHEDULED,), status=AnnouncementStatus.DRAFT, scheduled_at=None):
+        raise InvalidTransition("only a scheduled announcement can go back to draft")
+
+
+def due_announcement_ids() -> list[int]:
+    """Return scheduled announcements whose time has come."""
+    query = select(Announcement.id).where(
+        Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.scheduled_at <= utcnow()
+    )
+    return list(db.session.scalars(query))
+
+
+def start(announcement_id: int) -> bool:
+    """Start a due announcement once: scheduled -> sending and its audience snapshot, in one transaction.
+
+    Two beats, a redelivered task and a manual "send now" may all call this; only the
+    one whose conditional UPDATE matches starts the announcement.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Announcement)
+        .where(Announcement.id == announcement_id, Announcement.status == AnnouncementStatus.SCHEDULED,
+               Announcement.scheduled_at <= now)
+        .values(status=AnnouncementStatus.SENDING, started_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    recipients = snapshot_audience(announcement_id)
+    db.session.commit()
+    log.info("announcement %s started with %s recipients", announcement_id, recipients)
+    return True
+
+
+def pause(announcement_id: int, reason: str | None = None) -> None:
+    """Pause sending; workers stop between groups and hand their unsent rows back."""
+    if not _transition(announcement_id, (AnnouncementStatus.SENDING,), status=AnnouncementStatus.PAUSED,
+                       status_reason=reason):
+        raise InvalidTransition("only a sending announcement can be paused")
+    log.warning("announcement %s paused: %s", announcement_id, reason or "by staff")
+
+
+def resume(announcement_id: int) -> None:
+    """Resume a paused announcement; the caller wakes the workers."""
+    if not _transition(announcement_id, (AnnouncementStatus.PAUSED,), status=AnnouncementStatus.SENDING,
+                       status_reason=None):
+        raise InvalidTransition("only a paused announcement can be resumed")
+
+
+def cancel(announcement_id: int) -> None:
+    """Cancel before or during sending; rows not yet sent stay unsent."""
+    allowed = (*EDITABLE, AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED)
+    if not _transition(announcement_id, allowed, status=AnnouncementStatus.CANCELLED, finished_at=utcnow()):
+        raise InvalidTransition("this announcement can no longer be cancelled")
+
+
+def finish_if_done(announcement_id: int) -> bool:
+    """Mark sent only when no row is pending, claimed or waiting for a retry."""
+    if ledger.has_open_rows(announcement_id):
+        return False
+    return _transition(announcement_id, (AnnouncementStatus.SENDING,), status=AnnouncementStatus.SENT,
+                       finished_at=utcnow())
+
+
+def sending_announcement_ids() -> list[int]:
+    """Return announcements currently sending."""
+    return list(db.session.scalars(select(Announcement.id).where(Announcement.status == AnnouncementStatus.SENDING)))
+
+
+def status_of(announcement_id: int) -> str | None:
+    """Read the current status straight from the database (not the session's cache)."""
+    return db.session.scalar(select(Announcement.status).where(Announcement.id == announcement_id))

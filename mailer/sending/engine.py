@@ -1,0 +1,167 @@
+"""Send an announcement: claim batches, personalise, send over several connections, mark in groups.
+
+At most `group_size` messages per worker are sent but not yet marked in the ledger. If the
+worker dies, those rows come back when their lease runs out and may be sent again: that is
+the documented bound on duplicates. Nothing is ever lost, because a row leaves the pool only
+when the ledger says what happened to it.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus, DeliveryStatus, Subscriber
+from mailer.models.types import utcnow
+from mailer.sending import campaign, ledger
+from mailer.sending.audience import still_subscribed
+from mailer.sending.ledger import Outcome, Recipient
+from mailer.sending.mime import MessageBuilder
+from mailer.sending.personalize import CompiledAnnouncement
+from mailer.sending.rate_limit import RateLimiter
+from mailer.subscribers.bounces import record_hard_bounce
+from mailer.sending.transport import PermanentSendError, TransientSendError, Transport, UncertainDeliveryError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    batch_size: int = 500          # rows claimed per lease
+    group_size: int = 50           # messages sent between ledger marks and control checks
+    lease_seconds: float = 300.0   # a dead worker's rows return to the pool after this
+    max_attempts: int = 5
+    retry_base_seconds: float = 30.0
+    failure_ratio: float = 0.2     # pause when more than this share of attempts fail...
+    failure_minimum: int = 50      # ...once at least this many rows were tried
+
+
+@dataclass
+class Sender:
+    """Everything a run needs to put bytes on the wire."""
+
+    builder: MessageBuilder
+    envelope_from: str
+    transports: Sequence[Transport]
+    limiter: RateLimiter
+    sign: Callable[[bytes], bytes] | None = None
+
+
+def _outcome_for_error(recipient: Recipient, error: Exception, settings: EngineSettings) -> Outcome:
+    text = str(error)
+    if isinstance(error, UncertainDeliveryError):
+        # The server may have the message: resending blindly could mail this person twice.
+        return Outcome(recipient.delivery_id, DeliveryStatus.UNKNOWN, error=text)
+    if isinstance(error, PermanentSendError):
+        if getattr(error, "stage", None) == "mail":
+            return Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error="sender refused: " + text)
+        return Outcome(recipient.delivery_id, DeliveryStatus.BOUNCED, reply=getattr(error, "reply", None), error=text)
+    if isinstance(error, TransientSendError) and recipient.attempts < settings.max_attempts:
+        delay = settings.retry_base_seconds * 2 ** (recipient.attempts - 1)
+        return Outcome(recipient.delivery_id, DeliveryStatus.PENDING, error=text, retry_at=utcnow() + timedelta(seconds=delay))
+    return Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error=text)
+
+
+class SendingRun:
+    """One worker's pass over an announcement until nothing is left to claim."""
+
+    def __init__(self, announcement_id: int, worker: str, sender: Sender, settings: EngineSettings) -> None:
+        self.announcement_id = announcement_id
+        self.worker = worker
+        self.sender = sender
+        self.settings = settings
+        self._compiled: dict[str, CompiledAnnouncement] = {}
+        self._pool = ThreadPoolExecutor(max_workers=len(sender.transports), thread_name_prefix="smtp")
+        self.sent = 0
+
+    def run(self) -> int:
+        """Send until the announcement is done, paused or cancelled; return messages sent."""
+        try:
+            while campaign.status_of(self.announcement_id) == AnnouncementStatus.SENDING:
+                batch = ledger.claim_batch(self.announcement_id, self.worker, self.settings.batch_size,
+                                           self.settings.lease_seconds)
+                if not batch:
+                    break
+                if not self._send_batch(batch):
+                    break
+            campaign.finish_if_done(self.announcement_id)
+        finally:
+            self._pool.shutdown(wait=True)
+        return self.sent
+
+    def _compiled_for(self, language: str) -> CompiledAnnouncement:
+        if language not in self._compiled:
+            announcement = db.session.get(Announcement, self.announcement_id)
+            self._compiled[language] = CompiledAnnouncement(announcement, language)
+        return self._compiled[language]
+
+    def _send_batch(self, batch: list[Recipient]) -> bool:
+        allowed = still_subscribed(self.announcement_id, [r.subscriber_id for r in batch])
+        skipped = [Outcome(r.delivery_id, DeliveryStatus.SKIPPED) for r in batch if r.subscriber_id not in allowed]
+        ledger.record_outcomes(skipped)
+        todo = [r for r in batch if r.subscriber_id in allowed]
+        size = self.settings.group_size
+        for start in range(0, len(todo), size):
+            if start and campaign.status_of(self.announcement_id) != AnnouncementStatus.SENDING:
+                ledger.release_claims([r.delivery_id for r in todo[start:]])
+                return False
+            outcomes = self._send_group(todo[start:start + size])
+            ledger.record_outcomes(outcomes)
+            self._after_group(todo[start:start + size], outcomes)
+        return True
+
+    def _send_group(self, group: list[Recipient]) -> list[Outcome]:
+        prepared: list[tuple[Recipient, str, bytes] | Outcome] = []
+        for recipient in group:
+            try:
+                message = self._compiled_for(recipient.language).personalise(recipient)
+                built = self.sender.builder.build(to=recipient.email, subject=message.subject, text=message.text,
+                                                  html=message.html, headers=message.headers)
+                data = self.sender.sign(built.data) if self.sender.sign else built.data
+                prepared.append((recipient, built.message_id, data))
+            except ValueError as error:  # e.g. an address no relay can take: fail the row, not the batch
+                prepared.append(Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error=str(error)))
+        to_send = [p for p in prepared if not isinstance(p, Outcome)]
+        self.sender.limiter.acquire(len(to_send))
+        lanes = len(self.sender.transports)
+        results = self._pool.map(self._send_lane, range(lanes), [to_send[i::lanes] for i in range(lanes)])
+        outcomes = [p for p in prepared if isinstance(p, Outcome)]
+        for lane_outcomes in results:
+            outcomes.extend(lane_outcomes)
+        return outcomes
+
+    def _send_lane(self, lane: int, items: list[tuple[Recipient, str, bytes]]) -> list[Outcome]:
+        transport = self.sender.transports[lane]
+        outcomes = []
+        for recipient, message_id, data in items:
+            try:
+                reply = transport.send(self.sender.envelope_from, recipient.email, data)
+                outcomes.append(Outcome(recipient.delivery_id, DeliveryStatus.SENT, message_id=message_id, reply=reply))
+            except (TransientSendError, PermanentSendError, UncertainDeliveryError) as error:
+                outcomes.append(_outcome_for_error(recipient, error, self.settings))
+        return outcomes
+
+    def _after_group(self, group: list[Recipient], outcomes: list[Outcome]) -> None:
+        self.sent += sum(1 for o in outcomes if o.status == DeliveryStatus.SENT)
+        bounced = {o.delivery_id for o in outcomes if o.status == DeliveryStatus.BOUNCED}
+        if bounced:
+            for recipient in group:
+                if recipient.delivery_id in bounced:
+                    record_hard_bounce(db.session.get(Subscriber, recipient.subscriber_id), "SMTP 5xx while sending")
+            db.session.commit()
+        if any(o.status in (DeliveryStatus.FAILED, DeliveryStatus.BOUNCED, DeliveryStatus.UNKNOWN) for o in outcomes):
+            self._pause_if_failing()
+
+    def _pause_if_failing(self) -> None:
+        counts = ledger.status_counts(self.announcement_id)
+        failures = counts["failed"] + counts["bounced"] + counts["unknown"]
+        tried = failures + counts["sent"]
+        if tried >= self.settings.failure_minimum and failures > self.settings.failure_ratio * tried:
+            reason = f"{failures} of {tried} messages failed; paused automatically"
+            try:
+                campaign.pause(self.announcement_id, reason)
+            except campaign.InvalidTransition:
+                pass  # another worker paused it first

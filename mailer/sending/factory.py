@@ -1,0 +1,63 @@
+"""Build the engine's sender and settings from the app config."""
+from __future__ import annotations
+
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from mailer.emails import message_builder
+from mailer.sending.dkim import dkim_signer_from_env
+from mailer.sending.engine import EngineSettings, Sender
+from mailer.sending.rate_limit import rate_limiter_from_config
+from mailer.sending.transport import SMTPTransport, Transport
+from mailer.templating import organisation_name
+from mailer.transport import get_transport
+
+
+def engine_settings() -> EngineSettings:
+    """Read the engine's tunables from the config."""
+    config = current_app.config
+    return EngineSettings(
+        batch_size=config["SEND_BATCH_SIZE"],
+        group_size=config["SEND_GROUP_SIZE"],
+        lease_seconds=config["SEND_LEASE_SECONDS"],
+        max_attempts=config["SEND_MAX_ATTEMPTS"],
+        retry_base_seconds=config["SEND_RETRY_SECONDS"],
+        failure_ratio=config["SEND_FAILURE_RATIO"],
+        failure_minimum=config["SEND_FAILURE_MINIMUM"],
+    )
+
+
+def list_id() -> str:
+    """Return the List-Id header value: the organisation's name and the base URL's host."""
+    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+    name = organisation_name(current_app.config["MAIL_FROM"]).replace('"', "")
+    return f'"{name}" <newsletter.{host}>'
+
+
+def _transports() -> list[Transport]:
+    smtp_url = current_app.config["SMTP_URL"]
+    if smtp_url and smtp_url.startswith(("smtp://", "smtps://")):
+        return [SMTPTransport(smtp_url) for _ in range(current_app.config["SMTP_CONNECTIONS"])]
+    return [get_transport()]  # the outbox folder or, in tests, memory: one writer is enough
+
+
+def build_sender() -> Sender:
+    """Assemble builder, connections, rate limiter and optional DKIM signer."""
+    config = current_app.config
+    signer = dkim_signer_from_env()
+    return Sender(
+        builder=message_builder({"List-Id": list_id()}),
+        envelope_from=parseaddr(config["MAIL_FROM"])[1],
+        transports=_transports(),
+        limiter=rate_limiter_from_config(config["REDIS_URL"], config["SEND_RATE"], config["SEND_RATE_PER_HOUR"]),
+        sign=signer.sign if signer else None,
+    )
+
+
+def close_sender(sender: Sender) -> None:
+    """Close connections this run opened (the shared outbox/memory transport stays)."""
+    for transport in sender.transports:
+        if isinstance(transport, SMTPTransport):
+            transport.close()

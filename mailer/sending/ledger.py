@@ -1,0 +1,148 @@
+"""Claim delivery rows under a lease and record outcomes in bulk: the ledger is the truth."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, bindparam, func, or_, select, update
+
+from mailer.extensions import db
+from mailer.models import Delivery, DeliveryStatus, Subscriber
+from mailer.models.types import utcnow
+
+OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    delivery_id: int
+    subscriber_id: int
+    email: str
+    name: str | None
+    language: str
+    public_id: str
+    token_secret: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claimed row; status is a DeliveryStatus."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    message_id: str | None = None
+    reply: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+def _claimable(announcement_id: int, now: datetime):
+    return and_(
+        Delivery.announcement_id == announcement_id,
+        or_(
+            and_(Delivery.status == DeliveryStatus.PENDING,
+                 or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
+            # A dead worker's lease has run out: its rows go back to the pool.
+            and_(Delivery.status == DeliveryStatus.CLAIMED, Delivery.lease_expires_at < now),
+        ),
+    )
+
+
+def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: float) -> list[Recipient]:
+    """Lease up to `size` sendable rows to this worker and return their recipients.
+
+    On PostgreSQL, FOR UPDATE SKIP LOCKED lets any number of workers claim side by side
+    without waiting on each other; SQLite serialises writers, which is correct too.
+    """
+    now = utcnow()
+    candidates = (
+        select(Delivery.id)
+        .where(_claimable(announcement_id, now))
+        .order_by(Delivery.id)
+        .limit(size)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = db.session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()))
+        .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, attempts=Delivery.attempts + 1,
+                lease_expires_at=now + timedelta(seconds=lease_seconds))
+        .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    if not claimed:
+        return []
+    by_subscriber = {subscriber_id: (delivery_id, attempts) for delivery_id, subscriber_id, attempts in claimed}
+    rows = db.session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
+               Subscriber.public_id, Subscriber.token_secret)
+        .where(Subscriber.id.in_(by_subscriber))
+        .order_by(Subscriber.id)
+    ).all()
+    return [
+        Recipient(by_subscriber[r.id][0], r.id, r.email, r.name, r.language, r.public_id, r.token_secret,
+                  by_subscriber[r.id][1])
+        for r in rows
+    ]
+
+
+def record_outcomes(outcomes: list[Outcome]) -> None:
+    """Write a group of outcomes with one executemany per kind, then commit."""
+    if not outcomes:
+        return
+    now = utcnow()
+    finals = [o for o in outcomes if o.retry_at is None]
+    retries = [o for o in outcomes if o.retry_at is not None]
+    table = Delivery.__table__
+    if finals:
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                status=bindparam("b_status"), message_id=bindparam("b_message_id"), smtp_reply=bindparam("b_reply"),
+                last_error=bindparam("b_error"), sent_at=bindparam("b_sent_at"), lease_expires_at=None),
+            [{"b_id": o.delivery_id, "b_status": o.status.value, "b_message_id": o.message_id,
+              "b_reply": (o.reply or None) and o.reply[:500], "b_error": (o.error or None) and o.error[:500],
+              "b_sent_at": now if o.status == DeliveryStatus.SENT else None} for o in finals],
+        )
+    if retries:
+        db.session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(
+                status=DeliveryStatus.PENDING.value, last_error=bindparam("b_error"),
+                next_attempt_at=bindparam("b_retry_at"), lease_expires_at=None),
+            [{"b_id": o.delivery_id, "b_error": (o.error or "")[:500], "b_retry_at": o.retry_at} for o in retries],
+        )
+    db.session.commit()
+
+
+def release_claims(delivery_ids: list[int]) -> None:
+    """Hand unsent claimed rows back to the pool at once (pause, cancel, shutdown)."""
+    if delivery_ids:
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.CLAIMED)
+            .values(status=DeliveryStatus.PENDING, lease_expires_at=None, attempts=Delivery.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def status_counts(announcement_id: int) -> dict[str, int]:
+    """Count the ledger rows of an announcement by status (one indexed GROUP BY)."""
+    rows = db.session.execute(
+        select(Delivery.status, func.count()).where(Delivery.announcement_id == announcement_id).group_by(Delivery.status)
+    ).all()
+    counts = {status.value: 0 for status in DeliveryStatus}
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def has_claimable_rows(announcement_id: int) -> bool:
+    """Return True if some row could be claimed now."""
+    return db.session.scalar(select(Delivery.id).where(_claimable(announcement_id, utcnow())).limit(1)) is not None
+
+
+def has_open_rows(announcement_id: int) -> bool:
+    """Return True while some row is pending, retrying or claimed."""
+    query = select(Delivery.id).where(Delivery.announcement_id == announcement_id, Delivery.status.in_(OPEN_STATUSES))
+    return db.session.scalar(query.limit(1)) is not None

@@ -1,0 +1,50 @@
+"""create_* helpers for the models the sending tests need."""
+from __future__ import annotations
+
+from sqlalchemy import insert, select
+
+from mailer.extensions import db
+from mailer.models import (
+    Announcement,
+    AnnouncementStatus,
+    Subscriber,
+    SubscriberStatus,
+    Subscription,
+    SubscriptionStatus,
+    Topic,
+)
+from mailer.models.subscriber import new_public_id, new_token_secret
+from mailer.models.types import utcnow
+
+
+def create_subscribers(count: int, topic_slug: str = "newsletter", *, language: str = "da",
+                       prefix: str = "reader", status: SubscriberStatus = SubscriberStatus.CONFIRMED) -> list[int]:
+    """Insert `count` subscribers of one topic in bulk; return their ids. Call inside an app context."""
+    topic_id = db.session.scalar(select(Topic.id).filter_by(slug=topic_slug))
+    now = utcnow()
+    rows = [
+        {"public_id": new_public_id(), "token_secret": new_token_secret(), "email": f"{prefix}{i}@example.org",
+         "name": f"Læser {i}" if i % 2 else None, "language": language, "status": status, "created_at": now,
+         "confirmed_at": now}
+        for i in range(count)
+    ]
+    ids = list(db.session.scalars(insert(Subscriber).returning(Subscriber.id), rows))
+    subscription_status = SubscriptionStatus.CONFIRMED if status == SubscriberStatus.CONFIRMED else SubscriptionStatus.UNCONFIRMED
+    db.session.execute(insert(Subscription), [
+        {"subscriber_id": i, "topic_id": topic_id, "status": subscription_status, "created_at": now, "updated_at": now}
+        for i in ids
+    ])
+    db.session.commit()
+    return ids
+
+
+def create_announcement(*topic_slugs: str, language: str | None = None, subject: str = "Ny workshop i Aarhus",
+                        body: str = "Kom til **workshop** om normer og privilegier.\n\n[Tilmeld dig](https://example.org/tilmeld)",
+                        status: AnnouncementStatus = AnnouncementStatus.DRAFT) -> int:
+    """Create an announcement for the given topics (default: the newsletter); return its id."""
+    topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(topic_slugs or ("newsletter",)))))
+    announcement = Announcement(subject=subject, preheader="Workshop den 19. september", body_markdown=body,
+                                language=language, status=status, topics=topics)
+    db.session.add(announcement)
+    db.session.commit()
+    return announcement.id

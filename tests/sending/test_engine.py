@@ -1,0 +1,233 @@
+"""The sending engine on one process: audience, personalisation, marking, control and failures."""
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from mailer.extensions import db
+from mailer.models import (
+    Announcement,
+    AnnouncementStatus,
+    ConsentChannel,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberStatus,
+)
+from mailer.sending import campaign
+from mailer.sending.engine import SendingRun
+from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.transport import PermanentSendError, TransientSendError, UncertainDeliveryError
+from mailer.subscribers.ledger import Origin
+from mailer.subscribers.lifecycle import unsubscribe
+from tests.factories import create_announcement, create_subscribers
+from tests.helpers import parse_mail
+
+
+def run_engine(announcement_id: int, transport=None, worker: str = "test-worker") -> int:
+    sender = build_sender()
+    if transport is not None:
+        sender.transports = [transport]
+    return SendingRun(announcement_id, worker, sender, engine_settings()).run()
+
+
+def start_now(announcement_id: int) -> None:
+    campaign.send_now(announcement_id)
+    assert campaign.start(announcement_id)
+
+
+def ledger_statuses(announcement_id: int) -> Counter:
+    return Counter(db.session.scalars(db.select(Delivery.status).filter_by(announcement_id=announcement_id)))
+
+
+def test_every_confirmed_subscriber_of_the_topics_gets_one_personal_mail(app, outbox):
+    with app.app_context():
+        readers = create_subscribers(120, "newsletter", language="da")
+        create_subscribers(5, "events-aarhus", prefix="aarhus")  # another topic: not in the audience
+        create_subscribers(5, "newsletter", prefix="pending", status=SubscriberStatus.PENDING)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        assert run_engine(announcement_id) == 120
+        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
+        assert ledger_statuses(announcement_id) == {"sent": 120}
+    recipients = Counter(recipient for _, recipient, _ in outbox.sent)
+    assert len(recipients) == 120 and set(recipients.values()) == {1}
+    one_click_urls = set()
+    for _, recipient, data in outbox.sent:
+        mail = parse_mail(data)
+        assert mail.get_content_type() == "multipart/alternative"
+        assert mail["List-Id"] and mail["Message-ID"] and mail["Date"]
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        https, mailto = [part.strip(" <>") for part in mail["List-Unsubscribe"].split(",")]
+        assert https.startswith("https://news.example.org/one-click/") and mailto.startswith("mailto:")
+        one_click_urls.add(https)
+        text = mail.get_body(("plain",)).get_content()
+        html = mail.get_body(("html",)).get_content()
+        assert "https://news.example.org/unsubscribe/" in text and "https://news.example.org/unsubscribe/" in html
+        assert "<strong>workshop</strong>" in html and "**workshop**" in text
+        assert '<html lang="da">' in html
+    assert len(one_click_urls) == 120  # every recipient has their own link
+
+
+def test_the_one_click_link_in_a_sent_mail_unsubscribes_its_recipient(app, outbox):
+    with app.app_context():
+        create_subscribers(3)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        run_engine(announcement_id)
+    _, recipient, data = outbox.sent[0]
+    url = parse_mail(data)["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
+    response = app.test_client(use_cookies=False).post(url.split("news.example.org", 1)[1], data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    with app.app_context():
+        statuses = dict(db.session.execute(db.select(Subscriber.email, Subscriber.status)).all())
+    assert statuses[recipient] == SubscriberStatus.UNSUBSCRIBED
+    assert list(statuses.values()).count(SubscriberStatus.CONFIRMED) == 2
+
+
+def test_language_filter_and_each_subscriber_in_their_own_language(app, outbox):
+    with app.app_context():
+        create_subscribers(3, language="da", prefix="da")
+        create_subscribers(2, language="en", prefix="en")
+        both = create_announcement("newsletter")
+        english_only = create_announcement("newsletter", language="en")
+        for announcement_id in (both, english_only):
+            start_now(announcement_id)
+            run_engine(announcement_id)
+    languages = Counter()
+    for _, recipient, data in outbox.sent:
+        html = parse_mail(data).get_body(("html",)).get_content()
+        languages[(recipient[:2], 'lang="da"' in html)] += 1
+    assert languages == {("da", True): 3, ("en", False): 4}
+
+
+def test_a_subscriber_who_leaves_after_the_snapshot_is_skipped(app, outbox):
+    with app.app_context():
+        ids = create_subscribers(4)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        unsubscribe(db.session.get(Subscriber, ids[0]), Origin(ConsentChannel.LINK))
+        db.session.commit()
+        run_engine(announcement_id)
+        assert ledger_statuses(announcement_id) == {"sent": 3, "skipped": 1}
+    assert "reader0@example.org" not in {r for _, r, _ in outbox.sent}
+
+
+def test_starting_twice_and_running_twice_send_once(app, outbox):
+    with app.app_context():
+        create_subscribers(10)
+        announcement_id = create_announcement("newsletter")
+        campaign.send_now(announcement_id)
+        assert campaign.start(announcement_id) is True
+        assert campaign.start(announcement_id) is False
+        run_engine(announcement_id)
+        assert run_engine(announcement_id) == 0
+        assert db.session.scalar(db.select(db.func.count()).select_from(Delivery)) == 10
+    assert len(outbox.sent) == 10
+
+
+class FlakyTransport:
+    """Answers with a scripted error for chosen recipients, else records the message."""
+
+    def __init__(self, errors: dict[str, Exception], after_each=None) -> None:
+        self.errors = errors
+        self.sent: list[str] = []
+        self.after_each = after_each
+
+    def send(self, sender: str, recipient: str, data: bytes) -> str:
+        parse_mail(data)
+        if recipient in self.errors:
+            raise self.errors.pop(recipient)
+        self.sent.append(recipient)
+        if self.after_each:
+            self.after_each(len(self.sent))
+        return "250 ok"
+
+    def close(self) -> None:
+        pass
+
+
+def test_smtp_faults_become_retries_bounces_and_unknowns(app):
+    app.config["SEND_RETRY_SECONDS"] = 0
+    with app.app_context():
+        create_subscribers(10)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        transport = FlakyTransport({
+            "reader1@example.org": TransientSendError("451 try later", code=451, reply="451 try later", stage="rcpt"),
+            "reader2@example.org": PermanentSendError("550 no such user", code=550, reply="550 no such user", stage="rcpt"),
+            "reader3@example.org": UncertainDeliveryError("connection lost after the dot", stage="reply"),
+        })
+        run_engine(announcement_id, transport)
+        # The 451 comes back as soon as its retry is due (immediately here); the rest are final.
+        assert ledger_statuses(announcement_id) == {"sent": 8, "bounced": 1, "unknown": 1}
+        assert transport.sent.count("reader1@example.org") == 1
+        bounced = db.session.scalar(db.select(Subscriber).filter_by(email="reader2@example.org"))
+        assert bounced.status == SubscriberStatus.BOUNCED
+        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
+
+
+def test_pause_takes_effect_between_groups_and_resume_sends_the_rest_once(app):
+    app.config["SEND_GROUP_SIZE"] = 10
+    with app.app_context():
+        create_subscribers(60)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+
+        def pause_after_15(count):
+            if count == 15:
+                with app.app_context():  # as staff would, from another process
+                    campaign.pause(announcement_id)
+
+        first = FlakyTransport({}, after_each=pause_after_15)
+        run_engine(announcement_id, first)
+        assert len(first.sent) == 20  # the group in flight finishes, the next one does not start
+        assert campaign.status_of(announcement_id) == AnnouncementStatus.PAUSED
+        assert ledger_statuses(announcement_id) == {"sent": 20, "pending": 40}
+
+        campaign.resume(announcement_id)
+        second = FlakyTransport({})
+        run_engine(announcement_id, second)
+        assert sorted(first.sent + second.sent) == sorted(f"reader{i}@example.org" for i in range(60))
+        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
+
+
+def test_cancel_stops_sending_within_one_group(app):
+    app.config["SEND_GROUP_SIZE"] = 10
+    with app.app_context():
+        create_subscribers(50)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        def cancel_after_5(count):
+            if count == 5:
+                with app.app_context():
+                    campaign.cancel(announcement_id)
+
+        transport = FlakyTransport({}, after_each=cancel_after_5)
+        run_engine(announcement_id, transport)
+        assert len(transport.sent) == 10
+        assert campaign.status_of(announcement_id) == AnnouncementStatus.CANCELLED
+
+
+def test_many_failures_pause_the_announcement_with_a_reason(app):
+    app.config.update(SEND_FAILURE_MINIMUM=20, SEND_GROUP_SIZE=10)
+    with app.app_context():
+        create_subscribers(100)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        errors = {f"reader{i}@example.org": PermanentSendError("554 relay denied", code=554, reply="554", stage="data")
+                  for i in range(100)}
+        run_engine(announcement_id, FlakyTransport(errors))
+        announcement = db.session.get(Announcement, announcement_id)
+        assert announcement.status == AnnouncementStatus.PAUSED
+        assert "failed" in announcement.status_reason
+        assert ledger_statuses(announcement_id)["pending"] >= 70
+
+
+@pytest.mark.parametrize("state", [AnnouncementStatus.SENDING, AnnouncementStatus.SENT, AnnouncementStatus.CANCELLED])
+def test_only_drafts_and_scheduled_announcements_can_be_scheduled(app, state):
+    with app.app_context():
+        announcement_id = create_announcement("newsletter", status=state)
+        with pytest.raises(campaign.InvalidTransition):
+            campaign.send_now(announcement_id)
