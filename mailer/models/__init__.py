@@ -1,5 +1,7 @@
 """Database models."""
 from mailer.models.announcement import Announcement, AnnouncementStatus, Delivery, DeliveryStatus
+from mailer.models.event import Event, EventSession, EventStatus, EventType
+from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from mailer.models.staff import StaffRole, StaffUser
 from mailer.models.subscriber import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
@@ -8,6 +10,12 @@ __all__ = [
     "Announcement",
     "AnnouncementStatus",
     "Delivery",
+    "ErasedSubscriber",
+    "Event",
+    "EventSession",
+    "EventStatus",
+    "EventType",
+    "MailTemplate",
     "DeliveryStatus",
     "ConsentAction",
     "ConsentChannel",

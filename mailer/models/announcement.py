@@ -8,6 +8,7 @@ from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
+from mailer.models.event import Event
 from mailer.models.subscriber import Topic
 from mailer.models.types import UTCDateTime, utcnow
 
@@ -57,7 +58,14 @@ class Announcement(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("mail_template.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    # The pre-send check's warnings (JSON list), recorded when the announcement is scheduled or sent.
+    presend_warnings: Mapped[str | None] = mapped_column(Text)
+
     topics: Mapped[list[Topic]] = relationship(secondary=announcement_topic, order_by=Topic.position)
+    event: Mapped[Event | None] = relationship()
 
 
 class Delivery(db.Model):
