@@ -119,7 +119,8 @@ class SendingRun:
             try:
                 message = self._compiled_for(recipient.language).personalise(recipient)
                 built = self.sender.builder.build(to=recipient.email, subject=message.subject, text=message.text,
-                                                  html=message.html, headers=message.headers)
+                                                  html=message.html, headers=message.headers,
+                                                  attachments=message.attachments)
                 data = self.sender.sign(built.data) if self.sender.sign else built.data
                 prepared.append((recipient, built.message_id, data))
             except ValueError as error:  # e.g. an address no relay can take: fail the row, not the batch

@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 
 from mailer.emails import public_url, render_email, unsubscribe_mailto
 from mailer.models import Announcement
+from mailer.sending.mime import Attachment
 from mailer.sending.ledger import Recipient
 from mailer.tokens import TokenPurpose, TokenSigner
 
@@ -37,6 +38,7 @@ class PersonalMessage:
     html: str
     text: str
     headers: dict[str, str]
+    attachments: tuple[Attachment, ...] = ()
 
 
 class _Parts:
