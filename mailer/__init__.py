@@ -39,9 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.sending_views import bp as staff_sending_bp
     from mailer.staff.views import bp as staff_bp
     from mailer.health import bp as health_bp
+    from mailer.webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_sending_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(webhooks_bp)
     return app
