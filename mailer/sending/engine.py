@@ -8,6 +8,7 @@ when the ledger says what happened to it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -104,10 +105,15 @@ class SendingRun:
         ledger.record_outcomes(skipped)
         todo = [r for r in batch if r.subscriber_id in allowed]
         size = self.settings.group_size
+        renewed_at = time.monotonic()
         for start in range(0, len(todo), size):
             if start and campaign.status_of(self.announcement_id) != AnnouncementStatus.SENDING:
                 ledger.release_claims([r.delivery_id for r in todo[start:]])
                 return False
+            if time.monotonic() - renewed_at > self.settings.lease_seconds / 3:
+                # A rate limit can make a batch outlast its lease; keep the rest of it ours.
+                ledger.renew_lease([r.delivery_id for r in todo[start:]], self.worker, self.settings.lease_seconds)
+                renewed_at = time.monotonic()
             outcomes = self._send_group(todo[start:start + size])
             ledger.record_outcomes(outcomes)
             self._after_group(todo[start:start + size], outcomes)

@@ -115,6 +115,19 @@ def record_outcomes(outcomes: list[Outcome]) -> None:
     db.session.commit()
 
 
+def renew_lease(delivery_ids: list[int], worker: str, lease_seconds: float) -> None:
+    """Extend this worker's lease on rows it still holds (a slow, rate-limited batch)."""
+    if delivery_ids:
+        db.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.CLAIMED,
+                   Delivery.claimed_by == worker)
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
 def release_claims(delivery_ids: list[int]) -> None:
     """Hand unsent claimed rows back to the pool at once (pause, cancel, shutdown)."""
     if delivery_ids:

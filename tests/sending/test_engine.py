@@ -231,3 +231,21 @@ def test_only_drafts_and_scheduled_announcements_can_be_scheduled(app, state):
         announcement_id = create_announcement("newsletter", status=state)
         with pytest.raises(campaign.InvalidTransition):
             campaign.send_now(announcement_id)
+
+
+def test_a_slow_batch_keeps_its_lease_so_no_other_worker_takes_it(app):
+    from mailer.sending import ledger
+
+    with app.app_context():
+        create_subscribers(6)
+        announcement_id = create_announcement("newsletter")
+        start_now(announcement_id)
+        mine = ledger.claim_batch(announcement_id, "slow-worker", 6, lease_seconds=0.01)
+        import time
+
+        time.sleep(0.05)  # the lease has run out: another worker could take these rows now...
+        ledger.renew_lease([r.delivery_id for r in mine], "slow-worker", lease_seconds=60)
+        # ...but the renewal keeps them with the worker still sending them.
+        assert ledger.claim_batch(announcement_id, "other-worker", 6, lease_seconds=60) == []
+        ledger.renew_lease([r.delivery_id for r in mine], "other-worker", lease_seconds=0)
+        assert ledger.claim_batch(announcement_id, "other-worker", 6, lease_seconds=60) == []
