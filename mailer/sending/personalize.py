@@ -4,27 +4,40 @@ The templates are rendered once with markers in place of the per-recipient value
 greeting, links), CSS is inlined once, and each recipient then costs a few string joins.
 Rendering Jinja and inlining CSS per recipient would cost more than building and sending
 the message (see docs/PERFORMANCE.md).
+
+This is the one render path: the engine, the staff preview, the test send and the public
+archive all go through CompiledAnnouncement.
 """
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from html import escape
+from typing import Any
 
+import css_inline
 import nh3
+from flask import current_app, render_template
 from flask_babel import force_locale, gettext
 from markdown_it import MarkdownIt
+from markupsafe import Markup
+from werkzeug.routing import BuildError
 
-from mailer.emails import public_url, render_email, unsubscribe_mailto
-from mailer.models import Announcement
-from mailer.sending.mime import Attachment
+from mailer.emails import public_url, unsubscribe_mailto
+from mailer.extensions import db
+from mailer.models import Announcement, Event, EventStatus, MailTemplate
 from mailer.sending.ledger import Recipient
+from mailer.sending.mime import Attachment
+from mailer.templating import organisation_name
 from mailer.tokens import TokenPurpose, TokenSigner
 
 FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url")
 _MARK = "\ue000{}\ue001"
 _SPLIT = re.compile("\ue000(" + "|".join(FIELDS) + ")\ue001")
 _markdown = MarkdownIt("commonmark", {"linkify": False}).enable("table")
+_inliner = css_inline.CSSInliner(keep_style_tags=True)
+ICS_CONTENT_TYPE = "text/calendar; method=PUBLISH; charset=utf-8"
 
 
 def markdown_to_safe_html(source: str) -> str:
@@ -41,6 +54,12 @@ class PersonalMessage:
     attachments: tuple[Attachment, ...] = ()
 
 
+def placeholder_recipient(email: str = "test@example.org", name: str | None = "Test", language: str = "da") -> Recipient:
+    """A recipient who is nobody: for test sends. Its links are well-formed but match no subscriber."""
+    return Recipient(delivery_id=0, subscriber_id=0, email=email, name=name, language=language,
+                     public_id="test-" + secrets.token_urlsafe(8), token_secret=secrets.token_urlsafe(12), attempts=0)
+
+
 class _Parts:
     """Rendered text split into static pieces and field names, alternating."""
 
@@ -52,28 +71,105 @@ class _Parts:
         return "".join(piece if i % 2 == 0 else values[piece] for i, piece in enumerate(pieces))
 
 
-class CompiledAnnouncement:
-    """One announcement in one language, ready to personalise for many recipients."""
+def archive_url(announcement_id: int) -> str:
+    """The public web version of an announcement ("view in browser")."""
+    try:
+        return public_url("archive.item", announcement_id=announcement_id)
+    except BuildError:  # the archive pages are not registered on this app (some tests)
+        return f"{current_app.config['BASE_URL'].rstrip('/')}/archive/{announcement_id}"
 
-    def __init__(self, announcement: Announcement, language: str) -> None:
+
+def _event_card(event: Event, language: str) -> dict[str, Any]:
+    """The facts the event card shows, in the recipient's language and Copenhagen time."""
+    # Imported here: mailer.events imports this module for markdown_to_safe_html.
+    from mailer.events.calendar import calendar_links
+    from mailer.events.service import format_when
+
+    if event.is_online:
+        where = gettext("Online")
+    else:
+        where = ", ".join(part for part in (event.venue, event.city) if part)
+    links = calendar_links(event)
+    return {
+        "title": event.title,
+        "when": format_when(event.starts_at, event.ends_at, language),
+        "where": where,
+        "image_url": event.image_url if (event.image_url or "").startswith(("https://", "http://")) else None,
+        "image_alt": event.image_alt,
+        "image_credit": event.image_credit,
+        "signup_url": event.signup_url if (event.signup_url or "").startswith(("https://", "http://")) else None,
+        "google_url": links.get("google"),
+        "outlook_url": links.get("outlook"),
+        "cancelled": event.status == EventStatus.CANCELLED,
+        "sessions": [
+            {"title": s.title, "when": format_when(s.starts_at, s.ends_at, language)} for s in event.sessions
+        ],
+    }
+
+
+def _ics_attachment(event: Event) -> Attachment:
+    from mailer.events.calendar import event_to_ics
+
+    return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE, data=event_to_ics(event))
+
+
+class CompiledAnnouncement:
+    """One announcement in one language, ready to personalise for many recipients.
+
+    With `web_version=True` it renders the public archive copy: no personal links, a
+    "subscribe" link in place of unsubscribe / manage.
+    """
+
+    def __init__(self, announcement: Announcement, language: str, *, web_version: bool = False) -> None:
         self.topic_ids = tuple(sorted(t.id for t in announcement.topics))
+        self.language = language
+        self.web_version = web_version
+        event = getattr(announcement, "event", None)
+        template = db.session.get(MailTemplate, announcement.template_id) if announcement.template_id else None
         marks = {field: _MARK.format(field) for field in FIELDS}
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
             self._hello = gettext("Hello,")
-            email = render_email(
-                "announcement", language, announcement.subject,
-                preheader=announcement.preheader, body_html=markdown_to_safe_html(announcement.body_markdown),
-                body_text=announcement.body_markdown, **marks,
-            )
-        self.subject = email.subject
-        self._html = _Parts(email.html)
-        self._text = _Parts(email.text)
+            context: dict[str, Any] = {
+                "language": language,
+                "subject": announcement.subject,
+                "preheader": announcement.preheader or "",
+                "organisation_name": organisation_name(current_app.config["MAIL_FROM"]),
+                "view_in_browser_url": archive_url(announcement.id) if announcement.id and not web_version else "",
+                "web_version": web_version,
+                "subscribe_url": public_url("public.subscribe"),
+                **marks,
+            }
+            card = _event_card(event, language) if event is not None else None
+            event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
+            event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
+            html_context = {**context, "body_html": Markup(markdown_to_safe_html(announcement.body_markdown or "")),
+                            "event_card_html": Markup(event_html)}
+            text_context = {**context, "body_text": announcement.body_markdown or "", "event_card_text": event_text}
+            if template is not None:
+                html, text = self._render_custom(template, html_context, text_context)
+            else:
+                html = render_template("email/announcement.html", **html_context)
+                text = render_template("email/announcement.txt", **text_context)
+        self.subject = announcement.subject
+        self._html = _Parts(_inliner.inline(html))
+        self._text = _Parts(text)
+        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event),) if event is not None and not web_version else ()
         self._unsubscribe = TokenSigner(TokenPurpose.UNSUBSCRIBE)
         self._manage = TokenSigner(TokenPurpose.MANAGE)
         self._one_click_base = public_url("public.one_click", token="TOKEN").rsplit("TOKEN", 1)[0]
         self._unsubscribe_base = public_url("public.unsubscribe", token="TOKEN").rsplit("TOKEN", 1)[0]
         self._manage_base = public_url("public.manage", token="TOKEN").rsplit("TOKEN", 1)[0]
+        self._subscribe_url = context["subscribe_url"]
+
+    @staticmethod
+    def _render_custom(template: MailTemplate, html_context: dict[str, Any], text_context: dict[str, Any]) -> tuple[str, str]:
+        """Render an admin's template pair in the sandbox; TemplateRefused is a ValueError the engine records."""
+        from mailer.announcements.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
+
+        html = render_custom(template.html_source, {k: html_context[k] for k in HTML_VARIABLES}, html=True)
+        text = render_custom(template.text_source, {k: text_context[k] for k in TEXT_VARIABLES}, html=False)
+        return html, text
 
     def personalise(self, recipient: Recipient) -> PersonalMessage:
         """Fill in one recipient's name and links."""
@@ -92,4 +188,12 @@ class CompiledAnnouncement:
             "List-Unsubscribe": f"<{self._one_click_base}{unsubscribe_token}>, <{unsubscribe_mailto(unsubscribe_token)}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-        return PersonalMessage(self.subject, self._html.fill(html_values), self._text.fill(text_values), headers)
+        return PersonalMessage(self.subject, self._html.fill(html_values), self._text.fill(text_values), headers,
+                               self.attachments)
+
+    def public_copy(self) -> PersonalMessage:
+        """The neutral copy for the public archive: a general greeting and no personal links."""
+        values = {"greeting": self._hello, "name": "", "unsubscribe_url": self._subscribe_url,
+                  "manage_url": self._subscribe_url}
+        html_values = {key: escape(value) for key, value in values.items()}
+        return PersonalMessage(self.subject, self._html.fill(html_values), self._text.fill(values), {}, ())

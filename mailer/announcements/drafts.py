@@ -1,0 +1,127 @@
+"""Create and edit announcements while they are drafts (or scheduled, not yet started)."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus, Event, MailTemplate, Topic
+from mailer.sending.campaign import EDITABLE, InvalidTransition
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("da", "en")
+FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
+BODY_LIMIT = 60_000
+
+
+class NotEditable(InvalidTransition):
+    """The announcement has started (or finished), so its content is frozen."""
+
+
+class DraftInvalid(ValueError):
+    """Some fields are wrong; `errors` maps each field name to a message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class DraftData:
+    subject: str
+    preheader: str = ""
+    body_markdown: str = ""
+    language: str | None = None  # None: every subscriber in their own language
+    topic_ids: list[int] = field(default_factory=list)
+    event_id: int | None = None
+    template_id: int | None = None
+
+
+def _validated(data: DraftData) -> tuple[list[Topic], DraftData]:
+    """Check every field against the database; raise DraftInvalid listing all problems."""
+    errors: dict[str, str] = {}
+    subject = (data.subject or "").strip()
+    preheader = (data.preheader or "").strip()
+    if not subject:
+        errors["subject"] = "A subject is required."
+    elif len(subject) > 200:
+        errors["subject"] = "The subject can be at most 200 characters."
+    if len(preheader) > 200:
+        errors["preheader"] = "The preheader can be at most 200 characters."
+    for name, value in (("subject", subject), ("preheader", preheader)):
+        if any(c in value for c in FORBIDDEN_IN_HEADERS):
+            errors[name] = "Line breaks and control characters are not allowed here."
+    if len(data.body_markdown or "") > BODY_LIMIT:
+        errors["body_markdown"] = f"The text can be at most {BODY_LIMIT} characters."
+    if "\x00" in (data.body_markdown or ""):
+        errors["body_markdown"] = "The text contains a NUL character."
+    if data.language not in (None, *LANGUAGES):
+        errors["language"] = "Choose Danish, English or both."
+    topic_ids = sorted(set(data.topic_ids or []))
+    topics = list(db.session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))) if topic_ids else []
+    if not topic_ids:
+        errors["topic_ids"] = "Choose at least one topic."
+    elif len(topics) != len(topic_ids):
+        errors["topic_ids"] = "A chosen topic no longer exists."
+    if data.event_id is not None and db.session.get(Event, data.event_id) is None:
+        errors["event_id"] = "The chosen event no longer exists."
+    if data.template_id is not None and db.session.get(MailTemplate, data.template_id) is None:
+        errors["template_id"] = "The chosen template no longer exists."
+    if errors:
+        raise DraftInvalid(errors)
+    clean = DraftData(subject=subject, preheader=preheader, body_markdown=data.body_markdown or "",
+                      language=data.language, topic_ids=topic_ids, event_id=data.event_id,
+                      template_id=data.template_id)
+    return topics, clean
+
+
+def _apply(announcement: Announcement, topics: list[Topic], data: DraftData) -> None:
+    announcement.subject = data.subject
+    announcement.preheader = data.preheader
+    announcement.body_markdown = data.body_markdown
+    announcement.language = data.language
+    announcement.topics = topics
+    announcement.event_id = data.event_id
+    announcement.template_id = data.template_id
+
+
+def create_draft(data: DraftData, created_by_id: int | None = None) -> Announcement:
+    """Save a new draft and return it (committed)."""
+    topics, clean = _validated(data)
+    announcement = Announcement(status=AnnouncementStatus.DRAFT, created_by_id=created_by_id)
+    _apply(announcement, topics, clean)
+    db.session.add(announcement)
+    db.session.commit()
+    log.info("announcement %s drafted by staff %s", announcement.id, created_by_id)
+    return announcement
+
+
+def update_draft(announcement_id: int, data: DraftData) -> Announcement:
+    """Change a draft or scheduled announcement; raise NotEditable once it has started.
+
+    The row is locked while it changes, so a start cannot slip in between the status
+    check and the commit and send half-edited content.
+    """
+    announcement = db.session.scalar(
+        select(Announcement).where(Announcement.id == announcement_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    if announcement is None:
+        raise LookupError(f"announcement {announcement_id} does not exist")
+    if announcement.status not in EDITABLE:
+        db.session.rollback()
+        raise NotEditable("only a draft or scheduled announcement can be edited")
+    try:
+        topics, clean = _validated(data)
+    except DraftInvalid:
+        db.session.rollback()
+        raise
+    _apply(announcement, topics, clean)
+    # A scheduled announcement's recorded check described the old content.
+    announcement.presend_warnings = None
+    db.session.commit()
+    log.info("announcement %s edited", announcement_id)
+    return announcement

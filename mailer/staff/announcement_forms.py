@@ -1,0 +1,79 @@
+"""Forms of the announcement and mail-template pages, with messages in the staff member's language."""
+from __future__ import annotations
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from mailer.announcements.drafts import BODY_LIMIT
+from mailer.announcements.preview import MAX_TEST_ADDRESSES
+from mailer.public.forms import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
+
+
+def _optional_int(value: object) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)  # a ValueError becomes the field's "Not a valid choice"
+
+
+def _optional_language(value: object) -> str | None:
+    return value if value in ("da", "en") else None
+
+
+class AnnouncementForm(FlaskForm):
+    subject = StringField(_l("Subject"), validators=[
+        DataRequired(_l("Please enter a subject.")),
+        Length(max=200, message=_l("The subject can be at most 200 characters.")), no_control_characters])
+    preheader = StringField(_l("Preheader (the line mail apps show after the subject)"), validators=[
+        Optional(), Length(max=200, message=_l("The preheader can be at most 200 characters.")), no_control_characters])
+    body_markdown = TextAreaField(_l("Text (Markdown)"), validators=[
+        Length(max=BODY_LIMIT, message=_l("The text is too long."))])
+    topics = CheckboxListField(_l("Topics"), coerce=int, validate_choice=True)
+    language = SelectField(_l("Language"), coerce=_optional_language, validate_choice=False)
+    event_id = SelectField(_l("Event"), coerce=_optional_int)
+    template_id = SelectField(_l("Template"), coerce=_optional_int)
+
+    def validate_topics(self, field) -> None:
+        if not field.data:
+            raise ValidationError(_l("Please choose at least one topic."))
+
+
+class ScheduleForm(FlaskForm):
+    when = DateTimeLocalField(_l("Send at (Danish time)"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
+                              validators=[DataRequired(_l("Please choose a date and time."))])
+
+
+class ActionForm(FlaskForm):
+    """Send now and unschedule carry nothing but the CSRF token."""
+
+
+class TestSendForm(FlaskForm):
+    addresses = StringField(_l("Send a test to (comma separated, at most %(count)s)", count=MAX_TEST_ADDRESSES),
+                            validators=[DataRequired(_l("Please enter at least one address.")),
+                                        Length(max=2000), no_control_characters])
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[Optional()])
+
+    def validate_addresses(self, field) -> None:
+        parts = [p.strip() for p in (field.data or "").replace(";", ",").split(",") if p.strip()]
+        if not parts:
+            raise ValidationError(_l("Please enter at least one address."))
+        if len(parts) > MAX_TEST_ADDRESSES:
+            raise ValidationError(_l("At most %(count)s addresses.", count=MAX_TEST_ADDRESSES))
+        checked = []
+        for part in parts:
+            try:
+                result = validate_email(part, check_deliverability=False, allow_smtputf8=False)
+            except EmailNotValidError:
+                raise ValidationError(_l("“%(address)s” is not a valid email address.", address=part)) from None
+            checked.append(result.ascii_email or result.normalized)
+        self.address_list = list(dict.fromkeys(checked))
+
+
+class MailTemplateForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")),
+                                               Length(max=100, message=_l("The name can be at most 100 characters.")),
+                                               no_control_characters])
+    html_source = TextAreaField(_l("HTML template"), validators=[DataRequired(_l("Please enter the HTML template."))])
+    text_source = TextAreaField(_l("Text template"), validators=[DataRequired(_l("Please enter the text template."))])

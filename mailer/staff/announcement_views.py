@@ -1,0 +1,279 @@
+"""Staff pages to draft, preview, test, schedule and send announcements.
+
+Editors draft, preview and send tests; only admins schedule, send now and unschedule
+(cancel and pause live on the progress page, staff_sending).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from mailer.announcements import drafts, preview
+from mailer.announcements.custom_templates import TemplateRefused
+from mailer.announcements.presend import presend_warnings, warnings_from_json
+from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus, Event, MailTemplate, StaffRole, Subscriber, Topic
+from mailer.models.types import utcnow
+from mailer.sending import campaign
+from mailer.sending.transport import SendError
+from mailer.staff.announcement_forms import ActionForm, AnnouncementForm, ScheduleForm, TestSendForm
+from mailer.staff.auth import staff_required
+from mailer.staff.sending_views import announcement_status_labels
+from mailer.staff.views import LogoutForm
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("staff_announcements", __name__, url_prefix="/staff/announcements")
+
+
+def _load_or_404(announcement_id: int) -> Announcement:
+    announcement = db.session.get(Announcement, announcement_id)
+    if announcement is None:
+        abort(404)
+    return announcement
+
+
+def _language() -> str:
+    return str(get_locale() or "da")
+
+
+def _fill_choices(form: AnnouncementForm, announcement: Announcement | None = None) -> None:
+    language = _language()
+    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in db.session.scalars(
+        select(Topic).order_by(Topic.position, Topic.id))]
+    form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
+                             SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
+    # Offer upcoming events, plus the one already chosen even if it has passed.
+    events = list(db.session.scalars(select(Event).where(Event.starts_at >= utcnow()).order_by(Event.starts_at)))
+    if announcement is not None and announcement.event is not None and announcement.event not in events:
+        events.insert(0, announcement.event)
+    form.event_id.choices = [SelectChoice(None, gettext("No event"))] + [
+        SelectChoice(e.id, f"{e.title} ({utc_to_local(e.starts_at).strftime('%Y-%m-%d')})") for e in events]
+    form.template_id.choices = [SelectChoice(None, gettext("Standard template"))] + [
+        SelectChoice(t.id, t.name) for t in db.session.scalars(select(MailTemplate).order_by(MailTemplate.name))]
+
+
+def _draft_data(form: AnnouncementForm) -> drafts.DraftData:
+    return drafts.DraftData(
+        subject=form.subject.data or "", preheader=form.preheader.data or "",
+        body_markdown=form.body_markdown.data or "", language=form.language.data,
+        topic_ids=list(form.topics.data or []), event_id=form.event_id.data, template_id=form.template_id.data,
+    )
+
+
+def _render_form(form: AnnouncementForm, announcement: Announcement | None, code: int = 200):
+    return render_template("staff/announcement_form.html", form=form, announcement=announcement,
+                           status_labels=announcement_status_labels(), logout_form=LogoutForm()), code
+
+
+def _form_errors_from(form: AnnouncementForm, error: drafts.DraftInvalid) -> None:
+    fields = {"topic_ids": form.topics}
+    for name, message in error.errors.items():
+        field = fields.get(name) or getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, gettext(message)]
+
+
+@bp.get("/")
+@staff_required()
+def index():
+    """All announcements, newest first, with their status."""
+    announcements = list(db.session.scalars(select(Announcement).order_by(Announcement.created_at.desc(),
+                                                                          Announcement.id.desc()).limit(500)))
+    return render_template("staff/announcements.html", announcements=announcements,
+                           status_labels=announcement_status_labels(), editable=campaign.EDITABLE,
+                           logout_form=LogoutForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required()
+def new():
+    """Draft a new announcement."""
+    form = AnnouncementForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        event_id = request.args.get("event", type=int)
+        if event_id and db.session.get(Event, event_id):
+            form.event_id.data = event_id
+        return _render_form(form, None)
+    if not form.validate():
+        return _render_form(form, None, 400)
+    try:
+        announcement = drafts.create_draft(_draft_data(form), created_by_id=current_user.id)
+    except drafts.DraftInvalid as error:
+        _form_errors_from(form, error)
+        return _render_form(form, None, 400)
+    flash(gettext("The draft is saved."), "success")
+    return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement.id), code=303)
+
+
+@bp.route("/<int:announcement_id>/edit", methods=["GET", "POST"])
+@staff_required()
+def edit(announcement_id: int):
+    """Edit a draft or scheduled announcement."""
+    announcement = _load_or_404(announcement_id)
+    if announcement.status not in campaign.EDITABLE:
+        flash(gettext("This announcement can no longer be edited: it has started or finished."), "error")
+        return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+    form = AnnouncementForm(obj=None) if request.method == "POST" else AnnouncementForm(
+        subject=announcement.subject, preheader=announcement.preheader, body_markdown=announcement.body_markdown,
+        topics=[t.id for t in announcement.topics], language=announcement.language,
+        event_id=announcement.event_id, template_id=announcement.template_id)
+    _fill_choices(form, announcement)
+    if request.method == "GET":
+        return _render_form(form, announcement)
+    if not form.validate():
+        return _render_form(form, announcement, 400)
+    try:
+        updated = drafts.update_draft(announcement_id, _draft_data(form))
+    except drafts.NotEditable:
+        flash(gettext("This announcement can no longer be edited: it has started or finished."), "error")
+        return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+    except drafts.DraftInvalid as error:
+        _form_errors_from(form, error)
+        return _render_form(form, announcement, 400)
+    if updated.status == AnnouncementStatus.SCHEDULED:
+        _record_check(announcement_id)
+    flash(gettext("Your changes are saved."), "success")
+    return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)
+
+
+def _record_check(announcement_id: int) -> None:
+    """Record the pre-send check on an announcement about to be scheduled or sent."""
+    if campaign.status_of(announcement_id) not in campaign.EDITABLE:
+        return
+    try:
+        preview.record_presend_warnings(announcement_id)
+    except TemplateRefused as error:  # the check must never stop a send; the engine reports the failure
+        log.warning("pre-send check of announcement %s could not render: %s", announcement_id, error)
+
+
+def _preview_page(announcement: Announcement, code: int = 200, *, test_form: TestSendForm | None = None,
+                  schedule_form: ScheduleForm | None = None):
+    subscriber_id = request.args.get("subscriber", type=int)
+    subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id else None
+    if subscriber_id and subscriber is None:
+        flash(gettext("That subscriber does not exist."), "error")
+    query = (request.args.get("q") or "")[:254]
+    language = request.args.get("language") if request.args.get("language") in ("da", "en") else _language()
+    message, render_error, warnings = None, None, []
+    try:
+        message = preview.render_preview(announcement.id, subscriber.id if subscriber else None, language)
+        warnings = presend_warnings(message.subject, announcement.preheader or "", message.html, message.text)
+    except ValueError as error:  # a custom template that no longer renders
+        render_error = str(error)
+    test_form = test_form or TestSendForm(formdata=None, addresses=current_user.email,
+                                          language=preview.preview_language(announcement, subscriber, language))
+    return render_template(
+        "staff/announcement_preview.html",
+        announcement=announcement, message=message, render_error=render_error, warnings=warnings,
+        recorded_warnings=warnings_from_json(announcement.presend_warnings),
+        subscriber=subscriber, matches=preview.find_subscribers(query) if query else [], query=query,
+        preview_language=preview.preview_language(announcement, subscriber, language),
+        test_form=test_form, schedule_form=schedule_form or ScheduleForm(formdata=None), action_form=ActionForm(),
+        editable=announcement.status in campaign.EDITABLE, status_labels=announcement_status_labels(),
+        logout_form=LogoutForm(),
+    ), code
+
+
+@bp.get("/<int:announcement_id>/preview")
+@staff_required()
+def preview_page(announcement_id: int):
+    """Subject, HTML and text as a chosen subscriber gets them, the pre-send check and the send controls."""
+    return _preview_page(_load_or_404(announcement_id))
+
+
+@bp.post("/<int:announcement_id>/test")
+@staff_required()
+def test_send(announcement_id: int):
+    """Send a [TEST] copy to up to ten staff-entered addresses."""
+    announcement = _load_or_404(announcement_id)
+    form = TestSendForm()
+    if not form.validate():
+        return _preview_page(announcement, 400, test_form=form)
+    try:
+        preview.send_test(announcement_id, form.address_list, language=form.language.data or None)
+    except (SendError, OSError, ValueError) as error:
+        log.warning("test send of announcement %s failed: %s", announcement_id, error)
+        flash(gettext("The test could not be sent: %(error)s", error=str(error)), "error")
+        return _preview_page(announcement, 502 if isinstance(error, (SendError, OSError)) else 400, test_form=form)
+    flash(gettext("A test was sent to %(addresses)s.", addresses=", ".join(form.address_list)), "success")
+    return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)
+
+
+def _not_allowed_now():
+    flash(gettext("This announcement is no longer a draft or scheduled, so that is not possible."), "error")
+
+
+@bp.post("/<int:announcement_id>/schedule")
+@staff_required(StaffRole.ADMIN)
+def schedule(announcement_id: int):
+    """Schedule for a Danish local time in the future."""
+    announcement = _load_or_404(announcement_id)
+    form = ScheduleForm()
+    if not form.validate():
+        return _preview_page(announcement, 400, schedule_form=form)
+    local: datetime = form.when.data
+    try:
+        when = local_to_utc(local)
+    except NonExistentLocalTime:
+        form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
+        return _preview_page(announcement, 400, schedule_form=form)
+    if when <= utcnow():
+        form.when.errors = [gettext("Please choose a time in the future.")]
+        return _preview_page(announcement, 400, schedule_form=form)
+    _record_check(announcement_id)
+    try:
+        campaign.schedule(announcement_id, when)
+    except campaign.InvalidTransition:
+        _not_allowed_now()
+        return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+    log.info("announcement %s scheduled for %s by staff %s", announcement_id, when.isoformat(), current_user.id)
+    flash(gettext("The announcement is scheduled for %(when)s (Danish time).", when=local.strftime("%Y-%m-%d %H:%M")),
+          "success")
+    return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)
+
+
+@bp.post("/<int:announcement_id>/send-now")
+@staff_required(StaffRole.ADMIN)
+def send_now(announcement_id: int):
+    """Start sending at once and go to the progress page."""
+    _load_or_404(announcement_id)
+    if not ActionForm().validate():
+        abort(400)
+    _record_check(announcement_id)
+    try:
+        campaign.send_now(announcement_id)
+    except campaign.InvalidTransition:
+        _not_allowed_now()
+        return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+    from mailer.tasks import queue
+    from mailer.tasks.sending import start_announcement
+
+    queue(start_announcement, announcement_id)
+    log.info("announcement %s sent now by staff %s", announcement_id, current_user.id)
+    flash(gettext("Sending has started."), "success")
+    return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+
+
+@bp.post("/<int:announcement_id>/unschedule")
+@staff_required(StaffRole.ADMIN)
+def unschedule(announcement_id: int):
+    """Turn a scheduled announcement back into a draft."""
+    _load_or_404(announcement_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        campaign.unschedule(announcement_id)
+    except campaign.InvalidTransition:
+        flash(gettext("Only a scheduled announcement can go back to draft."), "error")
+    else:
+        flash(gettext("The announcement is a draft again and will not be sent."), "success")
+    return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)

@@ -1,0 +1,43 @@
+"""The public archive shows web versions of sent announcements only, without personal links."""
+from __future__ import annotations
+
+import html as html_lib
+
+from sqlalchemy import update
+
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus
+from mailer.models.types import utcnow
+from tests.factories import create_announcement
+
+
+def test_only_sent_announcements_are_in_the_archive(app):
+    with app.app_context():
+        ids = {status: create_announcement("newsletter", subject=f"Emne {status}", status=status)
+               for status in AnnouncementStatus}
+        db.session.execute(update(Announcement).where(Announcement.id == ids[AnnouncementStatus.SENT])
+                           .values(finished_at=utcnow()))
+        db.session.commit()
+    client = app.test_client()
+    listing = client.get("/archive")
+    assert listing.status_code == 200
+    page = listing.get_data(as_text=True)
+    assert "Emne sent" in page
+    for status, announcement_id in ids.items():
+        response = client.get(f"/archive/{announcement_id}")
+        if status == AnnouncementStatus.SENT:
+            assert response.status_code == 200
+        else:
+            assert status not in page.replace("Emne sent", "")
+            assert response.status_code == 404, status
+    assert client.get("/archive/999999").status_code == 404
+
+
+def test_the_web_version_has_no_personal_links(app):
+    with app.app_context():
+        announcement_id = create_announcement("newsletter", status=AnnouncementStatus.SENT, language="da")
+    page = html_lib.unescape(app.test_client().get(f"/archive/{announcement_id}").get_data(as_text=True))
+    assert "<strong>workshop</strong>" in page
+    assert "/unsubscribe/" not in page and "/manage/" not in page
+    assert "/subscribe" in page
+    assert 'sandbox="allow-popups' in page
