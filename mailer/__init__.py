@@ -35,15 +35,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     celery_init_app(app)
 
+    from mailer.public.archive_views import bp as archive_bp
+    from mailer.public.events_views import bp as events_bp
     from mailer.public.views import bp as public_bp
+    from mailer.staff.announcement_views import bp as staff_announcements_bp
+    from mailer.staff.events_views import bp as staff_events_bp
+    from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
+    from mailer.staff.subscriber_views import bp as staff_subscribers_bp
+    from mailer.staff.team_views import bp as staff_team_bp
     from mailer.staff.views import bp as staff_bp
     from mailer.health import bp as health_bp
     from mailer.webhooks import bp as webhooks_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(events_bp)
+    app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(staff_events_bp)
+    app.register_blueprint(staff_announcements_bp)
+    app.register_blueprint(staff_templates_bp)
     app.register_blueprint(staff_sending_bp)
+    app.register_blueprint(staff_subscribers_bp)
+    app.register_blueprint(staff_team_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     return app

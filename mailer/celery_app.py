@@ -35,7 +35,7 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
-    celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending"]
+    celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending", "mailer.tasks.imports"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -36,10 +36,13 @@ def create_staff(email: str, role: str, password: str) -> None:
 
 @click.command("seed")
 def seed() -> None:
-    """Add demo content: the topics of an arts organisation. Safe to run twice."""
+    """Add demo content: topics and events. Safe to run twice."""
     from mailer.demo import seed_demo_content
+    from mailer.demo_events import seed_demo_events
 
     created = seed_demo_content()
+    db.session.flush()  # the demo events look their topics up by slug
+    created += seed_demo_events()
     db.session.commit()
     click.echo(f"demo content ready ({created} new records)")
 

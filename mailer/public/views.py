@@ -27,7 +27,7 @@ bp = Blueprint("public", __name__)
 
 @bp.context_processor
 def topics_context() -> dict[str, object]:
-    return {"topics_by_id": {t.id: t for t in lifecycle.public_topics()}}
+    return {"topics_by_id": {str(t.id): t for t in lifecycle.public_topics()}}
 
 
 def _origin(channel: ConsentChannel) -> Origin:

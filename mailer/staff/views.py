@@ -41,7 +41,7 @@ def login():
             flash(gettext("Wrong email or password."), "error")
             return render_template("staff/login.html", form=form), 401
         login_user(user)
-        return redirect(url_for("staff.outbox"))
+        return redirect(url_for("staff.home"))
     return render_template("staff/login.html", form=form)
 
 
@@ -58,7 +58,7 @@ def logout():
 @bp.get("/")
 @staff_required()
 def home():
-    return redirect(url_for("staff.outbox"))
+    return redirect(url_for("staff_announcements.index"))
 
 
 @bp.get("/outbox")

@@ -132,8 +132,11 @@ def test_command_one_runs_the_whole_journey_on_the_embedded_default(running_serv
     assert password in log_path.read_text()  # command 1 prints how to log in
     staff = requests.Session()
     login = staff.get(base + "/staff/login").text
-    outbox = staff.post(base + "/staff/login", data={
+    assert staff.post(base + "/staff/login", data={
         "csrf_token": CSRF.search(login).group(1), "email": "admin@example.org", "password": password,
-    })
+    }).status_code == 200
+    outbox = staff.get(base + "/staff/outbox")
     assert outbox.status_code == 200
     assert "ida@example.org" in outbox.text
+    events = requests.get(base + "/events").text  # command 1 seeds the demo events too
+    assert "VEGA" in events and "Musikhuset" in events
