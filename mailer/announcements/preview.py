@@ -21,6 +21,7 @@ from mailer.sending.factory import list_id
 from mailer.sending.ledger import Recipient
 from mailer.sending.personalize import CompiledAnnouncement, PersonalMessage, placeholder_recipient
 from mailer.sending.transport import SMTPTransport, Transport
+from mailer.subscribers.lifecycle import find_subscriber
 from mailer.transport import get_transport
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,11 @@ def send_test(announcement_id: int, addresses: Sequence[str], transport: Transpo
     message_ids = []
     try:
         for address in addresses:
-            message = compiled.personalise(placeholder_recipient(email=address, name="Test", language=chosen))
+            # A test to a subscriber's own address carries their real, working links.
+            subscriber = find_subscriber(address)
+            recipient = (_as_recipient(subscriber, chosen) if subscriber
+                         else placeholder_recipient(email=address, name="Test", language=chosen))
+            message = compiled.personalise(recipient)
             built = builder.build(to=address, subject=TEST_PREFIX + message.subject, text=message.text,
                                   html=message.html, headers=message.headers, attachments=message.attachments)
             data = signer.sign(built.data) if signer else built.data

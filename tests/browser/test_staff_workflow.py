@@ -1,0 +1,148 @@
+"""A member of staff in a real browser: event, announcement, preview, test send, schedule.
+
+Playwright drives Debian's Chromium against the app served on loopback; the test mail goes
+to a real SMTP server (aiosmtpd) started here. Screenshots go to test-artifacts/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementStatus, StaffRole, StaffUser
+from mailer.models.types import utcnow
+from tests.conftest import IN_CI, REPO
+from tests.factories import create_subscribers
+from tests.helpers import parse_mail
+from tests.smtp_server import free_port, start_smtp_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = REPO / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api") if not IN_CI else __import__("playwright.sync_api").sync_api
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("Chromium is required in CI (apt-get install chromium)", pytrace=False)
+        pytest.skip("Chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the app on a free loopback port, with mail going to a real SMTP server."""
+    handler, controller = start_smtp_server()
+    port = free_port()
+    app.config.update(SMTP_URL=f"smtp://127.0.0.1:{controller.port}", BASE_URL=f"http://127.0.0.1:{port}",
+                      MESSAGE_ID_DOMAIN="127.0.0.1")
+    app.extensions.pop("mail_transport", None)
+    with app.app_context():
+        admin = StaffUser(email="ida@example.org", role=StaffRole.ADMIN)
+        admin.set_password("correct horse battery")
+        db.session.add(admin)
+        db.session.commit()
+        create_subscribers(3, "events-aarhus", language="da", prefix="aarhus")
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", handler
+    server.shutdown()
+    controller.stop()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_staff_creates_event_drafts_previews_tests_and_schedules(app, browser, live_server):
+    base, smtp = live_server
+    page = browser.new_page(viewport={"width": 1200, "height": 900}, locale="en-GB")
+    page.goto(base + "/staff/login")
+    page.fill("#email", "ida@example.org")
+    page.fill("#password", "correct horse battery")
+    page.click("button[type=submit]")
+    shot(page, "01-announcements")
+
+    # An event in Aarhus, in Danish time.
+    page.goto(base + "/staff/events/new")
+    starts = (utcnow() + timedelta(days=30)).strftime("%Y-%m-%d")
+    page.fill("#title", "Workshop: normer og privilegier")
+    page.select_option("#event_type", "workshop")
+    page.fill("#starts_at", f"{starts}T13:00")
+    page.fill("#ends_at", f"{starts}T17:00")
+    page.fill("#venue", "Godsbanen")
+    page.fill("#city", "Aarhus")
+    page.fill("#description", "En workshop om **normer**, bias og privilegier.")
+    page.fill("#signup_url", "https://example.org/tilmeld")
+    page.check("input[name=language][value=da]")
+    page.check("text=Events in Aarhus")
+    shot(page, "02-event-form")
+    page.click("main button[type=submit]")
+    page.goto(base + "/events")
+    assert "Workshop: normer og privilegier" in page.content()
+    shot(page, "03-public-events")
+
+    # The announcement of it.
+    page.goto(base + "/staff/announcements/new")
+    page.fill("#subject", "Ny workshop i Aarhus")
+    page.fill("#preheader", "Normer, bias og privilegier")
+    page.fill("#body_markdown", "Vi holder en ny workshop. [Læs mere og tilmeld dig](https://example.org/tilmeld)")
+    page.check("text=Events in Aarhus")
+    event_option = page.locator("#event_id option", has_text="Workshop: normer og privilegier")
+    page.select_option("#event_id", event_option.get_attribute("value"))
+    page.click("main button[type=submit]")
+    assert "/preview" in page.url
+
+    # Preview it as a real subscriber.
+    page.fill("input[name=q]", "aarhus1")
+    page.press("input[name=q]", "Enter")
+    page.click("text=aarhus1@example.org")
+    preview = page.content()
+    assert "Ny workshop i Aarhus" in preview
+    frame = page.frame_locator("iframe").first
+    assert "Læser 1" in frame.locator("body").inner_text()  # the subscriber's own name
+    page.wait_for_timeout(500)  # let the sandboxed frame paint before the screenshot
+    shot(page, "04-preview")
+    page.locator("iframe").first.screenshot(path=str(SHOTS / "04b-preview-html-part.png"))
+
+    # A test to the staff's address: through the same render path, to the real SMTP server.
+    page.fill("#addresses", "aarhus1@example.org")
+    page.click("text=Send test")
+    (mail,) = smtp.wait_for(lambda messages: len(messages) >= 1)
+    message = parse_mail(mail[2])
+    assert message["Subject"] == "[TEST] Ny workshop i Aarhus"
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert "Workshop: normer og privilegier" in html and "Godsbanen" in html  # the event card
+    assert any(part.get_content_type() == "text/calendar" for part in message.walk())
+    unsubscribe = next(line for line in text.split() if "/unsubscribe/" in line)
+    page.goto(unsubscribe)
+    assert page.locator("h1").inner_text() in ("Afmeld", "Unsubscribe")  # the link works
+    shot(page, "05-unsubscribe-from-test-mail")
+
+    # Schedule it for tomorrow, Danish time.
+    with app.app_context():
+        announcement_id = db.session.scalar(db.select(Announcement.id))
+    page.goto(f"{base}/staff/announcements/{announcement_id}/preview")
+    tomorrow = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d")
+    page.fill("#when", f"{tomorrow}T09:00")
+    page.click("button:has-text('Schedule')")
+    shot(page, "06-scheduled")
+    with app.app_context():
+        announcement = db.session.get(Announcement, announcement_id)
+        assert announcement.status == AnnouncementStatus.SCHEDULED
+        assert announcement.scheduled_at > utcnow()
