@@ -69,3 +69,44 @@ def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admi
             if response.status_code != 400:
                 accepted.append(f"{method} {rule.rule} -> {response.status_code}")
     assert accepted == []
+
+
+ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates"}
+ADMIN_ONLY_ENDPOINTS = {
+    "staff_announcements.schedule", "staff_announcements.send_now", "staff_announcements.unschedule",
+    "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",
+}
+
+
+@pytest.fixture
+def editor_client(app):
+    with app.app_context():
+        user = StaffUser(email="editor@example.org", role=StaffRole.EDITOR)
+        user.set_password("correct horse battery")
+        db.session.add(user)
+        db.session.commit()
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    client.post("/staff/login", data={**form_fields(page), "email": "editor@example.org", "password": "correct horse battery"})
+    return client
+
+
+def test_an_editor_gets_403_on_every_admin_action(app, editor_client):
+    from tests.factories import create_announcement
+
+    with app.app_context():
+        create_announcement("newsletter")  # id 1, so routes that load it get past their 404
+    token = form_fields(editor_client.get("/staff/outbox").get_data(as_text=True))["csrf_token"]
+    allowed = []
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.split(".", 1)[0]
+        if blueprint not in ADMIN_ONLY_BLUEPRINTS and rule.endpoint not in ADMIN_ONLY_ENDPOINTS:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = editor_client.open(_url(app, rule), method=method, data={"csrf_token": token})
+            checked += 1
+            if response.status_code != 403:
+                allowed.append(f"{method} {rule.rule} -> {response.status_code}")
+    assert checked >= 12
+    assert allowed == []
