@@ -41,7 +41,7 @@ def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]
         # The filesystem transport needs no server: the web process and the worker
         # exchange task messages through a folder in the instance path.
         queue = instance_path / "broker"
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (queue / sub).mkdir(parents=True, exist_ok=True)
         broker = {
             "broker_url": "filesystem://",
@@ -49,6 +49,7 @@ def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]
                 "data_folder_in": str(queue / "queue"),
                 "data_folder_out": str(queue / "queue"),
                 "processed_folder": str(queue / "processed"),
+                "control_folder": str(queue / "control"),
                 "store_processed": False,
             },
         }
