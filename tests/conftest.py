@@ -175,3 +175,49 @@ def form_fields(html: str) -> dict[str, str]:
     if match := STARTED_RE.search(html):
         fields["started"] = match.group(1)
     return fields
+
+
+STAFF_PASSWORD = "correct horse battery"
+ADMIN_EMAIL = "admin@example.org"
+EDITOR_EMAIL = "editor@example.org"
+
+
+@pytest.fixture
+def staff(app):
+    """An admin and an editor, both with STAFF_PASSWORD."""
+    from mailer.extensions import db
+    from mailer.models import StaffRole, StaffUser
+
+    with app.app_context():
+        for email, role in ((ADMIN_EMAIL, StaffRole.ADMIN), (EDITOR_EMAIL, StaffRole.EDITOR)):
+            user = StaffUser(email=email, role=role)
+            user.set_password(STAFF_PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+
+
+def login(client, email: str, password: str = STAFF_PASSWORD):
+    """Log in through the real login form; return the response."""
+    page = client.get("/staff/login")
+    return client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email, "password": password})
+
+
+def csrf_token(client) -> str:
+    """The session's CSRF token, taken from a page every logged-in member of staff can see."""
+    page = client.get("/staff/outbox")
+    assert page.status_code == 200
+    return form_fields(page.get_data(as_text=True))["csrf_token"]
+
+
+@pytest.fixture
+def admin(client, staff):
+    """A client logged in as an admin."""
+    assert login(client, ADMIN_EMAIL).status_code == 302
+    return client
+
+
+@pytest.fixture
+def editor(client, staff):
+    """A client logged in as an editor."""
+    assert login(client, EDITOR_EMAIL).status_code == 302
+    return client

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailer.extensions import db
-from mailer.models import StaffRole, StaffUser
-from tests.conftest import form_fields
+from tests.conftest import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.
 PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health"}
@@ -47,24 +45,11 @@ def test_no_staff_route_is_reachable_anonymously(app):
     assert reachable == []
 
 
-@pytest.fixture
-def admin_client(app):
-    with app.app_context():
-        user = StaffUser(email="admin@example.org", role=StaffRole.ADMIN)
-        user.set_password("correct horse battery")
-        db.session.add(user)
-        db.session.commit()
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    client.post("/staff/login", data={**form_fields(page), "email": "admin@example.org", "password": "correct horse battery"})
-    return client
-
-
-def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admin_client):
+def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admin):
     accepted = []
     for rule in staff_rules(app):
         for method in sorted(rule.methods & STATE_CHANGING):
-            response = admin_client.open(_url(app, rule), method=method, data={"anything": "1"})
+            response = admin.open(_url(app, rule), method=method, data={"anything": "1"})
             # 400 is the CSRF refusal; 404 would mean the crawl did not reach the check, so it fails too.
             if response.status_code != 400:
                 accepted.append(f"{method} {rule.rule} -> {response.status_code}")
@@ -78,25 +63,12 @@ ADMIN_ONLY_ENDPOINTS = {
 }
 
 
-@pytest.fixture
-def editor_client(app):
-    with app.app_context():
-        user = StaffUser(email="editor@example.org", role=StaffRole.EDITOR)
-        user.set_password("correct horse battery")
-        db.session.add(user)
-        db.session.commit()
-    client = app.test_client()
-    page = client.get("/staff/login").get_data(as_text=True)
-    client.post("/staff/login", data={**form_fields(page), "email": "editor@example.org", "password": "correct horse battery"})
-    return client
-
-
-def test_an_editor_gets_403_on_every_admin_action(app, editor_client):
+def test_an_editor_gets_403_on_every_admin_action(app, editor):
     from tests.factories import create_announcement
 
     with app.app_context():
         create_announcement("newsletter")  # id 1, so routes that load it get past their 404
-    token = form_fields(editor_client.get("/staff/outbox").get_data(as_text=True))["csrf_token"]
+    token = csrf_token(editor)
     allowed = []
     checked = 0
     for rule in app.url_map.iter_rules():
@@ -104,7 +76,7 @@ def test_an_editor_gets_403_on_every_admin_action(app, editor_client):
         if blueprint not in ADMIN_ONLY_BLUEPRINTS and rule.endpoint not in ADMIN_ONLY_ENDPOINTS:
             continue
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = editor_client.open(_url(app, rule), method=method, data={"csrf_token": token})
+            response = editor.open(_url(app, rule), method=method, data={"csrf_token": token})
             checked += 1
             if response.status_code != 403:
                 allowed.append(f"{method} {rule.rule} -> {response.status_code}")

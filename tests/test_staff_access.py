@@ -6,21 +6,22 @@ import pytest
 from mailer.extensions import db
 from mailer.models import StaffRole, StaffUser
 from mailer.sending.transport import OutboxTransport
-from tests.conftest import form_fields
+from tests.conftest import STAFF_PASSWORD, form_fields
+from tests.conftest import login as staff_login
 
 
 @pytest.fixture
-def staff(app):
+def mixed_case_editor(app):
+    """An editor whose address was typed with capitals: login must not care."""
     with app.app_context():
         user = StaffUser(email="Editor@Example.org", role=StaffRole.EDITOR)
-        user.set_password("correct horse battery")
+        user.set_password(STAFF_PASSWORD)
         db.session.add(user)
         db.session.commit()
 
 
-def login(client, email="editor@example.org", password="correct horse battery"):
-    page = client.get("/staff/login")
-    return client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email, "password": password})
+def login(client, email="editor@example.org", password=STAFF_PASSWORD):
+    return staff_login(client, email, password)
 
 
 @pytest.mark.parametrize("path", ["/staff/", "/staff/outbox", "/staff/outbox/x.eml"])
@@ -30,7 +31,7 @@ def test_staff_pages_need_login(client, path):
     assert "/staff/login" in response.headers["Location"]
 
 
-def test_logout_needs_login_and_csrf(client, staff):
+def test_logout_needs_login_and_csrf(client, mixed_case_editor):
     assert client.post("/staff/logout").status_code in (302, 400)
     login(client)
     assert client.post("/staff/logout").status_code == 400  # no CSRF token
@@ -39,14 +40,14 @@ def test_logout_needs_login_and_csrf(client, staff):
     assert client.get("/staff/outbox").status_code == 302
 
 
-def test_wrong_password_is_refused(client, staff):
+def test_wrong_password_is_refused(client, mixed_case_editor):
     response = login(client, password="wrong")
     assert response.status_code == 401
     assert "Wrong email or password." in response.get_data(as_text=True)
     assert client.get("/staff/outbox").status_code == 302
 
 
-def test_staff_reads_the_outbox(app, client, staff):
+def test_staff_reads_the_outbox(app, client, mixed_case_editor):
     from mailer.sending.mime import MessageBuilder
 
     builder = MessageBuilder(sender="news@example.org", message_id_domain="example.org")

@@ -14,48 +14,8 @@ from mailer.sending.progress import AnnouncementNotFound, announcement_progress,
 from tests.conftest import form_fields
 from tests.factories import create_announcement, create_subscribers
 
-PASSWORD = "correct horse battery"
 RECIPIENTS = 60
 REASON = "12 of 50 messages failed; paused automatically"
-
-
-@pytest.fixture
-def app(app):
-    """The conftest app with the sending pages registered, before any request reaches it."""
-    from mailer.staff.sending_views import bp
-
-    if "staff_sending" not in app.blueprints:
-        app.register_blueprint(bp)
-    return app
-
-
-@pytest.fixture
-def staff(app):
-    with app.app_context():
-        for email, role in (("admin@example.org", StaffRole.ADMIN), ("editor@example.org", StaffRole.EDITOR)):
-            user = StaffUser(email=email, role=role)
-            user.set_password(PASSWORD)
-            db.session.add(user)
-        db.session.commit()
-
-
-def login(client, email: str) -> None:
-    page = client.get("/staff/login")
-    response = client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email,
-                                                 "password": PASSWORD})
-    assert response.status_code == 302
-
-
-@pytest.fixture
-def admin(client, staff):
-    login(client, "admin@example.org")
-    return client
-
-
-@pytest.fixture
-def editor(client, staff):
-    login(client, "editor@example.org")
-    return client
 
 
 def _ids_by_position(announcement_id: int) -> list[int]:

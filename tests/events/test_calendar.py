@@ -12,13 +12,7 @@ from mailer.events.calendar import plain_text
 from mailer.events.service import SessionData
 from mailer.extensions import db
 from mailer.models import Event, EventType
-from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event, register_event_blueprints
-
-
-@pytest.fixture
-def app(app):
-    register_event_blueprints(app)
-    return app
+from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
 
 
 def vevents(data: bytes) -> list:

@@ -9,27 +9,14 @@ from icalendar import Calendar
 
 from mailer.events import service
 from mailer.extensions import db
-from mailer.models import Event, EventStatus, StaffRole, Topic
+from mailer.models import Event, EventStatus, Topic
 from tests.conftest import form_fields
-from tests.events import NOW, XSS_IMG, XSS_SCRIPT, create_staff, fix_clock, login, make_event, register_event_blueprints
-
-
-@pytest.fixture
-def app(app):
-    register_event_blueprints(app)
-    return app
+from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
 
 
 @pytest.fixture
 def clock(monkeypatch):
     return fix_clock(monkeypatch)
-
-
-@pytest.fixture
-def editor(app, client):
-    create_staff(app)
-    login(client)
-    return client
 
 
 def section(html: str, heading_id: str) -> str:
@@ -198,10 +185,8 @@ class TestStaffAccess:
             assert db.session.get(Event, event_id).status == EventStatus.PLANNED
             assert db.session.scalar(db.select(db.func.count(Event.id))) == 1
 
-    def test_admins_may_edit_events_too(self, app, client):
-        create_staff(app, "admin@example.org", StaffRole.ADMIN)
-        login(client, "admin@example.org")
-        assert client.get("/staff/events/new").status_code == 200
+    def test_admins_may_edit_events_too(self, admin):
+        assert admin.get("/staff/events/new").status_code == 200
 
     def test_unknown_event_is_404(self, editor):
         assert editor.get("/staff/events/999999/edit").status_code == 404

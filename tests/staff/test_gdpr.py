@@ -16,7 +16,7 @@ from mailer.subscribers import gdpr
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 from tests.factories import create_announcement, create_subscribers
-from tests.staff import admin, app, csrf_token, staff  # noqa: F401 - fixtures
+from tests.staff import csrf_token
 
 
 def make_reader(app) -> int:

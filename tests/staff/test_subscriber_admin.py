@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mailer.extensions import db
 from mailer.models import ConsentAction, ConsentEvent, Subscriber, SubscriberStatus, Topic
 from tests.factories import create_subscribers
-from tests.staff import admin, app, csrf_token, editor, staff  # noqa: F401 - fixtures
+from tests.staff import csrf_token
 
 ROUTES = [
     ("GET", "/staff/subscribers/", "index"),

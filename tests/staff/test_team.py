@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from mailer.extensions import db
 from mailer.models import StaffRole, StaffUser
 from tests.conftest import form_fields
-from tests.staff import ADMIN, EDITOR, admin, app, csrf_token, editor, login, staff  # noqa: F401 - fixtures
+from tests.staff import ADMIN, EDITOR, csrf_token, login
 
 ROUTES = [
     ("GET", "/staff/team/", "index"),

@@ -1,0 +1,41 @@
+"""Smoke test of the benchmark (python -m mailer.bench) at 50 recipients: every piece runs and
+every recipient gets exactly one message. It asserts no speed: timings belong to the benchmark."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.conftest import POSTGRES_URL, REDIS_URL, REPO, require_service
+
+pytestmark = pytest.mark.skipif(not (shutil.which("smtp-sink") and shutil.which("smtp-source")),
+                                reason="needs smtp-sink and smtp-source (Debian's postfix package)")
+
+
+def test_the_benchmark_delivers_one_message_to_each_of_50_recipients(tmp_path):
+    require_service("PostgreSQL", POSTGRES_URL)
+    require_service("Redis", REDIS_URL)
+    # Its own database next to the test database: the benchmark drops and recreates it.
+    database_url = urlunsplit(urlsplit(POSTGRES_URL.replace("+psycopg", ""))._replace(path="/mailer_bench_smoke"))
+    report = tmp_path / "bench.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "mailer.bench", "--recipients", "50", "--workers", "1", "--connections", "1",
+         "--reference-messages", "100", "--database-url", database_url, "--redis-url", REDIS_URL,
+         "--verify", "--timeout", "120", "--json", str(report)],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert report.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
+    result = json.loads(report.read_text())
+    assert result["outcome"] == "done", result
+    assert result["received"] == result["recipients"] == 50
+    assert result["ledger"]["counts"] == {"sent": 50}
+    assert result["ledger"]["status"] == "sent"
+    verify = result["verify"]
+    assert verify["messages"] == verify["unique_recipients"] == 50 and verify["duplicates"] == 0
+    assert verify["parsed"] == 50
+    assert verify["with_defects"] == verify["to_mismatch"] == verify["without_list_unsubscribe"] == 0
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
