@@ -1,8 +1,6 @@
 """Crawl the URL map: every staff route needs login, and every state-changing staff route needs CSRF."""
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, StaffRole, StaffUser, Subscriber
+from mailer.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, Subscriber
 from mailer.models.types import utcnow
 from mailer.sending import campaign
 from mailer.sending.progress import AnnouncementNotFound, announcement_progress, delivery_page
@@ -157,7 +157,7 @@ def test_page_shows_live_progress_while_sending(app, admin, sending):
     html = _page(admin, sending)
     assert "Ny workshop i Aarhus" in html  # subject
     assert "Newsletter" in html or "newsletter" in html.lower()  # topic
-    assert f'<progress id="announcement-progress-bar" value="39" max="60"' in html
+    assert '<progress id="announcement-progress-bar" value="39" max="60"' in html
     assert f'hx-get="/staff/announcements/{sending}/progress"' in html
     assert 'hx-trigger="every 2s"' in html and 'hx-swap="outerHTML"' in html
     assert "vendor/htmx.min.js" in html

@@ -18,7 +18,7 @@ from mailer.models import ConsentChannel, StaffRole, Subscriber, SubscriberStatu
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
 from mailer.staff.views import LogoutForm
-from mailer.subscribers import admin, csv_import, gdpr
+from mailer.subscribers import admin, csv_import, csv_rows, gdpr
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 
@@ -42,28 +42,28 @@ def status_labels() -> dict[str, str]:
     }
 
 
-def reason_text(bad_row: csv_import.BadRow) -> str:
+def reason_text(bad_row: csv_rows.BadRow) -> str:
     """Say in the staff member's language why a row was not imported."""
     reason, detail = bad_row.reason, bad_row.detail
     texts = {
-        csv_import.Reason.MISSING_ADDRESS: gettext("No email address."),
-        csv_import.Reason.INVALID_ADDRESS: gettext("Not a valid email address."),
-        csv_import.Reason.NON_ASCII_ADDRESS: gettext("The address has letters outside ASCII, which not every mail server accepts."),
-        csv_import.Reason.LINE_BREAK: gettext("A line break or control character in the address or name."),
-        csv_import.Reason.UNKNOWN_TOPIC: gettext("Unknown topic: %(topics)s.", topics=detail),
-        csv_import.Reason.UNKNOWN_LANGUAGE: gettext("Unknown language %(language)s: use da or en.", language=detail),
-        csv_import.Reason.DUPLICATE: gettext("The same address as row %(row)s, which is imported instead.", row=detail),
-        csv_import.Reason.ERASED: gettext("This address was erased at the person's request; it is not imported again."),
-        csv_import.Reason.NAME_TOO_LONG: gettext("The name is longer than 100 characters."),
-        csv_import.Reason.TOO_MANY_COLUMNS: gettext("More values than the header row has columns."),
-        csv_import.Reason.NO_TOPICS: gettext("No topics: fill in the topics column or choose default topics."),
-        csv_import.Reason.UNSUBSCRIBED: gettext("This person has unsubscribed; an import does not sign them up again."),
-        csv_import.Reason.BOUNCED: gettext("Mail to this address bounced; it is not imported again."),
+        csv_rows.Reason.MISSING_ADDRESS: gettext("No email address."),
+        csv_rows.Reason.INVALID_ADDRESS: gettext("Not a valid email address."),
+        csv_rows.Reason.NON_ASCII_ADDRESS: gettext("The address has letters outside ASCII, which not every mail server accepts."),
+        csv_rows.Reason.LINE_BREAK: gettext("A line break or control character in the address or name."),
+        csv_rows.Reason.UNKNOWN_TOPIC: gettext("Unknown topic: %(topics)s.", topics=detail),
+        csv_rows.Reason.UNKNOWN_LANGUAGE: gettext("Unknown language %(language)s: use da or en.", language=detail),
+        csv_rows.Reason.DUPLICATE: gettext("The same address as row %(row)s, which is imported instead.", row=detail),
+        csv_rows.Reason.ERASED: gettext("This address was erased at the person's request; it is not imported again."),
+        csv_rows.Reason.NAME_TOO_LONG: gettext("The name is longer than 100 characters."),
+        csv_rows.Reason.TOO_MANY_COLUMNS: gettext("More values than the header row has columns."),
+        csv_rows.Reason.NO_TOPICS: gettext("No topics: fill in the topics column or choose default topics."),
+        csv_rows.Reason.UNSUBSCRIBED: gettext("This person has unsubscribed; an import does not sign them up again."),
+        csv_rows.Reason.BOUNCED: gettext("Mail to this address bounced; it is not imported again."),
     }
     return texts.get(reason, reason)
 
 
-def file_error_text(error: csv_import.ImportFileError) -> str:
+def file_error_text(error: csv_rows.ImportFileError) -> str:
     texts = {
         "not_utf8": gettext("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8”."),
         "empty": gettext("The file is empty."),
@@ -197,8 +197,8 @@ def import_csv():
     if not form.validate():
         return render_template("staff/subscriber_import.html", **context), 400
     try:
-        plan = csv_import.parse_csv(form.file.data.read())
-    except csv_import.ImportFileError as error:
+        plan = csv_rows.parse_csv(form.file.data.read())
+    except csv_rows.ImportFileError as error:
         form.file.errors.append(file_error_text(error))
         return render_template("staff/subscriber_import.html", **context), 400
     try:

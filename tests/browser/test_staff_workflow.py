@@ -5,7 +5,6 @@ to a real SMTP server (aiosmtpd) started here. Screenshots go to test-artifacts/
 """
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from datetime import timedelta

@@ -11,7 +11,6 @@ from mailer.models import (
     AnnouncementStatus,
     ConsentChannel,
     Delivery,
-    DeliveryStatus,
     Subscriber,
     SubscriberStatus,
 )
@@ -43,7 +42,7 @@ def ledger_statuses(announcement_id: int) -> Counter:
 
 def test_every_confirmed_subscriber_of_the_topics_gets_one_personal_mail(app, outbox):
     with app.app_context():
-        readers = create_subscribers(120, "newsletter", language="da")
+        create_subscribers(120, "newsletter", language="da")
         create_subscribers(5, "events-aarhus", prefix="aarhus")  # another topic: not in the audience
         create_subscribers(5, "newsletter", prefix="pending", status=SubscriberStatus.PENDING)
         announcement_id = create_announcement("newsletter")

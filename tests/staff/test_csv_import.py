@@ -13,7 +13,7 @@ from mailer.models import (
     ConsentAction, ConsentEvent, ErasedSubscriber, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic,
 )
 from mailer.subscribers import csv_import
-from mailer.subscribers.csv_import import ImportFileError, Reason, parse_csv
+from mailer.subscribers.csv_rows import ImportFileError, Reason, parse_csv
 from mailer.subscribers.gdpr import email_hash
 from tests.factories import create_subscribers
 from tests.staff import csrf_token
