@@ -1,7 +1,7 @@
 """Pick the visitor's language: an explicit switch, the subscriber's choice, then Accept-Language."""
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 
 from mailer.extensions import babel
 
@@ -9,6 +9,8 @@ from mailer.extensions import babel
 def select_locale() -> str:
     """Return 'da' or 'en' for the current request."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # a task or a CLI command: callers force the locale they need
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen

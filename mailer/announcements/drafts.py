@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mailer.extensions import db
@@ -24,7 +25,7 @@ class NotEditable(InvalidTransition):
 class DraftInvalid(ValueError):
     """Some fields are wrong; `errors` maps each field name to a message."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, object]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
 
@@ -46,30 +47,30 @@ def _validated(data: DraftData) -> tuple[list[Topic], DraftData]:
     subject = (data.subject or "").strip()
     preheader = (data.preheader or "").strip()
     if not subject:
-        errors["subject"] = "A subject is required."
+        errors["subject"] = _l("A subject is required.")
     elif len(subject) > 200:
-        errors["subject"] = "The subject can be at most 200 characters."
+        errors["subject"] = _l("The subject can be at most 200 characters.")
     if len(preheader) > 200:
-        errors["preheader"] = "The preheader can be at most 200 characters."
+        errors["preheader"] = _l("The preheader can be at most 200 characters.")
     for name, value in (("subject", subject), ("preheader", preheader)):
         if any(c in value for c in FORBIDDEN_IN_HEADERS):
-            errors[name] = "Line breaks and control characters are not allowed here."
+            errors[name] = _l("Line breaks and control characters are not allowed here.")
     if len(data.body_markdown or "") > BODY_LIMIT:
-        errors["body_markdown"] = f"The text can be at most {BODY_LIMIT} characters."
+        errors["body_markdown"] = _l("The text can be at most %(limit)s characters.", limit=BODY_LIMIT)
     if "\x00" in (data.body_markdown or ""):
-        errors["body_markdown"] = "The text contains a NUL character."
+        errors["body_markdown"] = _l("The text contains a NUL character.")
     if data.language not in (None, *LANGUAGES):
-        errors["language"] = "Choose Danish, English or both."
+        errors["language"] = _l("Choose Danish, English or both.")
     topic_ids = sorted(set(data.topic_ids or []))
     topics = list(db.session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))) if topic_ids else []
     if not topic_ids:
-        errors["topic_ids"] = "Choose at least one topic."
+        errors["topic_ids"] = _l("Choose at least one topic.")
     elif len(topics) != len(topic_ids):
-        errors["topic_ids"] = "A chosen topic no longer exists."
+        errors["topic_ids"] = _l("A chosen topic no longer exists.")
     if data.event_id is not None and db.session.get(Event, data.event_id) is None:
-        errors["event_id"] = "The chosen event no longer exists."
+        errors["event_id"] = _l("The chosen event no longer exists.")
     if data.template_id is not None and db.session.get(MailTemplate, data.template_id) is None:
-        errors["template_id"] = "The chosen template no longer exists."
+        errors["template_id"] = _l("The chosen template no longer exists.")
     if errors:
         raise DraftInvalid(errors)
     clean = DraftData(subject=subject, preheader=preheader, body_markdown=data.body_markdown or "",

@@ -78,7 +78,7 @@ def _form_errors_from(form: AnnouncementForm, error: drafts.DraftInvalid) -> Non
     for name, message in error.errors.items():
         field = fields.get(name) or getattr(form, name, None)
         if field is not None:
-            field.errors = [*field.errors, gettext(message)]
+            field.errors = [*field.errors, str(message)]
 
 
 @bp.get("/")
