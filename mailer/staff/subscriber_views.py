@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from mailer.extensions import csrf, db
-from mailer.models import ConsentChannel, StaffRole, Subscriber, SubscriberStatus, Topic
+from mailer.models import ConsentAction, ConsentChannel, StaffRole, Subscriber, SubscriberStatus, SubscriptionStatus, Topic
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
 from mailer.staff.views import LogoutForm
@@ -39,6 +39,29 @@ def status_labels() -> dict[str, str]:
         SubscriberStatus.CONFIRMED: gettext("Confirmed"),
         SubscriberStatus.UNSUBSCRIBED: gettext("Unsubscribed"),
         SubscriberStatus.BOUNCED: gettext("Bounced"),
+    }
+
+
+def ledger_labels() -> dict[str, str]:
+    """Words for the codes on the subscriber page: subscription statuses, ledger actions and channels."""
+    return {
+        SubscriptionStatus.UNCONFIRMED: gettext("Awaiting confirmation"),
+        SubscriptionStatus.CONFIRMED: gettext("Confirmed"),
+        SubscriptionStatus.UNSUBSCRIBED: gettext("Unsubscribed"),
+        ConsentAction.SIGNUP: gettext("Signed up"),
+        ConsentAction.CONFIRM: gettext("Confirmed"),
+        ConsentAction.SUBSCRIBE: gettext("Added a topic"),
+        ConsentAction.UNSUBSCRIBE: gettext("Unsubscribed"),
+        ConsentAction.LANGUAGE: gettext("Changed language"),
+        ConsentAction.NAME: gettext("Changed name"),
+        ConsentAction.TOKENS_REVOKED: gettext("Links revoked"),
+        ConsentAction.BOUNCED: gettext("Bounced"),
+        ConsentChannel.FORM: gettext("Signup form"),
+        ConsentChannel.LINK: gettext("Link in a mail"),
+        ConsentChannel.ONE_CLICK: gettext("One-click unsubscribe"),
+        ConsentChannel.STAFF: gettext("Staff"),
+        ConsentChannel.BOUNCE: gettext("Bounce or complaint"),
+        ConsentChannel.IMPORT: gettext("Import"),
     }
 
 
@@ -118,7 +141,7 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
         subscriber=subscriber,
         topics_by_id={t.id: t for t in _all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
-        status_labels=status_labels(),
+        status_labels=status_labels(), ledger_labels=ledger_labels(),
         action_form=ActionForm(),
         erase_form=erase_form or EraseForm(formdata=None),
         logout_form=LogoutForm(),

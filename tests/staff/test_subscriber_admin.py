@@ -120,7 +120,7 @@ def test_detail_shows_the_consent_ledger(app, admin, client):
     detail = admin.get(f"/staff/subscribers/{subscriber_id}").get_data(as_text=True)
     assert "aase@example.org" in detail and "Åse" in detail
     ledger = detail.split('id="ledger"', 1)[1]
-    assert "signup" in ledger and "LedgerTest/1.0" in ledger and "Newsletter" in ledger
+    assert "Signed up" in ledger and "Signup form" in ledger and "LedgerTest/1.0" in ledger and "Newsletter" in ledger
     assert admin.get("/staff/subscribers/999999").status_code == 404
 
 
