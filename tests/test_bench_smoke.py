@@ -3,16 +3,16 @@ every recipient gets exactly one message. It asserts no speed: timings belong to
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from mailer.bench.sink import tool_path
 from tests.conftest import POSTGRES_URL, REDIS_URL, REPO, require_service
 
-pytestmark = pytest.mark.skipif(not (shutil.which("smtp-sink") and shutil.which("smtp-source")),
+pytestmark = pytest.mark.skipif(not (tool_path("smtp-sink") and tool_path("smtp-source")),
                                 reason="needs smtp-sink and smtp-source (Debian's postfix package)")
 
 

@@ -32,8 +32,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tool_path(name: str) -> str | None:
+    """Where a Postfix test tool is; Debian puts them in /usr/sbin, which users' PATH may lack."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/local/sbin")
+
+
 def require_postfix_tools() -> None:
-    missing = [tool for tool in ("smtp-sink", "smtp-source") if not shutil.which(tool)]
+    missing = [tool for tool in ("smtp-sink", "smtp-source") if not tool_path(tool)]
     if missing:
         raise SystemExit(f"{' and '.join(missing)} not found: install Debian's postfix package "
                          "(see ../shared/docs/PERFORMANCE.md)")
@@ -45,7 +50,7 @@ class Sink:
     def __init__(self, dump: Path | None = None) -> None:
         self.port = free_port()
         self.dump = dump
-        command = ["smtp-sink", "-c"]
+        command = [tool_path("smtp-sink") or "smtp-sink", "-c"]
         if dump is not None:
             command += ["-D", str(dump), "-S", "\\001MAILERBENCH\\n"]
         if os.geteuid() == 0:
@@ -136,7 +141,7 @@ class Sink:
 def measure_smtp_source(sink: Sink, messages: int = 20_000) -> float:
     """The C reference: smtp-source, 16 KB messages over 4 reused connections. Return msg/s."""
     before = sink.count
-    command = ["smtp-source", "-d", "-s", "4", "-m", str(messages), "-l", "16000",
+    command = [tool_path("smtp-source") or "smtp-source", "-d", "-s", "4", "-m", str(messages), "-l", "16000",
                "-f", "a@example.org", "-t", "b@example.org", f"127.0.0.1:{sink.port}"]
     started = time.monotonic()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
