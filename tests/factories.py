@@ -48,3 +48,17 @@ def create_announcement(*topic_slugs: str, language: str | None = None, subject:
     db.session.add(announcement)
     db.session.commit()
     return announcement.id
+
+
+def create_subscriber_tokens(email: str, *, confirmed: bool, language: str, topic_slug: str = "newsletter") -> dict:
+    """Create one subscriber of a topic (confirmed or pending); return a token of every purpose for them."""
+    from mailer.tokens import TokenPurpose, make_token
+
+    topic_id = db.session.scalar(select(Topic.id).filter_by(slug=topic_slug))
+    subscriber = Subscriber(email=email, language=language,
+                            status=SubscriberStatus.CONFIRMED if confirmed else SubscriberStatus.PENDING)
+    subscriber.subscriptions.append(Subscription(
+        topic_id=topic_id, status=SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.UNCONFIRMED))
+    db.session.add(subscriber)
+    db.session.commit()
+    return {purpose: make_token(purpose, subscriber) for purpose in TokenPurpose}

@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from mailer.extensions import db
-from mailer.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
-from mailer.tokens import TokenPurpose, make_token
+from mailer.models import Subscriber, SubscriberStatus
+from mailer.tokens import TokenPurpose
 from tests.conftest import form_fields
+from tests.factories import create_subscriber_tokens
 
 HUGE = "x" * (200 * 1024)
 NOT_UTF8 = b"\xff\xfe\xc3\x28"
@@ -16,12 +17,7 @@ NOT_UTF8 = b"\xff\xfe\xc3\x28"
 def tokens(app):
     """Tokens of a confirmed subscriber of the newsletter."""
     with app.app_context():
-        topic = db.session.scalar(db.select(Topic).filter_by(slug="newsletter"))
-        subscriber = Subscriber(email="bad-input@example.org", status=SubscriberStatus.CONFIRMED, language="en")
-        subscriber.subscriptions.append(Subscription(topic_id=topic.id, status=SubscriptionStatus.CONFIRMED))
-        db.session.add(subscriber)
-        db.session.commit()
-        return {purpose: make_token(purpose, subscriber) for purpose in TokenPurpose}
+        return create_subscriber_tokens("bad-input@example.org", confirmed=True, language="en")
 
 
 def _form_page(client, path: str) -> dict[str, str]:

@@ -9,7 +9,8 @@ from mailer.extensions import db
 from mailer.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 from mailer.subscribers.mails import deliver_link_mail, deliver_welcome_mail
 from mailer.models.types import utcnow
-from mailer.tokens import TokenPurpose, make_token
+from mailer.tokens import TokenPurpose
+from tests.factories import create_subscriber_tokens
 from tests.helpers import parse_mail
 
 HEADING = re.compile(r"<h1>(.*?)</h1>", re.S)
@@ -17,13 +18,9 @@ HEADING = re.compile(r"<h1>(.*?)</h1>", re.S)
 
 @pytest.fixture
 def tokens(app):
+    """Tokens of a pending subscriber of the newsletter."""
     with app.app_context():
-        topic = db.session.scalar(db.select(Topic).filter_by(slug="newsletter"))
-        subscriber = Subscriber(email="both@example.org", status=SubscriberStatus.PENDING, language="da")
-        subscriber.subscriptions.append(Subscription(topic_id=topic.id, status=SubscriptionStatus.UNCONFIRMED))
-        db.session.add(subscriber)
-        db.session.commit()
-        return {purpose: make_token(purpose, subscriber) for purpose in TokenPurpose}
+        return create_subscriber_tokens("both@example.org", confirmed=False, language="da")
 
 
 def _pages(tokens):
