@@ -1,16 +1,18 @@
 """Database models."""
-from mailer.models.announcement import Announcement, AnnouncementStatus, Delivery, DeliveryStatus
+from mailer.models.announcement import Announcement, AnnouncementKind, AnnouncementStatus, Delivery, DeliveryStatus
 from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from mailer.models.staff import StaffRole, StaffUser
-from mailer.models.subscriber import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
+from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
 __all__ = [
     "Announcement",
+    "AnnouncementKind",
     "AnnouncementStatus",
     "Delivery",
     "ErasedSubscriber",
+    "Frequency",
     "Event",
     "EventSession",
     "EventStatus",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
@@ -21,6 +21,13 @@ class AnnouncementStatus(StrEnum):
     SENT = "sent"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+class AnnouncementKind(StrEnum):
+    ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take announcements
+    REMINDER = "reminder"          # to those who got the parent announcement and are still subscribed
+    CANCELLATION = "cancellation"  # the same audience as a reminder; its .ics cancels the event
+    DIGEST = "digest"              # the periodic upcoming-events digest, different for each recipient
 
 
 class DeliveryStatus(StrEnum):
@@ -51,6 +58,15 @@ class Announcement(db.Model):
     # None means subscribers of either language, each in their own.
     language: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16), default=AnnouncementStatus.DRAFT, index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=AnnouncementKind.ANNOUNCEMENT,
+                                      server_default=AnnouncementKind.ANNOUNCEMENT.value)
+    # A reminder or cancellation notice goes to the recipients of this announcement.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("announcement.id", ondelete="SET NULL"), index=True)
+    # A reminder is scheduled this many days before its event starts (re-timed when the event moves).
+    remind_days_before: Mapped[int | None] = mapped_column()
+    # The audience is snapshotted in chunks after the start; "sent" waits for the last chunk.
+    audience_complete: Mapped[bool] = mapped_column(default=True, server_default=true())
+    audience_cursor: Mapped[int | None] = mapped_column()  # the last subscriber id snapshotted
     status_reason: Mapped[str | None] = mapped_column(String(300))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -66,6 +82,7 @@ class Announcement(db.Model):
 
     topics: Mapped[list[Topic]] = relationship(secondary=announcement_topic, order_by=Topic.position)
     event: Mapped[Event | None] = relationship()
+    parent: Mapped[Announcement | None] = relationship(remote_side="Announcement.id")
 
 
 class Delivery(db.Model):
@@ -88,3 +105,6 @@ class Delivery(db.Model):
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Per-recipient content chosen at snapshot time (a digest's event ids, as JSON), so a retry
+    # sends the same mail.
+    payload: Mapped[str | None] = mapped_column(Text)

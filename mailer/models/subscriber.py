@@ -19,6 +19,14 @@ class SubscriberStatus(StrEnum):
     BOUNCED = "bounced"
 
 
+class Frequency(StrEnum):
+    """Which mailings a subscriber wants (a pause is separate: see Subscriber.paused_until)."""
+
+    ANNOUNCEMENTS = "announcements"  # every announcement, no digest
+    DIGEST = "digest"                # only the upcoming-events digest
+    BOTH = "both"                    # every announcement and the digest
+
+
 class SubscriptionStatus(StrEnum):
     UNCONFIRMED = "unconfirmed"
     CONFIRMED = "confirmed"
@@ -71,6 +79,12 @@ class Subscriber(db.Model):
     link_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     link_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     welcome_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    frequency: Mapped[str] = mapped_column(String(16), default=Frequency.ANNOUNCEMENTS,
+                                           server_default=Frequency.ANNOUNCEMENTS.value)
+    # While this lies in the future the subscriber gets no mail; after it, mail resumes by itself.
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the subscriber's last digest was sent: the next one lists only events new since then.
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="Subscription.topic_id"

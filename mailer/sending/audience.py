@@ -1,4 +1,10 @@
-"""Snapshot an announcement's audience into the delivery ledger with one INSERT ... SELECT."""
+"""Who gets an announcement: the delivery ledger's snapshot and the check just before sending.
+
+Each kind of mailing has its own audience (see AnnouncementKind); all of them leave out
+subscribers who are not confirmed or whose pause has not run out yet. The same query
+decides the snapshot at the start and, again, just before each batch is sent, so an
+unsubscribe or a new pause acts at once.
+"""
 from __future__ import annotations
 
 from sqlalchemy import and_, exists, literal, select
@@ -8,45 +14,78 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from mailer.extensions import db
 from mailer.models import (
     Announcement,
+    AnnouncementKind,
     Delivery,
     DeliveryStatus,
+    Frequency,
     Subscriber,
     SubscriberStatus,
     Subscription,
     SubscriptionStatus,
 )
 from mailer.models.announcement import announcement_topic
+from mailer.models.types import utcnow
+
+TAKES_ANNOUNCEMENTS = (Frequency.ANNOUNCEMENTS.value, Frequency.BOTH.value)
+TAKES_DIGEST = (Frequency.DIGEST.value, Frequency.BOTH.value)
 
 
-def eligible_subscribers(announcement_id: int):
-    """Select the ids of confirmed subscribers of the announcement's topics and language."""
-    chosen_topic = and_(
+def _subscribed_to_a_topic_of(announcement_id: int):
+    return exists().where(
         Subscription.subscriber_id == Subscriber.id,
         Subscription.status == SubscriptionStatus.CONFIRMED,
         Subscription.topic_id == announcement_topic.c.topic_id,
         announcement_topic.c.announcement_id == announcement_id,
     )
-    language = select(Announcement.language).where(Announcement.id == announcement_id).scalar_subquery()
-    return select(Subscriber.id).where(
-        Subscriber.status == SubscriberStatus.CONFIRMED,
-        (language.is_(None)) | (Subscriber.language == language),
-        exists().where(chosen_topic),
-    )
 
 
-def snapshot_audience(announcement_id: int) -> int:
-    """Insert one pending delivery row per recipient; a second call adds nothing. Return rows added."""
-    recipients = eligible_subscribers(announcement_id).subquery()
+def receiving_mail_now():
+    """Confirmed subscribers who have not paused their mail (a pause in the past has run out)."""
+    now = utcnow()
+    return and_(Subscriber.status == SubscriberStatus.CONFIRMED,
+                (Subscriber.paused_until.is_(None)) | (Subscriber.paused_until <= now))
+
+
+def eligible_subscribers(announcement: Announcement):
+    """Select the ids of the subscribers this announcement may go to now."""
+    conditions = [receiving_mail_now(), _subscribed_to_a_topic_of(announcement.id)]
+    kind = announcement.kind or AnnouncementKind.ANNOUNCEMENT
+    if kind in (AnnouncementKind.REMINDER, AnnouncementKind.CANCELLATION):
+        # Only those who got the original announcement (and are still subscribed, above).
+        conditions.append(exists().where(Delivery.announcement_id == announcement.parent_id,
+                                         Delivery.subscriber_id == Subscriber.id,
+                                         Delivery.status == DeliveryStatus.SENT))
+    elif kind == AnnouncementKind.DIGEST:
+        conditions.append(Subscriber.frequency.in_(TAKES_DIGEST))
+    else:
+        conditions.append(Subscriber.frequency.in_(TAKES_ANNOUNCEMENTS))
+    if announcement.language is not None:
+        conditions.append(Subscriber.language == announcement.language)
+    return select(Subscriber.id).where(*conditions)
+
+
+def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit: int | None = None) -> int:
+    """Insert pending delivery rows for the audience, in subscriber-id order; return rows added.
+
+    With `limit`, only subscribers with ids above `after_subscriber_id` are taken, at most
+    `limit` of them, so a large audience can be snapshotted in chunks. Repeating a chunk adds
+    nothing: UNIQUE (announcement, subscriber) turns it into a no-op.
+    """
+    announcement = db.session.get(Announcement, announcement_id)
+    query = eligible_subscribers(announcement).where(Subscriber.id > after_subscriber_id).order_by(Subscriber.id)
+    if limit is not None:
+        query = query.limit(limit)
+    recipients = query.subquery()
     dialect_insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = dialect_insert(Delivery).from_select(
         ["announcement_id", "subscriber_id", "status", "attempts"],
         select(literal(announcement_id), recipients.c.id, literal(DeliveryStatus.PENDING.value), literal(0)),
     )
-    # UNIQUE (announcement, subscriber) makes a repeated snapshot a no-op.
     return db.session.execute(statement.on_conflict_do_nothing()).rowcount or 0
 
 
 def still_subscribed(announcement_id: int, subscriber_ids: list[int]) -> set[int]:
     """Return which of these subscribers may still get the announcement (unsubscribes act at once)."""
-    query = eligible_subscribers(announcement_id).where(Subscriber.id.in_(subscriber_ids))
+    announcement = db.session.get(Announcement, announcement_id)
+    query = eligible_subscribers(announcement).where(Subscriber.id.in_(subscriber_ids))
     return set(db.session.scalars(query))

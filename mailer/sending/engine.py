@@ -21,7 +21,7 @@ from mailer.sending import campaign, ledger
 from mailer.sending.audience import still_subscribed
 from mailer.sending.ledger import Outcome, Recipient
 from mailer.sending.mime import MessageBuilder
-from mailer.sending.personalize import CompiledAnnouncement
+from mailer.sending.composers import Composer, composer_for
 from mailer.sending.rate_limit import RateLimiter
 from mailer.subscribers.bounces import record_hard_bounce
 from mailer.sending.transport import PermanentSendError, TransientSendError, Transport, UncertainDeliveryError
@@ -74,7 +74,7 @@ class SendingRun:
         self.worker = worker
         self.sender = sender
         self.settings = settings
-        self._compiled: dict[str, CompiledAnnouncement] = {}
+        self._compiled: dict[str, Composer] = {}
         self._pool = ThreadPoolExecutor(max_workers=len(sender.transports), thread_name_prefix="smtp")
         self.sent = 0
 
@@ -93,10 +93,10 @@ class SendingRun:
             self._pool.shutdown(wait=True)
         return self.sent
 
-    def _compiled_for(self, language: str) -> CompiledAnnouncement:
+    def _compiled_for(self, language: str) -> Composer:
         if language not in self._compiled:
             announcement = db.session.get(Announcement, self.announcement_id)
-            self._compiled[language] = CompiledAnnouncement(announcement, language)
+            self._compiled[language] = composer_for(announcement, language)
         return self._compiled[language]
 
     def _send_batch(self, batch: list[Recipient]) -> bool:

@@ -23,6 +23,7 @@ class Recipient:
     public_id: str
     token_secret: str
     attempts: int
+    payload: str | None = None  # per-recipient content chosen at snapshot time (a digest's events)
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,14 @@ def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: flo
         .where(Delivery.id.in_(candidates.scalar_subquery()))
         .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, attempts=Delivery.attempts + 1,
                 lease_expires_at=now + timedelta(seconds=lease_seconds))
-        .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts)
+        .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts, Delivery.payload)
         .execution_options(synchronize_session=False)
     ).all()
     db.session.commit()
     if not claimed:
         return []
-    by_subscriber = {subscriber_id: (delivery_id, attempts) for delivery_id, subscriber_id, attempts in claimed}
+    by_subscriber = {subscriber_id: (delivery_id, attempts, payload)
+                     for delivery_id, subscriber_id, attempts, payload in claimed}
     rows = db.session.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
                Subscriber.public_id, Subscriber.token_secret)
@@ -83,7 +85,7 @@ def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: flo
     ).all()
     return [
         Recipient(by_subscriber[r.id][0], r.id, r.email, r.name, r.language, r.public_id, r.token_secret,
-                  by_subscriber[r.id][1])
+                  by_subscriber[r.id][1], by_subscriber[r.id][2])
         for r in rows
     ]
 
