@@ -7,7 +7,9 @@ unsubscribe or a new pause acts at once.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, exists, literal, select
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -64,24 +66,45 @@ def eligible_subscribers(announcement: Announcement):
     return select(Subscriber.id).where(*conditions)
 
 
-def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit: int | None = None) -> int:
-    """Insert pending delivery rows for the audience, in subscriber-id order; return rows added.
+@dataclass(frozen=True)
+class SnapshotChunk:
+    added: int                    # delivery rows inserted
+    last_subscriber_id: int       # the highest subscriber id this chunk looked at
+    complete: bool                # True when no eligible subscriber is left after it
 
-    With `limit`, only subscribers with ids above `after_subscriber_id` are taken, at most
-    `limit` of them, so a large audience can be snapshotted in chunks. Repeating a chunk adds
-    nothing: UNIQUE (announcement, subscriber) turns it into a no-op.
+
+def dialect_insert():
+    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit: int | None = None) -> SnapshotChunk:
+    """Insert pending delivery rows for the audience, in subscriber-id order.
+
+    With `limit`, only eligible subscribers with ids above `after_subscriber_id` are taken,
+    at most `limit` of them, so a large audience can be snapshotted in chunks. Repeating a
+    chunk adds nothing: UNIQUE (announcement, subscriber) turns it into a no-op.
     """
     announcement = db.session.get(Announcement, announcement_id)
+    if announcement.kind == AnnouncementKind.DIGEST:
+        # Imported here: only digests choose different content for each recipient.
+        from mailer.sending.digest import snapshot_digest_audience
+
+        return snapshot_digest_audience(announcement, after_subscriber_id, limit)
     query = eligible_subscribers(announcement).where(Subscriber.id > after_subscriber_id).order_by(Subscriber.id)
     if limit is not None:
         query = query.limit(limit)
     recipients = query.subquery()
-    dialect_insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(Delivery).from_select(
+    statement = dialect_insert()(Delivery).from_select(
         ["announcement_id", "subscriber_id", "status", "attempts"],
         select(literal(announcement_id), recipients.c.id, literal(DeliveryStatus.PENDING.value), literal(0)),
     )
-    return db.session.execute(statement.on_conflict_do_nothing()).rowcount or 0
+    added = db.session.execute(statement.on_conflict_do_nothing()).rowcount or 0
+    if limit is None:
+        return SnapshotChunk(added, after_subscriber_id, True)
+    last = db.session.scalar(select(func.max(recipients.c.id)))
+    if last is None:
+        return SnapshotChunk(added, after_subscriber_id, True)
+    return SnapshotChunk(added, last, False)
 
 
 def still_subscribed(announcement_id: int, subscriber_ids: list[int]) -> set[int]:

@@ -74,7 +74,7 @@ def start(announcement_id: int) -> bool:
     if result.rowcount != 1:
         db.session.rollback()
         return False
-    recipients = snapshot_audience(announcement_id)
+    recipients = snapshot_audience(announcement_id).added
     db.session.commit()
     log.info("announcement %s started with %s recipients", announcement_id, recipients)
     return True
