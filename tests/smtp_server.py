@@ -16,6 +16,12 @@ class RecordingHandler:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self._lock = threading.Lock()
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses) -> list[str]:
+        # Offer PIPELINING as Postfix and the big relays do; aiosmtpd reads pipelined commands fine.
+        session.host_name = hostname
+        responses.insert(1, "250-PIPELINING")
+        return responses
+
     async def handle_DATA(self, server, session, envelope) -> str:
         with self._lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))

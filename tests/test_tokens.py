@@ -101,3 +101,19 @@ def test_revoking_kills_unsubscribe_and_manage_links(app, client, subscriber_id)
     )
     assert one_click.status_code == 400
     assert _token(app, subscriber_id, TokenPurpose.MANAGE) != manage
+
+
+@pytest.mark.parametrize("purpose", [TokenPurpose.UNSUBSCRIBE, TokenPurpose.MANAGE])
+@pytest.mark.parametrize("topic_ids", [None, (3,), (2, 1, 7)])
+def test_fast_signer_writes_exactly_what_itsdangerous_writes(app, subscriber_id, purpose, topic_ids):
+    from mailer.tokens import TokenSigner, _fingerprint, _serializer
+
+    with app.app_context():
+        subscriber = db.session.get(Subscriber, subscriber_id)
+        token = TokenSigner(purpose).sign(subscriber.public_id, subscriber.token_secret, topic_ids)
+        payload = [subscriber.public_id, _fingerprint(subscriber.token_secret)]
+        if topic_ids:
+            payload.append(sorted(topic_ids))
+        assert token == _serializer(purpose).dumps(payload)
+        claim = read_token(purpose, token)
+        assert claim.subscriber.id == subscriber_id

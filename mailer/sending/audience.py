@@ -70,7 +70,7 @@ def eligible_subscribers(announcement: Announcement):
 class SnapshotChunk:
     added: int                    # delivery rows inserted
     last_subscriber_id: int       # the highest subscriber id this chunk looked at
-    complete: bool                # True when no eligible subscriber is left after it
+    complete: bool                # True when no eligible subscriber is left after it (a short chunk)
 
 
 def dialect_insert():
@@ -101,10 +101,9 @@ def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit:
     added = db.session.execute(statement.on_conflict_do_nothing()).rowcount or 0
     if limit is None:
         return SnapshotChunk(added, after_subscriber_id, True)
-    last = db.session.scalar(select(func.max(recipients.c.id)))
-    if last is None:
-        return SnapshotChunk(added, after_subscriber_id, True)
-    return SnapshotChunk(added, last, False)
+    last, examined = db.session.execute(select(func.max(recipients.c.id), func.count())).one()
+    # A chunk shorter than the limit was the last one.
+    return SnapshotChunk(added, last or after_subscriber_id, examined < limit)
 
 
 def still_subscribed(announcement_id: int, subscriber_ids: list[int]) -> set[int]:

@@ -85,7 +85,13 @@ class SendingRun:
                 batch = ledger.claim_batch(self.announcement_id, self.worker, self.settings.batch_size,
                                            self.settings.lease_seconds)
                 if not batch:
-                    break
+                    # Out of rows: add the next chunk of the audience, if there is one.
+                    state = campaign.extend_audience(self.announcement_id)
+                    if state is campaign.AudienceState.COMPLETE:
+                        break
+                    if state is campaign.AudienceState.BUSY:
+                        time.sleep(0.05)
+                    continue
                 if not self._send_batch(batch):
                     break
             campaign.finish_if_done(self.announcement_id)
@@ -123,7 +129,10 @@ class SendingRun:
         prepared: list[tuple[Recipient, str, bytes] | Outcome] = []
         for recipient in group:
             try:
-                message = self._compiled_for(recipient.language).personalise(recipient)
+                composer = self._compiled_for(recipient.language)
+                # Composers that can hand over pre-encoded bodies skip encoding them per message.
+                personalise = getattr(composer, "personalise_encoded", composer.personalise)
+                message = personalise(recipient)
                 built = self.sender.builder.build(to=recipient.email, subject=message.subject, text=message.text,
                                                   html=message.html, headers=message.headers,
                                                   attachments=message.attachments)
@@ -145,7 +154,7 @@ class SendingRun:
         outcomes = []
         for recipient, message_id, data in items:
             try:
-                reply = transport.send(self.sender.envelope_from, recipient.email, data)
+                reply = transport.send(self.sender.envelope_from, recipient.email, data, wire_ready=True)
                 outcomes.append(Outcome(recipient.delivery_id, DeliveryStatus.SENT, message_id=message_id, reply=reply))
             except (TransientSendError, PermanentSendError, UncertainDeliveryError) as error:
                 outcomes.append(_outcome_for_error(recipient, error, self.settings))

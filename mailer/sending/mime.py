@@ -55,13 +55,17 @@ class BuiltMessage:
     data: bytes  # the whole RFC 5322 message, CRLF line endings
 
 
-def _protect_line(line: bytes) -> bytes:
-    """Encode a leading '.' or 'F' of a QP line, re-wrapping it if it grows past 76."""
+def _protect_start(line: bytes) -> bytes:
+    if line.startswith((b".", b"From ")):
+        return (b"=2E" if line[0] == 0x2E else b"=46") + line[1:]
+    return line
+
+
+def _fix_line(line: bytes) -> bytes:
+    """Encode a leading '.' or 'F' of a QP line and wrap it again if it is longer than 76."""
+    line = _protect_start(line)
     out = []
-    while line.startswith(b".") or line.startswith(b"From "):
-        line = (b"=2E" if line[0] == 0x2E else b"=46") + line[1:]
-        if len(line) <= _QP_LIMIT:
-            break
+    while len(line) > _QP_LIMIT:
         cut = _QP_LIMIT - 1
         # Never cut through an "=XX" escape: "=" only ever starts escapes in QP output.
         if line[cut - 1] == 0x3D:
@@ -69,7 +73,7 @@ def _protect_line(line: bytes) -> bytes:
         elif line[cut - 2] == 0x3D:
             cut -= 2
         out.append(line[:cut] + b"=")
-        line = line[cut:]
+        line = _protect_start(line[cut:])
     out.append(line)
     return b"\n".join(out)
 
@@ -80,11 +84,80 @@ def encode_quoted_printable(text: str) -> bytes:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True, header=False)
     # b2a_qp leaves "." and "From " at line starts alone; encode them so the body survives
-    # transports that do not dot-stuff and mbox files that mangle "From " lines.
+    # transports that do not dot-stuff and mbox files that mangle "From " lines. It also
+    # writes 77-78 character lines when it encodes whitespace before a line break.
     # (Plain bytes searches: a MULTILINE regex here costs as much as the encoding itself.)
-    if (encoded.startswith((b".", b"From ")) or b"\n." in encoded or b"\nFrom " in encoded):
-        encoded = b"\n".join(_protect_line(line) for line in encoded.split(b"\n"))
+    if (encoded.startswith((b".", b"From ")) or b"\n." in encoded or b"\nFrom " in encoded
+            or b"=20\n" in encoded or b"=09\n" in encoded):
+        encoded = b"\n".join(
+            _fix_line(line) if len(line) > _QP_LIMIT or line.startswith((b".", b"From ")) else line
+            for line in encoded.split(b"\n"))
     return encoded.replace(b"\n", b"\r\n")
+
+
+_SOFT_BREAK = b"=\r\n"
+
+
+def _encode_piece(text: str) -> bytes:
+    """QP-encode a piece of a longer text so that a soft line break may follow it.
+
+    Its last line is kept under 76 characters, leaving room for the "=" of the break.
+    """
+    encoded = encode_quoted_printable(text)
+    start = encoded.rfind(b"\n") + 1
+    last = encoded[start:]
+    if len(last) < _QP_LIMIT:
+        return encoded
+    cut = _QP_LIMIT - 2
+    if last[cut - 1] == 0x3D:  # never cut through an "=XX" escape
+        cut -= 1
+    elif last[cut - 2] == 0x3D:
+        cut -= 2
+    return encoded[:start] + last[:cut] + _SOFT_BREAK + _fix_line(last[cut:])
+
+
+@dataclass(frozen=True)
+class EncodedText:
+    """A body already in quoted-printable with CRLF line ends, ready for MessageBuilder."""
+
+    data: bytes
+
+
+class QuotedPrintableTemplate:
+    """A text made of static pieces and per-message fields; the static pieces are encoded once.
+
+    Why: a campaign sends the same ~25 KB of HTML and text to every recipient with a few
+    personal values (name, links) in between. Encoding all of it per message cost more than
+    the rest of building and sending together (docs/PERFORMANCE.md). Quoted-printable
+    allows a soft line break ("=" CRLF) anywhere, so each piece is encoded on its own and
+    the pieces are joined with soft breaks: the decoded text is exactly the filled-in text.
+    """
+
+    def __init__(self, pieces: Sequence[str]) -> None:
+        """`pieces` alternate: static text, field name, static text, ..., static text."""
+        if len(pieces) % 2 != 1:
+            raise ValueError("pieces must alternate static text and field names, starting and ending with text")
+        self._static = [_encode_piece(piece) for piece in pieces[0::2]]
+        self._fields = tuple(pieces[1::2])
+
+    def fill(self, values: Mapping[str, str]) -> EncodedText:
+        """Return the encoded text with each field replaced by its value."""
+        parts = [self._static[0]]
+        for field, static in zip(self._fields, self._static[1:]):
+            parts.append(_encode_piece(values[field]))
+            parts.append(static)
+        out = []
+        for part in parts:
+            if not part:
+                continue
+            if out and not out[-1].endswith(b"\n"):
+                out.append(_SOFT_BREAK)
+            out.append(part)
+        return EncodedText(b"".join(out))
+
+
+def _encoded(text: str | EncodedText) -> bytes:
+    return text.data if isinstance(text, EncodedText) else encode_quoted_printable(text)
 
 
 def _attachment_part(attachment: Attachment) -> bytes:
@@ -123,6 +196,7 @@ class MessageBuilder:
         self._from = fold_header("From", format_address(sender)).encode("ascii")
         self._static = _encode_headers(static_headers or {})
         self._date_cache: tuple[int, bytes] = (-1, b"")
+        self._subject_cache: dict[str, bytes] = {}  # a campaign has one subject (per language)
 
     def _date(self) -> bytes:
         # Formatting a date costs more than the rest of the headers; it changes once a second.
@@ -134,17 +208,21 @@ class MessageBuilder:
             self._date_cache = (now, header)
         return header
 
-    def build(self, *, to: str, subject: str, text: str, html: str,
+    def build(self, *, to: str, subject: str, text: str | EncodedText, html: str | EncodedText,
               headers: Mapping[str, str] | None = None,
               attachments: Sequence[Attachment] = ()) -> BuiltMessage:
-        """Return one complete message addressed to `to`."""
+        """Return one complete message addressed to `to`; text and html may come pre-encoded."""
         message_id = f"<{secrets.token_hex(16)}@{self._message_id_domain}>"
-        head = (fold_header("To", format_address(to))
-                + fold_header("Subject", encode_unstructured(check_header_value(subject)))).encode("ascii")
+        subject_field = self._subject_cache.get(subject)
+        if subject_field is None:
+            subject_field = fold_header("Subject", encode_unstructured(check_header_value(subject))).encode("ascii")
+            if len(self._subject_cache) < 64:
+                self._subject_cache[subject] = subject_field
+        head = fold_header("To", format_address(to)).encode("ascii") + subject_field
         alternative = _boundary()
         body = b"".join((
-            b"--", alternative.encode(), b"\r\n", _PLAIN_HEADERS, encode_quoted_printable(text),
-            b"\r\n--", alternative.encode(), b"\r\n", _HTML_HEADERS, encode_quoted_printable(html),
+            b"--", alternative.encode(), b"\r\n", _PLAIN_HEADERS, _encoded(text),
+            b"\r\n--", alternative.encode(), b"\r\n", _HTML_HEADERS, _encoded(html),
             b"\r\n--", alternative.encode(), b"--\r\n",
         ))
         content_type = f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n'.encode()

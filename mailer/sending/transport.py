@@ -49,7 +49,7 @@ class UncertainDeliveryError(SendError):
 
 
 class Transport(Protocol):
-    def send(self, sender: str, recipient: str, data: bytes) -> str: ...
+    def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str: ...
     def close(self) -> None: ...
     def __enter__(self) -> Transport: ...
     def __exit__(self, *exc_info: object) -> None: ...
@@ -116,10 +116,14 @@ def parse_smtp_url(url: str) -> SMTPSettings:
 
 def dot_stuff(data: bytes) -> bytes:
     """Return data with CRLF line ends, leading dots doubled and the final CRLF.CRLF."""
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
-    if data.startswith(b"."):
-        data = b"." + data
-    data = data.replace(b"\r\n.", b"\r\n..")
+    lines = data.count(b"\n")
+    # MessageBuilder's output already has CRLF line ends and no line starting with "."; three
+    # counts check that in a fraction of the time the rewriting below takes on 28 KB.
+    if not (lines == data.count(b"\r\n") == data.count(b"\r") and b"\n." not in data and not data.startswith(b".")):
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+        if data.startswith(b"."):
+            data = b"." + data
+        data = data.replace(b"\r\n.", b"\r\n..")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"
@@ -201,7 +205,8 @@ class SMTPTransport(_ClosingContext):
         error = PermanentSendError if 500 <= code < 600 else TransientSendError
         raise error(f"SMTP {stage} refused: {code} {text}", code=code, reply=text, stage=stage)
 
-    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str, payload: bytes) -> str:
+    def _envelope(self, conn: smtplib.SMTP, sender: str, recipient: str) -> None:
+        """MAIL, RCPT and DATA, one reply at a time; return once the server said 354."""
         code, reply = self._step("mail", conn.mail, sender, error=_ConnectionGone)
         if code == 421:
             self._drop()
@@ -210,6 +215,34 @@ class SMTPTransport(_ClosingContext):
         self._check(*self._step("rcpt", conn.rcpt, recipient), "rcpt")
         self._step("data", conn.putcmd, "data")
         self._check(*self._step("data", conn.getreply), "data", ok=354)
+
+    def _pipelined_envelope(self, conn: smtplib.SMTP, sender: str, recipient: str) -> None:
+        """MAIL, RCPT and DATA in one write, then their three replies (RFC 2920 PIPELINING).
+
+        Why by hand: smtplib waits for each reply before the next command; on a fast relay
+        those round trips are a third of the time spent per message (docs/PERFORMANCE.md).
+        """
+        commands = f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\nRCPT TO:{smtplib.quoteaddr(recipient)}\r\nDATA\r\n"
+        self._step("mail", conn.send, commands.encode("ascii"), error=_ConnectionGone)
+        mail = self._step("mail", conn.getreply, error=_ConnectionGone)
+        if mail[0] == 421:
+            self._drop()
+            raise _ConnectionGone("SMTP server closed the connection (421)", code=421, stage="mail")
+        rcpt = self._step("rcpt", conn.getreply)
+        data = self._step("data", conn.getreply)
+        if data[0] == 354 and (mail[0] != 250 or rcpt[0] != 250):
+            # A server should refuse DATA without a recipient; if it did not, end the empty message.
+            self._step("data", conn.send, b".\r\n")
+            self._step("data", conn.getreply)
+        self._check(*mail, "mail")
+        self._check(*rcpt, "rcpt")
+        self._check(*data, "data", ok=354)
+
+    def _transaction(self, conn: smtplib.SMTP, sender: str, recipient: str, payload: bytes) -> str:
+        if conn.has_extn("pipelining"):
+            self._pipelined_envelope(conn, sender, recipient)
+        else:
+            self._envelope(conn, sender, recipient)
         # If sending fails, the final dot has not gone out whole: the server must discard it.
         self._step("message", conn.send, payload)
         # From here on the server may have the message: a lost reply is not a failure.
@@ -221,13 +254,20 @@ class SMTPTransport(_ClosingContext):
         self._check(code, reply, "reply")
         return f"{code} {reply.decode('utf-8', 'replace')}"
 
-    def send(self, sender: str, recipient: str, data: bytes) -> str:
-        """Send one message; return the server's final reply, e.g. '250 OK queued as X'."""
+    def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str:
+        """Send one message; return the server's final reply, e.g. '250 OK queued as X'.
+
+        `wire_ready` promises that data already has CRLF line ends and no line that starts
+        with "." (MessageBuilder's output, signed or not), so it needs no dot-stuffing.
+        """
         for address in (check_header_value(sender), check_header_value(recipient)):
             if not address.isascii():
                 # We do not depend on SMTPUTF8; such an address can never be delivered here.
                 raise PermanentSendError(f"address {address!r} is not ASCII", stage="rcpt")
-        payload = dot_stuff(data)
+        if wire_ready:
+            payload = data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n")
+        else:
+            payload = dot_stuff(data)
         reused = self._conn is not None
         conn = self._conn or self._connect()
         try:
@@ -255,7 +295,7 @@ class OutboxTransport(_ClosingContext):
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)  # created on the first send
 
-    def send(self, sender: str, recipient: str, data: bytes) -> str:
+    def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str:
         """Write data atomically to a new time-sortable file; return its path as text."""
         check_header_value(sender)
         check_header_value(recipient)
@@ -280,7 +320,7 @@ class MemoryTransport(_ClosingContext):
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, bytes]] = []
 
-    def send(self, sender: str, recipient: str, data: bytes) -> str:
+    def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str:
         """Record the message and return a description."""
         check_header_value(sender)
         check_header_value(recipient)

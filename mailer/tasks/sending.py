@@ -45,7 +45,7 @@ def wake_sending_announcements() -> int:
     """Beat: wake senders for sending announcements that have rows to claim; finish the done ones."""
     woken = 0
     for announcement_id in campaign.sending_announcement_ids():
-        if ledger.has_claimable_rows(announcement_id):
+        if ledger.has_claimable_rows(announcement_id) or not campaign.audience_complete(announcement_id):
             _wake(announcement_id)
             woken += 1
         else:

@@ -176,3 +176,55 @@ def test_message_ids_and_boundaries_are_unique(builder):
     assert all(i.startswith("<") and i.endswith("@example.org>") for i in ids)
     boundaries = {parse(b.data).get_boundary() for b in built}
     assert len(boundaries) == 200
+
+
+# --- Pre-encoded templates: the static pieces are encoded once, values per message ---------
+
+def _random_text(rng, length: int) -> str:
+    alphabet = ["a", "b", " ", ".", "=", "æ", "ø", "\n", "\t", "From ", "x" * 90, "<a href=\"", "\u2014", "  \n"]
+    return "".join(rng.choice(alphabet) for _ in range(length))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_template_filled_per_message_decodes_to_the_filled_text(builder, seed):
+    import random
+
+    from mailer.sending.mime import QuotedPrintableTemplate
+
+    rng = random.Random(seed)
+    fields = ["name", "url", "greeting"]
+    pieces = []
+    for index in range(rng.randint(0, 4)):
+        pieces += [_random_text(rng, rng.randint(0, 40)), rng.choice(fields)]
+    pieces.append(_random_text(rng, rng.randint(0, 40)))
+    values = {field: _random_text(rng, rng.randint(0, 12)) for field in fields}
+    expected = "".join(values[p] if i % 2 else p for i, p in enumerate(pieces))
+    template = QuotedPrintableTemplate(pieces)
+    built = builder.build(to="a@example.com", subject="S", text=template.fill(values), html=template.fill(values))
+    msg = parse(built.data)
+    normalised = expected.replace("\r\n", "\n").replace("\r", "\n")
+    assert body_of(msg, "plain") == normalised
+    assert body_of(msg, "html") == normalised
+    _, _, body = built.data.partition(b"\r\n\r\n")
+    assert max(len(line) for line in body.split(b"\r\n")) <= 76
+    assert all(not line.startswith((b".", b"From ")) for line in built.data.split(b"\r\n"))
+    assert b"\n" not in built.data.replace(b"\r\n", b"")
+
+
+def test_template_line_ending_exactly_at_the_limit_leaves_room_for_the_soft_break(builder):
+    from mailer.sending.mime import QuotedPrintableTemplate
+
+    for width in (74, 75, 76, 77):
+        for tail in ("", "æ", "=", ". "):
+            template = QuotedPrintableTemplate(["x" * width + tail, "name", "." + "y" * width])
+            built = builder.build(to="a@example.com", subject="S", text=template.fill({"name": "Ånne"}), html="h")
+            assert body_of(parse(built.data), "plain") == "x" * width + tail + "Ånne." + "y" * width
+            _, _, body = built.data.partition(b"\r\n\r\n")
+            assert max(len(line) for line in body.split(b"\r\n")) <= 76
+
+
+def test_template_needs_text_at_both_ends():
+    from mailer.sending.mime import QuotedPrintableTemplate
+
+    with pytest.raises(ValueError):
+        QuotedPrintableTemplate(["text", "name"])

@@ -24,7 +24,8 @@ RAW = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nFrom the start\r
 class RecordingHandler:
     """Store what arrives; refuse or misbehave on request."""
 
-    def __init__(self) -> None:
+    def __init__(self, pipelining: bool) -> None:
+        self.pipelining = pipelining
         self.received: list[tuple[str, list[str], bytes]] = []
         self.ehlo_count = 0
         self.sessions: list[object] = []
@@ -37,6 +38,8 @@ class RecordingHandler:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.ehlo_count += 1  # once per connection: that is how connections are counted
         session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads pipelined commands fine but does not advertise it
+            responses.insert(1, "250-PIPELINING")
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -68,13 +71,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def start_server():
-    """Start aiosmtpd servers on free loopback ports; stop them after the test."""
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-command-at-a-time"])
+def start_server(request):
+    """Start aiosmtpd servers on free loopback ports, with and without PIPELINING; stop them after the test."""
     controllers = []
 
     def start(**smtp_options) -> tuple[RecordingHandler, Controller]:
-        handler = RecordingHandler()
+        handler = RecordingHandler(pipelining=request.param)
         if smtp_options.pop("auth", False):
             smtp_options.update(auth_require_tls=False, authenticator=handler.authenticate)
         controller = Controller(handler, hostname="127.0.0.1", port=free_port(), **smtp_options)
@@ -110,6 +113,17 @@ def test_one_connection_carries_many_messages_byte_identical(server):
     assert [r[1] for r in handler.received] == [[f"s{i}@example.dk"] for i in range(6)]
     assert {r[0] for r in handler.received} == {SENDER}
     assert handler.ehlo_count == 1 and len(handler.sessions) == 1
+
+
+def test_builder_output_sent_wire_ready_arrives_byte_identical(server):
+    handler, url = server
+    sent = messages(3)
+    with SMTPTransport(url) as transport:
+        for i, data in enumerate(sent):
+            transport.send(SENDER, f"s{i}@example.dk", data, wire_ready=True)
+        # The pipelined path is taken exactly when the server offers it.
+        assert transport._conn.has_extn("pipelining") == handler.pipelining
+    assert [r[2] for r in handler.received] == sent
 
 
 def test_bare_lf_data_arrives_with_crlf(server):
