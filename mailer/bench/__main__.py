@@ -28,7 +28,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--redis-url", default=defaults.redis_url, help="broker; this Redis database is flushed")
     parser.add_argument("--reference-messages", type=int, default=defaults.reference_messages,
                         help="messages smtp-source sends for the reference (before and after)")
-    parser.add_argument("--html-bytes", type=int, default=defaults.html_bytes, help="target size of the HTML part")
+    parser.add_argument("--message-bytes", type=int, default=defaults.message_bytes,
+                        help="target size of the whole message (smtp-source's reference sends 16,000 B)")
     parser.add_argument("--verify", action="store_true",
                         help="dump every message at the sink and check recipients one by one (slow; not for timing)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for all mail (default 120 + N/100)")

@@ -67,13 +67,17 @@ def announcement_markdown(sections: int) -> str:
     return _INTRO + "".join(_section(i) for i in range(sections)) + closing
 
 
-def rendered_html_size(markdown: str, language: str = "da") -> int:
-    """Size in bytes of the HTML part the engine would send (templates, inlined CSS, one recipient)."""
+def rendered_message_size(markdown: str, language: str = "da") -> int:
+    """Size in bytes of the whole message the engine would send to one recipient (headers, both parts)."""
+    from mailer.emails import message_builder
     from mailer.sending.personalize import CompiledAnnouncement
 
     announcement = Announcement(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown, topics=[])
     message = CompiledAnnouncement(announcement, language).personalise(sample_recipient())
-    return len(message.html.encode("utf-8"))
+    built = message_builder({"List-Id": '"Bench" <newsletter.news.example.org>'}).build(
+        to="sample@example.org", subject=message.subject, text=message.text, html=message.html,
+        headers=message.headers)
+    return len(built.data)
 
 
 def sample_recipient():
@@ -83,11 +87,11 @@ def sample_recipient():
                      language="da", public_id="b000001abcdefabcdefabc", token_secret="abcdefghijklmnop", attempts=1)
 
 
-def markdown_for_html_size(target_bytes: int = 15_000) -> str:
-    """Return the smallest body (in whole sections) whose HTML part reaches target_bytes."""
+def markdown_for_message_size(target_bytes: int = 15_000) -> str:
+    """Return the smallest body (in whole sections) whose whole message reaches target_bytes."""
     sections = 1
     markdown = announcement_markdown(sections)
-    while rendered_html_size(markdown) < target_bytes and sections < 200:
+    while rendered_message_size(markdown) < target_bytes and sections < 200:
         sections += 1
         markdown = announcement_markdown(sections)
     return markdown

@@ -25,7 +25,7 @@ class Options:
     database_url: str = "postgresql://postgres@127.0.0.1:5432/mailer_bench"
     redis_url: str = "redis://127.0.0.1:6379/9"
     reference_messages: int = 20_000
-    html_bytes: int = 15_000
+    message_bytes: int = 15_000
     verify: bool = False
     timeout: float | None = None
     stall_timeout: float = 120.0
@@ -69,7 +69,7 @@ def _create_announcement(options: Options, app) -> tuple[int, dict]:
     from mailer.emails import message_builder
 
     with app.app_context():
-        markdown = content.markdown_for_html_size(options.html_bytes)
+        markdown = content.markdown_for_message_size(options.message_bytes)
         from mailer.sending.personalize import CompiledAnnouncement
         from mailer.models import Announcement
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy import and_, exists, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -91,19 +91,44 @@ def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit:
 
         return snapshot_digest_audience(announcement, after_subscriber_id, limit)
     query = eligible_subscribers(announcement).where(Subscriber.id > after_subscriber_id).order_by(Subscriber.id)
-    if limit is not None:
-        query = query.limit(limit)
-    recipients = query.subquery()
-    statement = dialect_insert()(Delivery).from_select(
-        ["announcement_id", "subscriber_id", "status", "attempts"],
-        select(literal(announcement_id), recipients.c.id, literal(DeliveryStatus.PENDING.value), literal(0)),
-    )
-    added = db.session.execute(statement.on_conflict_do_nothing()).rowcount or 0
     if limit is None:
+        recipients = query.subquery()
+        statement = dialect_insert()(Delivery).from_select(
+            ["announcement_id", "subscriber_id", "status", "attempts"],
+            select(literal(announcement_id), recipients.c.id, literal(DeliveryStatus.PENDING.value), literal(0)),
+        )
+        added = db.session.execute(statement.on_conflict_do_nothing()).rowcount or 0
         return SnapshotChunk(added, after_subscriber_id, True)
-    last, examined = db.session.execute(select(func.max(recipients.c.id), func.count())).one()
+    # The chunk's ids come back once, so its end and size need no second run of the query.
+    subscriber_ids = list(db.session.scalars(query.limit(limit)))
+    added = insert_pending_rows(announcement_id, subscriber_ids)
     # A chunk shorter than the limit was the last one.
-    return SnapshotChunk(added, last or after_subscriber_id, examined < limit)
+    last = subscriber_ids[-1] if subscriber_ids else after_subscriber_id
+    return SnapshotChunk(added, last, len(subscriber_ids) < limit)
+
+
+_PENDING_FROM_ARRAY = text("""
+INSERT INTO delivery (announcement_id, subscriber_id, status, attempts)
+SELECT :announcement_id, unnest(CAST(:subscriber_ids AS integer[])), 'pending', 0
+ON CONFLICT (announcement_id, subscriber_id) DO NOTHING
+""")
+
+
+def insert_pending_rows(announcement_id: int, subscriber_ids: list[int], payloads: list[str] | None = None) -> int:
+    """Insert one pending row per subscriber (with an optional payload each); skip rows that exist."""
+    if not subscriber_ids:
+        return 0
+    if payloads is None and db.session.get_bind().dialect.name == "postgresql":
+        return db.session.execute(_PENDING_FROM_ARRAY, {"announcement_id": announcement_id,
+                                                        "subscriber_ids": subscriber_ids}).rowcount or 0
+    rows = [{"announcement_id": announcement_id, "subscriber_id": subscriber_id, "attempts": 0,
+             "status": DeliveryStatus.PENDING.value, "payload": payloads[i] if payloads else None}
+            for i, subscriber_id in enumerate(subscriber_ids)]
+    added = 0
+    for start in range(0, len(rows), 1000):  # SQLite allows a limited number of bound values
+        statement = dialect_insert()(Delivery).values(rows[start:start + 1000]).on_conflict_do_nothing()
+        added += db.session.execute(statement).rowcount or 0
+    return added
 
 
 def still_subscribed(announcement_id: int, subscriber_ids: list[int]) -> set[int]:

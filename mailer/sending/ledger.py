@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
 from mailer.extensions import db
 from mailer.models import Delivery, DeliveryStatus, Subscriber
@@ -94,6 +94,15 @@ def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: flo
     ]
 
 
+_FINALS_FROM_ARRAYS = text("""
+UPDATE delivery SET status = v.status, message_id = v.message_id, smtp_reply = v.reply, last_error = v.error,
+       sent_at = CASE WHEN v.status = 'sent' THEN CAST(:now AS timestamptz) END, lease_expires_at = NULL
+FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:message_ids AS varchar[]),
+            CAST(:replies AS varchar[]), CAST(:errors AS varchar[])) AS v(id, status, message_id, reply, error)
+WHERE delivery.id = v.id
+""")
+
+
 def record_outcomes(outcomes: list[Outcome]) -> None:
     """Write a group of outcomes with one executemany per kind, then commit."""
     if not outcomes:
@@ -102,7 +111,18 @@ def record_outcomes(outcomes: list[Outcome]) -> None:
     finals = [o for o in outcomes if o.retry_at is None]
     retries = [o for o in outcomes if o.retry_at is not None]
     table = Delivery.__table__
-    if finals:
+    if finals and db.session.get_bind().dialect.name == "postgresql":
+        # One statement for the whole group: an executemany of 50 single-row UPDATEs made
+        # PostgreSQL parse and plan 50 statements, its biggest cost per message (docs/PERFORMANCE.md).
+        db.session.execute(_FINALS_FROM_ARRAYS, {
+            "now": now,
+            "ids": [o.delivery_id for o in finals],
+            "statuses": [o.status.value for o in finals],
+            "message_ids": [o.message_id for o in finals],
+            "replies": [(o.reply or None) and o.reply[:500] for o in finals],
+            "errors": [(o.error or None) and o.error[:500] for o in finals],
+        })
+    elif finals:
         db.session.execute(
             update(table).where(table.c.id == bindparam("b_id")).values(
                 status=bindparam("b_status"), message_id=bindparam("b_message_id"), smtp_reply=bindparam("b_reply"),

@@ -162,6 +162,16 @@ def test_smtp_faults_become_retries_bounces_and_unknowns(app):
         # The 451 comes back as soon as its retry is due (immediately here); the rest are final.
         assert ledger_statuses(announcement_id) == {"sent": 8, "bounced": 1, "unknown": 1}
         assert transport.sent.count("reader1@example.org") == 1
+        # What staff see in the ledger: the server's words, the Message-ID and when it went.
+        rows = {email: row for email, row in db.session.execute(
+            db.select(Subscriber.email, Delivery).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+            .where(Delivery.announcement_id == announcement_id)).all()}
+        assert rows["reader2@example.org"].smtp_reply == "550 no such user"
+        assert rows["reader2@example.org"].sent_at is None and rows["reader2@example.org"].message_id is None
+        assert "after the dot" in rows["reader3@example.org"].last_error
+        sent = rows["reader4@example.org"]
+        assert sent.sent_at is not None and sent.message_id.startswith("<") and sent.lease_expires_at is None
+        assert rows["reader1@example.org"].attempts == 2 and rows["reader1@example.org"].status == "sent"
         bounced = db.session.scalar(db.select(Subscriber).filter_by(email="reader2@example.org"))
         assert bounced.status == SubscriberStatus.BOUNCED
         assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
