@@ -52,5 +52,10 @@ def message_builder(static_headers: dict[str, str] | None = None) -> MessageBuil
 
 def unsubscribe_mailto(token: str) -> str:
     """Return the mailto: form of List-Unsubscribe for a token."""
+    return f"{unsubscribe_mailto_prefix()}{token}"
+
+
+def unsubscribe_mailto_prefix() -> str:
+    """The mailto: form of List-Unsubscribe up to the token (worked out once per batch by the engine)."""
     sender_domain = current_app.config["MAIL_FROM"].rsplit("@", 1)[-1].rstrip(">").strip()
-    return f"mailto:unsubscribe@{sender_domain}?subject=unsubscribe%20{token}"
+    return f"mailto:unsubscribe@{sender_domain}?subject=unsubscribe%20"

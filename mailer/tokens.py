@@ -80,7 +80,7 @@ class TokenSigner:
             payload.append(sorted(topic_ids))
         if self._timed:
             return self._serializer.dumps(payload)
-        body = base64_encode(json.dumps(payload, separators=(",", ":")).encode())
+        body = base64_encode(json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
         signature = base64_encode(self._algorithm.get_signature(self._key, body))
         return (body + self._separator + signature).decode("ascii")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,6 +66,15 @@ def _outcome_for_error(recipient: Recipient, error: Exception, settings: EngineS
     return Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error=text)
 
 
+@dataclass
+class _InFlight:
+    """A group handed to the SMTP threads and not yet marked in the ledger."""
+
+    group: list[Recipient]
+    outcomes: list[Outcome]     # the messages that failed before sending
+    futures: list[Future]       # one per connection, each giving a list of outcomes
+
+
 class SendingRun:
     """One worker's pass over an announcement until nothing is left to claim."""
 
@@ -111,21 +120,31 @@ class SendingRun:
         ledger.record_outcomes(skipped)
         todo = [r for r in batch if r.subscriber_id in allowed]
         size = self.settings.group_size
+        groups = [todo[start:start + size] for start in range(0, len(todo), size)]
         renewed_at = time.monotonic()
-        for start in range(0, len(todo), size):
-            if start and campaign.status_of(self.announcement_id) != AnnouncementStatus.SENDING:
-                ledger.release_claims([r.delivery_id for r in todo[start:]])
+        in_flight: _InFlight | None = None
+        for index, group in enumerate(groups):
+            # Build this group while the previous one is still on the wire: the SMTP threads
+            # wait on the server most of the time, and building is the worker's CPU work.
+            prepared = self._prepare(group)
+            if in_flight is not None:
+                self._complete(in_flight)
+                in_flight = None
+            if index and campaign.status_of(self.announcement_id) != AnnouncementStatus.SENDING:
+                ledger.release_claims([r.delivery_id for rest in groups[index:] for r in rest])
                 return False
             if time.monotonic() - renewed_at > self.settings.lease_seconds / 3:
                 # A rate limit can make a batch outlast its lease; keep the rest of it ours.
-                ledger.renew_lease([r.delivery_id for r in todo[start:]], self.worker, self.settings.lease_seconds)
+                rest = [r.delivery_id for later in groups[index:] for r in later]
+                ledger.renew_lease(rest, self.worker, self.settings.lease_seconds)
                 renewed_at = time.monotonic()
-            outcomes = self._send_group(todo[start:start + size])
-            ledger.record_outcomes(outcomes)
-            self._after_group(todo[start:start + size], outcomes)
+            in_flight = self._dispatch(group, prepared)
+        if in_flight is not None:
+            self._complete(in_flight)
         return True
 
-    def _send_group(self, group: list[Recipient]) -> list[Outcome]:
+    def _prepare(self, group: list[Recipient]) -> list[tuple[Recipient, str, bytes] | Outcome]:
+        """Personalise, build and sign each message of a group; a message that cannot be built fails alone."""
         prepared: list[tuple[Recipient, str, bytes] | Outcome] = []
         for recipient in group:
             try:
@@ -140,14 +159,23 @@ class SendingRun:
                 prepared.append((recipient, built.message_id, data))
             except ValueError as error:  # e.g. an address no relay can take: fail the row, not the batch
                 prepared.append(Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error=str(error)))
+        return prepared
+
+    def _dispatch(self, group: list[Recipient], prepared: list[tuple[Recipient, str, bytes] | Outcome]) -> _InFlight:
+        """Start sending a prepared group over the connections; return without waiting."""
         to_send = [p for p in prepared if not isinstance(p, Outcome)]
         self.sender.limiter.acquire(len(to_send))
         lanes = len(self.sender.transports)
-        results = self._pool.map(self._send_lane, range(lanes), [to_send[i::lanes] for i in range(lanes)])
-        outcomes = [p for p in prepared if isinstance(p, Outcome)]
-        for lane_outcomes in results:
-            outcomes.extend(lane_outcomes)
-        return outcomes
+        futures = [self._pool.submit(self._send_lane, lane, to_send[lane::lanes]) for lane in range(lanes)]
+        return _InFlight(group, [p for p in prepared if isinstance(p, Outcome)], futures)
+
+    def _complete(self, in_flight: _InFlight) -> None:
+        """Wait for a dispatched group and write its outcomes to the ledger."""
+        outcomes = list(in_flight.outcomes)
+        for future in in_flight.futures:
+            outcomes.extend(future.result())
+        ledger.record_outcomes(outcomes)
+        self._after_group(in_flight.group, outcomes)
 
     def _send_lane(self, lane: int, items: list[tuple[Recipient, str, bytes]]) -> list[Outcome]:
         transport = self.sender.transports[lane]

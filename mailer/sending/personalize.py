@@ -24,7 +24,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
-from mailer.emails import public_url, unsubscribe_mailto
+from mailer.emails import public_url, unsubscribe_mailto_prefix
 from mailer.extensions import db
 from mailer.models import Announcement, Event, EventStatus, MailTemplate
 from mailer.sending.ledger import Recipient
@@ -167,6 +167,7 @@ class CompiledAnnouncement:
         self._one_click_base = public_url("public.one_click", token="TOKEN").rsplit("TOKEN", 1)[0]
         self._unsubscribe_base = public_url("public.unsubscribe", token="TOKEN").rsplit("TOKEN", 1)[0]
         self._manage_base = public_url("public.manage", token="TOKEN").rsplit("TOKEN", 1)[0]
+        self._mailto_base = unsubscribe_mailto_prefix()
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod
@@ -190,7 +191,7 @@ class CompiledAnnouncement:
             "manage_url": self._manage_base + manage_token,
         }
         headers = {
-            "List-Unsubscribe": f"<{self._one_click_base}{unsubscribe_token}>, <{unsubscribe_mailto(unsubscribe_token)}>",
+            "List-Unsubscribe": f"<{self._one_click_base}{unsubscribe_token}>, <{self._mailto_base}{unsubscribe_token}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
         return text_values, headers
