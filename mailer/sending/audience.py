@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, literal, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from mailer.extensions import db
 from mailer.models import (
@@ -25,19 +23,24 @@ from mailer.models import (
     Subscription,
     SubscriptionStatus,
 )
-from mailer.models.announcement import announcement_topic
 from mailer.models.types import utcnow
+from mailer.sending.sql import dialect_insert, in_ids, on_postgresql
 
 TAKES_ANNOUNCEMENTS = (Frequency.ANNOUNCEMENTS.value, Frequency.BOTH.value)
 TAKES_DIGEST = (Frequency.DIGEST.value, Frequency.BOTH.value)
 
 
-def _subscribed_to_a_topic_of(announcement_id: int):
+def _subscribed_to_a_topic_of(announcement: Announcement, *ranges):
+    # The topic ids go in as values, and the subscriber range is repeated inside the EXISTS:
+    # then PostgreSQL merges two index scans. Joining announcement_topic here, or leaving the
+    # range out, made it read every subscription of the list for each batch's check
+    # (35 ms instead of 1.4 ms per 500 recipients at 100k; docs/PERFORMANCE.md).
+    topic_ids = [topic.id for topic in announcement.topics]
     return exists().where(
         Subscription.subscriber_id == Subscriber.id,
         Subscription.status == SubscriptionStatus.CONFIRMED,
-        Subscription.topic_id == announcement_topic.c.topic_id,
-        announcement_topic.c.announcement_id == announcement_id,
+        Subscription.topic_id.in_(topic_ids),
+        *ranges,
     )
 
 
@@ -48,15 +51,29 @@ def receiving_mail_now():
                 (Subscriber.paused_until.is_(None)) | (Subscriber.paused_until <= now))
 
 
-def eligible_subscribers(announcement: Announcement):
-    """Select the ids of the subscribers this announcement may go to now."""
-    conditions = [receiving_mail_now(), _subscribed_to_a_topic_of(announcement.id)]
+def _id_ranges(column, ids: list[int] | None, after: int | None) -> list:
+    ranges = []
+    if ids is not None:
+        ranges.append(in_ids(column, ids))
+    if after is not None:
+        ranges.append(column > after)
+    return ranges
+
+
+def eligible_subscribers(announcement: Announcement, *, ids: list[int] | None = None, after: int | None = None):
+    """Select the ids of the subscribers this announcement may go to now.
+
+    `ids` limits the answer to those subscribers, `after` to ids above it (a chunk).
+    """
+    conditions = [receiving_mail_now(), *_id_ranges(Subscriber.id, ids, after),
+                  _subscribed_to_a_topic_of(announcement, *_id_ranges(Subscription.subscriber_id, ids, after))]
     kind = announcement.kind or AnnouncementKind.ANNOUNCEMENT
     if kind in (AnnouncementKind.REMINDER, AnnouncementKind.CANCELLATION):
         # Only those who got the original announcement (and are still subscribed, above).
         conditions.append(exists().where(Delivery.announcement_id == announcement.parent_id,
                                          Delivery.subscriber_id == Subscriber.id,
-                                         Delivery.status == DeliveryStatus.SENT))
+                                         Delivery.status == DeliveryStatus.SENT,
+                                         *_id_ranges(Delivery.subscriber_id, ids, after)))
     elif kind == AnnouncementKind.DIGEST:
         conditions.append(Subscriber.frequency.in_(TAKES_DIGEST))
     else:
@@ -73,10 +90,6 @@ class SnapshotChunk:
     complete: bool                # True when no eligible subscriber is left after it (a short chunk)
 
 
-def dialect_insert():
-    return pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit: int | None = None) -> SnapshotChunk:
     """Insert pending delivery rows for the audience, in subscriber-id order.
 
@@ -90,7 +103,7 @@ def snapshot_audience(announcement_id: int, after_subscriber_id: int = 0, limit:
         from mailer.sending.digest import snapshot_digest_audience
 
         return snapshot_digest_audience(announcement, after_subscriber_id, limit)
-    query = eligible_subscribers(announcement).where(Subscriber.id > after_subscriber_id).order_by(Subscriber.id)
+    query = eligible_subscribers(announcement, after=after_subscriber_id).order_by(Subscriber.id)
     if limit is None:
         recipients = query.subquery()
         statement = dialect_insert()(Delivery).from_select(
@@ -118,7 +131,7 @@ def insert_pending_rows(announcement_id: int, subscriber_ids: list[int], payload
     """Insert one pending row per subscriber (with an optional payload each); skip rows that exist."""
     if not subscriber_ids:
         return 0
-    if payloads is None and db.session.get_bind().dialect.name == "postgresql":
+    if payloads is None and on_postgresql():
         return db.session.execute(_PENDING_FROM_ARRAY, {"announcement_id": announcement_id,
                                                         "subscriber_ids": subscriber_ids}).rowcount or 0
     rows = [{"announcement_id": announcement_id, "subscriber_id": subscriber_id, "attempts": 0,
@@ -134,5 +147,5 @@ def insert_pending_rows(announcement_id: int, subscriber_ids: list[int], payload
 def still_subscribed(announcement_id: int, subscriber_ids: list[int]) -> set[int]:
     """Return which of these subscribers may still get the announcement (unsubscribes act at once)."""
     announcement = db.session.get(Announcement, announcement_id)
-    query = eligible_subscribers(announcement).where(Subscriber.id.in_(subscriber_ids))
+    query = eligible_subscribers(announcement, ids=subscriber_ids)
     return set(db.session.scalars(query))

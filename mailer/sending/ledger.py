@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from mailer.extensions import db
 from mailer.models import Delivery, DeliveryStatus, Subscriber
 from mailer.models.types import utcnow
+from mailer.sending.sql import in_ids, on_postgresql
 
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)
 
@@ -84,7 +85,7 @@ def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: flo
     rows = db.session.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
                Subscriber.public_id, Subscriber.token_secret)
-        .where(Subscriber.id.in_(by_subscriber))
+        .where(in_ids(Subscriber.id, list(by_subscriber)))
         .order_by(Subscriber.id)
     ).all()
     return [
@@ -111,7 +112,7 @@ def record_outcomes(outcomes: list[Outcome]) -> None:
     finals = [o for o in outcomes if o.retry_at is None]
     retries = [o for o in outcomes if o.retry_at is not None]
     table = Delivery.__table__
-    if finals and db.session.get_bind().dialect.name == "postgresql":
+    if finals and on_postgresql():
         # One statement for the whole group: an executemany of 50 single-row UPDATEs made
         # PostgreSQL parse and plan 50 statements, its biggest cost per message (docs/PERFORMANCE.md).
         db.session.execute(_FINALS_FROM_ARRAYS, {

@@ -17,9 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import random
 import secrets
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import encode_rfc2231, format_datetime
@@ -177,10 +178,10 @@ def _attachment_part(attachment: Attachment) -> bytes:
     return headers.encode("ascii") + body
 
 
-def _boundary() -> str:
+def _boundary(random_bits: Callable[[int], int]) -> str:
     # "=_" can occur neither in quoted-printable ("=" starts hex escapes or soft breaks)
     # nor in base64 ("=" is only trailing padding), so no body line can match it.
-    return "=_" + secrets.token_hex(12)
+    return f"=_{random_bits(96):024x}"
 
 
 class MessageBuilder:
@@ -197,6 +198,10 @@ class MessageBuilder:
         self._static = _encode_headers(static_headers or {})
         self._date_cache: tuple[int, bytes] = (-1, b"")
         self._subject_cache: dict[str, bytes] = {}  # a campaign has one subject (per language)
+        # Message-IDs and boundaries need to be unique, not secret. os.urandom costs ~100 µs a
+        # call on this kind of machine, two calls a message (docs/PERFORMANCE.md), so a
+        # generator seeded once from it makes them; each builder (and process) has its own seed.
+        self._random_bits = random.Random(secrets.token_bytes(32)).getrandbits
 
     def _date(self) -> bytes:
         # Formatting a date costs more than the rest of the headers; it changes once a second.
@@ -212,14 +217,14 @@ class MessageBuilder:
               headers: Mapping[str, str] | None = None,
               attachments: Sequence[Attachment] = ()) -> BuiltMessage:
         """Return one complete message addressed to `to`; text and html may come pre-encoded."""
-        message_id = f"<{secrets.token_hex(16)}@{self._message_id_domain}>"
+        message_id = f"<{self._random_bits(128):032x}@{self._message_id_domain}>"
         subject_field = self._subject_cache.get(subject)
         if subject_field is None:
             subject_field = fold_header("Subject", encode_unstructured(check_header_value(subject))).encode("ascii")
             if len(self._subject_cache) < 64:
                 self._subject_cache[subject] = subject_field
         head = fold_header("To", format_address(to)).encode("ascii") + subject_field
-        alternative = _boundary()
+        alternative = _boundary(self._random_bits)
         body = b"".join((
             b"--", alternative.encode(), b"\r\n", _PLAIN_HEADERS, _encoded(text),
             b"\r\n--", alternative.encode(), b"\r\n", _HTML_HEADERS, _encoded(html),
@@ -227,7 +232,7 @@ class MessageBuilder:
         ))
         content_type = f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n'.encode()
         if attachments:
-            mixed = _boundary()
+            mixed = _boundary(self._random_bits)
             parts = [b"--", mixed.encode(), b"\r\n", content_type, b"\r\n", body]
             for attachment in attachments:
                 parts += [b"--", mixed.encode(), b"\r\n", _attachment_part(attachment)]

@@ -10,7 +10,7 @@ from flask import current_app
 
 from mailer.sending import campaign, ledger
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, close_sender, engine_settings
+from mailer.sending.factory import build_sender, close_sender, engine_settings, one_database_connection
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def send_announcement(announcement_id: int) -> int:
     worker = f"{socket.gethostname()}:{os.getpid()}"
     sender = build_sender()
     try:
-        sent = SendingRun(announcement_id, worker, sender, engine_settings()).run()
+        with one_database_connection():
+            sent = SendingRun(announcement_id, worker, sender, engine_settings()).run()
     finally:
         close_sender(sender)
     log.info("worker %s sent %s messages of announcement %s", worker, sent, announcement_id)
