@@ -171,6 +171,26 @@ class TestManagePage:
         assert _ledger(app, "eve@example.org") == []
 
 
+    @pytest.mark.parametrize("language", ["en", "da"])
+    def test_the_resume_button_refuses_bad_requests_in_the_visitors_language(self, app, client, clock, language):
+        path = _manage_path(app, "guard@example.org", language)
+        _save(client, path, app, pause="3")
+        stranger = app.test_client()
+        for url, body in [
+            (path + "/resume", ""),                                  # no CSRF token
+            (path + "/resume", "csrf_token=forged"),
+            (path[:-4] + "AAAA/resume", form_fields(client.get(path).get_data(as_text=True))),  # tampered link
+            (path + "/resume", b"csrf_token=\xff\xfe"),
+        ]:
+            response = (client if isinstance(body, dict) else stranger).post(
+                url, data=body, headers={"Accept-Language": language})
+            assert 400 <= response.status_code < 500, url
+            assert f'<html lang="{language}">' in response.get_data(as_text=True)
+        assert client.get(path + "/resume").status_code == 405
+        assert _subscriber(app, "guard@example.org")[1] is not None
+        assert [action for action, _, _ in _ledger(app, "guard@example.org")] == ["pause"]
+
+
 class TestSignup:
     def test_the_signup_form_offers_the_frequency_and_records_a_choice(self, app, client):
         page = client.get("/subscribe").get_data(as_text=True)
