@@ -15,6 +15,11 @@ BEAT_SCHEDULE = {
         "task": "mailer.tasks.sending.start_due_announcements",
         "schedule": timedelta(seconds=10),
     },
+    # Records the RESUME of pauses that ran out; the audience already ignores them.
+    "resume-ended-pauses": {
+        "task": "mailer.tasks.subscriber_mail.resume_ended_pauses",
+        "schedule": timedelta(minutes=10),
+    },
     # Tasks only wake workers; the ledger is the truth. This brings back work whose task was
     # lost (a Redis flush) or whose worker died (an expired lease), and due retries.
     "wake-sending-announcements": {

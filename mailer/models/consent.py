@@ -32,6 +32,7 @@ class ConsentChannel(StrEnum):
     STAFF = "staff"
     BOUNCE = "bounce"
     IMPORT = "import"
+    AUTOMATIC = "automatic"      # the service itself, e.g. when a pause runs out
 
 
 class LedgerIsAppendOnly(RuntimeError):

@@ -12,6 +12,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from mailer.models import Frequency
+from mailer.subscribers.preferences import frequency_labels
+
 FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
 
 
@@ -58,6 +61,39 @@ def submitted_too_fast(stamp: str | None) -> bool:
 
 LANGUAGE_CHOICES = [SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
 
+# The manage page's pause control: keep a running pause, end it, or (re)start one from today.
+KEEP_PAUSE = "keep"
+NO_PAUSE = "none"
+
+
+def frequency_choices() -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in frequency_labels().items()]
+
+
+def pause_choices(paused_until_text: str | None) -> list[SelectChoice]:
+    """The pause options; `paused_until_text` (the end date in words) while a pause runs."""
+    if paused_until_text is None:
+        choices = [SelectChoice(NO_PAUSE, _l("Don't pause: send me mail as usual"))]
+    else:
+        choices = [
+            SelectChoice(KEEP_PAUSE, _l("Keep my pause until %(date)s", date=paused_until_text)),
+            SelectChoice(NO_PAUSE, _l("End my pause now")),
+        ]
+    return choices + [
+        SelectChoice("1", _l("Pause all mail for 1 month from today")),
+        SelectChoice("3", _l("Pause all mail for 3 months from today")),
+        SelectChoice("6", _l("Pause all mail for 6 months from today")),
+    ]
+
+
+def frequency_field():
+    """The frequency radio buttons, shared by the signup and manage forms (default: every announcement)."""
+    return RadioField(
+        _l("How often would you like to hear from us?"), choices=frequency_choices,
+        default=Frequency.ANNOUNCEMENTS,
+        invalid_choice_message=_l("Please choose how often you would like to hear from us."),
+    )
+
 
 class SubscribeForm(FlaskForm):
     email = StringField(
@@ -70,6 +106,7 @@ class SubscribeForm(FlaskForm):
     )
     language = RadioField(_l("Language for our mails"), choices=LANGUAGE_CHOICES, validators=[DataRequired(_l("Please choose a language."))])
     topics = CheckboxListField(_l("What would you like to hear about?"), coerce=int, validate_choice=True)
+    frequency = frequency_field()
     # A field hidden from people with CSS; bots fill it in.
     website = StringField(_l("Leave this field empty"))
     started = HiddenField()
@@ -86,6 +123,12 @@ class ManageForm(FlaskForm):
     )
     language = RadioField(_l("Language for our mails"), choices=LANGUAGE_CHOICES, validators=[DataRequired(_l("Please choose a language."))])
     topics = CheckboxListField(_l("Topics"), coerce=int, validate_choice=True)
+    frequency = frequency_field()
+    pause = RadioField(_l("Pause all mail"), invalid_choice_message=_l("Please choose whether to pause your mail."))
+
+
+class ResumeForm(FlaskForm):
+    """Only the CSRF token: the "Resume my mail now" button shown while a pause runs."""
 
 
 class UnsubscribeForm(FlaskForm):

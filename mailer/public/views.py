@@ -1,22 +1,27 @@
 """Public HTTP handlers: parse, call a lifecycle service, then render or redirect."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from babel.dates import format_date
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, refresh
 from wtforms.fields.choices import SelectChoice
 
 from mailer.extensions import csrf, db, limiter
-from mailer.models import ConsentChannel, SubscriptionStatus
+from mailer.models import ConsentChannel, Subscriber, SubscriptionStatus
 from mailer.public.forms import (
+    KEEP_PAUSE,
+    NO_PAUSE,
     ConfirmForm,
     ManageForm,
     NewLinkForm,
+    ResumeForm,
     SubscribeForm,
     UnsubscribeForm,
     form_started_stamp,
+    pause_choices,
     submitted_too_fast,
 )
-from mailer.subscribers import lifecycle
+from mailer.subscribers import lifecycle, preferences
 from mailer.subscribers.ledger import Origin
 from mailer.tasks import queue
 from mailer.tasks.subscriber_mail import send_link_mail, send_welcome_mail
@@ -95,6 +100,7 @@ def subscribe():
         language=form.language.data,
         topic_ids=form.topics.data,
         origin=_origin(ConsentChannel.FORM),
+        frequency=form.frequency.data,
     )
     db.session.commit()
     if subscriber_id is not None:
@@ -138,34 +144,77 @@ def confirm(token: str):
     return render_template("public/confirmed.html")
 
 
+def _paused_until_text(subscriber: Subscriber) -> str | None:
+    """The day a running pause ends, in words in the page's language; None when not paused."""
+    end = preferences.pause_end_date(subscriber)
+    return None if end is None else format_date(end, "long", locale=str(get_locale()))
+
+
+def _manage_page(form: ManageForm, subscriber: Subscriber, status: int = 200, saved: bool = False):
+    return render_template(
+        "public/manage.html", form=form, subscriber=subscriber, saved=saved,
+        paused_until=_paused_until_text(subscriber), resume_form=ResumeForm(formdata=None),
+    ), status
+
+
+def _apply_pause_choice(subscriber: Subscriber, choice: str, origin: Origin) -> None:
+    if choice == NO_PAUSE:
+        if preferences.is_paused(subscriber):
+            preferences.end_pause(subscriber, origin)
+    elif choice != KEEP_PAUSE:
+        preferences.pause(subscriber, int(choice), origin)
+
+
 @bp.route("/manage/<token>", methods=["GET", "POST"])
 def manage(token: str):
-    """Let a subscriber change topics, name and language."""
+    """Let a subscriber change topics, name, language, how often they hear from us, and pause."""
     subscriber = _claim(TokenPurpose.MANAGE, token).subscriber
-    form = ManageForm()
+    paused = preferences.is_paused(subscriber)
+    # A field missing from the POST keeps its current value rather than resetting it.
+    form = ManageForm(frequency=subscriber.frequency, pause=KEEP_PAUSE if paused else NO_PAUSE)
     form.topics.choices = _topic_choices()
+    form.pause.choices = pause_choices(_paused_until_text(subscriber))
     if request.method == "GET":
         form.name.data = subscriber.name
         form.language.data = subscriber.language
         form.topics.data = sorted(
             subscriber.topic_ids(SubscriptionStatus.CONFIRMED) | subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED)
         )
-        return render_template("public/manage.html", form=form, subscriber=subscriber)
+        return _manage_page(form, subscriber)
     if not form.validate():
-        return render_template("public/manage.html", form=form, subscriber=subscriber), 400
+        return _manage_page(form, subscriber, 400)
+    origin = _origin(ConsentChannel.LINK)
     owed = lifecycle.update_preferences(
         subscriber,
         topic_ids=form.topics.data,
         name=(form.name.data or "").strip() or None,
         language=form.language.data,
-        origin=_origin(ConsentChannel.LINK),
+        origin=origin,
     )
+    preferences.set_frequency(subscriber, form.frequency.data, origin)
+    _apply_pause_choice(subscriber, form.pause.data, origin)
     db.session.commit()
     if owed is not None:
         queue(send_link_mail, owed)
     g.subscriber_language = subscriber.language
     refresh()  # answer in the language just chosen
-    return render_template("public/manage.html", form=form, subscriber=subscriber, saved=True)
+    # Show the pause as it now stands, so saving the page again changes nothing.
+    form.pause.choices = pause_choices(_paused_until_text(subscriber))
+    form.pause.data = KEEP_PAUSE if preferences.is_paused(subscriber) else NO_PAUSE
+    return _manage_page(form, subscriber, saved=True)
+
+
+@bp.post("/manage/<token>/resume")
+def resume_mail(token: str):
+    """End a pause at once, from the button beside "Paused until"."""
+    subscriber = _claim(TokenPurpose.MANAGE, token).subscriber
+    if not ResumeForm().validate():
+        abort(400)
+    if preferences.is_paused(subscriber):
+        preferences.end_pause(subscriber, _origin(ConsentChannel.LINK))
+        db.session.commit()
+    flash(gettext("Your mail has started again."), "success")
+    return redirect(url_for("public.manage", token=token), 303)
 
 
 def _unsubscribe_page(claim: TokenClaim, token: str, status: int = 200, done: bool = False):

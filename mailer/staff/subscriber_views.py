@@ -18,7 +18,7 @@ from mailer.models import ConsentAction, ConsentChannel, StaffRole, Subscriber, 
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
 from mailer.staff.views import LogoutForm
-from mailer.subscribers import admin, csv_import, csv_rows, gdpr
+from mailer.subscribers import admin, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 
@@ -54,6 +54,9 @@ def ledger_labels() -> dict[str, str]:
         ConsentAction.UNSUBSCRIBE: gettext("Unsubscribed"),
         ConsentAction.LANGUAGE: gettext("Changed language"),
         ConsentAction.NAME: gettext("Changed name"),
+        ConsentAction.FREQUENCY: gettext("Changed how often"),
+        ConsentAction.PAUSE: gettext("Paused all mail"),
+        ConsentAction.RESUME: gettext("Mail resumed"),
         ConsentAction.TOKENS_REVOKED: gettext("Links revoked"),
         ConsentAction.BOUNCED: gettext("Bounced"),
         ConsentChannel.FORM: gettext("Signup form"),
@@ -62,6 +65,7 @@ def ledger_labels() -> dict[str, str]:
         ConsentChannel.STAFF: gettext("Staff"),
         ConsentChannel.BOUNCE: gettext("Bounce or complaint"),
         ConsentChannel.IMPORT: gettext("Import"),
+        ConsentChannel.AUTOMATIC: gettext("Automatic (the pause ran out)"),
     }
 
 
@@ -142,6 +146,7 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
         topics_by_id={t.id: t for t in _all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
         status_labels=status_labels(), ledger_labels=ledger_labels(),
+        frequency_labels=preferences.frequency_labels(), pause_end_date=preferences.pause_end_date(subscriber),
         action_form=ActionForm(),
         erase_form=erase_form or EraseForm(formdata=None),
         logout_form=LogoutForm(),

@@ -10,7 +10,9 @@ from sqlalchemy.orm import selectinload
 from mailer.extensions import db
 from mailer.models import ConsentEvent, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
-EXPORT_COLUMNS = ("email", "name", "language", "status", "topics", "created_at", "confirmed_at")
+EXPORT_COLUMNS = (
+    "email", "name", "language", "status", "topics", "created_at", "confirmed_at", "frequency", "paused_until",
+)
 ACTIVE_SUBSCRIPTIONS = (SubscriptionStatus.CONFIRMED, SubscriptionStatus.UNCONFIRMED)
 
 
@@ -106,6 +108,7 @@ def export_rows(batch_size: int = 1000) -> Iterator[tuple[str, ...]]:
             select(
                 Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
                 Subscriber.status, Subscriber.created_at, Subscriber.confirmed_at,
+                Subscriber.frequency, Subscriber.paused_until,
             )
             .where(Subscriber.id > last_id)
             .order_by(Subscriber.id)
@@ -126,6 +129,6 @@ def export_rows(batch_size: int = 1000) -> Iterator[tuple[str, ...]]:
         for row in batch:
             yield (
                 row.email, row.name or "", row.language, row.status, ";".join(topics.get(row.id, [])),
-                _iso(row.created_at), _iso(row.confirmed_at),
+                _iso(row.created_at), _iso(row.confirmed_at), row.frequency, _iso(row.paused_until),
             )
         last_id = batch[-1].id

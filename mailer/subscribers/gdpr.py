@@ -71,6 +71,9 @@ def export_subscriber(subscriber_id: int) -> dict:
             "link_requested_at": _iso(subscriber.link_requested_at),
             "link_sent_at": _iso(subscriber.link_sent_at),
             "welcome_sent_at": _iso(subscriber.welcome_sent_at),
+            "frequency": subscriber.frequency,
+            "paused_until": _iso(subscriber.paused_until),
+            "last_digest_at": _iso(subscriber.last_digest_at),
         },
         "subscriptions": [
             {

@@ -10,6 +10,7 @@ from sqlalchemy import func
 from mailer.extensions import db
 from mailer.models import (
     ConsentAction,
+    Frequency,
     Subscriber,
     SubscriberStatus,
     Subscription,
@@ -19,6 +20,7 @@ from mailer.models import (
 from mailer.models.subscriber import new_token_secret
 from mailer.models.types import utcnow
 from mailer.subscribers.ledger import CONSENT_VERSION, Origin, record
+from mailer.subscribers.preferences import set_frequency
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,8 @@ def _add_pending(subscriber: Subscriber, topic_id: int, origin: Origin, action: 
 
 
 def request_subscription(
-    *, email: str, name: str | None, language: str, topic_ids: Collection[int], origin: Origin
+    *, email: str, name: str | None, language: str, topic_ids: Collection[int], origin: Origin,
+    frequency: str = Frequency.ANNOUNCEMENTS,
 ) -> int | None:
     """Record a signup; return the subscriber id if an opt-in mail should be sent now.
 
@@ -72,17 +75,22 @@ def request_subscription(
     chosen = _checked_topic_ids(topic_ids)
     now = utcnow()
     subscriber = find_subscriber(email)
+    proven = subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED
     if subscriber is None:
-        subscriber = Subscriber(email=email, name=name or None, language=language, status=SubscriberStatus.PENDING)
+        subscriber = Subscriber(email=email, name=name or None, language=language, status=SubscriberStatus.PENDING,
+                                frequency=Frequency.ANNOUNCEMENTS)
         db.session.add(subscriber)
     elif subscriber.status != SubscriberStatus.CONFIRMED:
         # Re-subscribing after leaving, or a bounce, goes through double opt-in again.
         subscriber.status = SubscriberStatus.PENDING
         if subscriber.name is None and name:
             subscriber.name = name
-    # An unproven visitor never changes a confirmed subscriber's name or language.
+    # An unproven visitor never changes a confirmed subscriber's name, language or frequency.
     for topic_id in sorted(chosen - subscriber.topic_ids(SubscriptionStatus.CONFIRMED)):
         _add_pending(subscriber, topic_id, origin, ConsentAction.SIGNUP)
+    if not proven:
+        # Confirming ratifies the choice; a confirmed subscriber changes it on the manage page.
+        set_frequency(subscriber, frequency, origin)
     db.session.flush()
     if not subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED) or not _may_queue_link_mail(subscriber, now):
         return None

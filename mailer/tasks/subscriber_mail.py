@@ -1,4 +1,4 @@
-"""Tasks that send the lifecycle mails: opt-in, manage link and welcome."""
+"""Tasks of the subscriber lifecycle: the opt-in, manage-link and welcome mails, and ending pauses."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +11,7 @@ from mailer.extensions import db
 from mailer.models import Subscriber
 from mailer.models.types import utcnow
 from mailer.sending.transport import TransientSendError
+from mailer.subscribers import preferences
 from mailer.subscribers.mails import deliver_link_mail, deliver_welcome_mail
 from mailer.transport import get_transport
 
@@ -47,3 +48,14 @@ def queue_owed_link_mails() -> int:
         log.warning("re-queued %s owed link mails", len(owed))
     return len(owed)
 
+
+
+@shared_task(ignore_result=True)
+def resume_ended_pauses() -> int:
+    """Beat: clear the pauses that ran out and record each RESUME in the consent ledger.
+
+    Mail does not wait for this: the audience query already treats a past pause as over.
+    """
+    resumed = preferences.resume_ended_pauses(utcnow())
+    db.session.commit()
+    return resumed

@@ -161,7 +161,8 @@ def test_export_csv_has_every_subscriber_and_defuses_formulas(app, admin):
     text = response.get_data().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
     assert len(rows) == 1205
-    assert set(rows[0]) == {"email", "name", "language", "status", "topics", "created_at", "confirmed_at"}
+    assert set(rows[0]) == {"email", "name", "language", "status", "topics", "created_at", "confirmed_at",
+                            "frequency", "paused_until"}
     first = next(row for row in rows if row["email"] == "reader0@example.org")
     assert first["name"].startswith("'=")
     assert first["topics"] == "newsletter" and first["status"] == "confirmed"
