@@ -1,4 +1,4 @@
-"""The prefilled subject, preheader and text of event mails, in the event's own language.
+"""The prefilled subject, preheader and text of event mails, in the event's own language (or the mailing's).
 
 Staff edit these in the normal announcement form; they only save retyping what the event
 already says. The event card (time, place, signup and calendar links) is added to every
@@ -35,12 +35,12 @@ def _markdown_literal(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-def _date(event: Event) -> str:
-    return format_date(utc_to_local(event.starts_at), "long", locale=event.language)
+def _date(event: Event, language: str) -> str:
+    return format_date(utc_to_local(event.starts_at), "long", locale=language)
 
 
-def _when_and_where(event: Event) -> str:
-    when = format_when(event.starts_at, event.ends_at, event.language)
+def _when_and_where(event: Event, language: str) -> str:
+    when = format_when(event.starts_at, event.ends_at, language)
     place = event_place(event)
     return _shorten(f"{when} · {place}" if place else when)
 
@@ -54,13 +54,14 @@ def _subject_with_title(template: str, title: str, **values: object) -> str:
     return _shorten(subject)
 
 
-def announcement_text(event: Event) -> MailText:
+def announcement_text(event: Event, language: str | None = None) -> MailText:
     """An invitation to the event: its title and date, and its own description."""
-    with force_locale(event.language):
-        subject = _subject_with_title(gettext("%(title)s – %(date)s"), event.title, date=_date(event))
+    language = language or event.language
+    with force_locale(language):
+        subject = _subject_with_title(gettext("%(title)s – %(date)s"), event.title, date=_date(event, language))
         intro = gettext("We would like to invite you to %(title)s.", title=f"**{_markdown_literal(event.title)}**")
         outro = gettext("You will find the time, the place and links for your calendar below.")
-        preheader = _when_and_where(event)
+        preheader = _when_and_where(event, language)
     parts = [intro, (event.description_markdown or "").strip(), outro]
     return MailText(subject, preheader, "\n\n".join(part for part in parts if part))
 
@@ -71,26 +72,29 @@ def _relative(days_before: int) -> str:
     return ngettext("in %(num)d day", "in %(num)d days", days_before)
 
 
-def reminder_text(event: Event, days_before: int) -> MailText:
+def reminder_text(event: Event, days_before: int, language: str | None = None) -> MailText:
     """A short reminder that the event is coming up."""
-    with force_locale(event.language):
+    language = language or event.language
+    with force_locale(language):
         subject = _subject_with_title(gettext("Reminder: %(title)s, %(relative)s"), event.title,
                                       relative=_relative(days_before))
-        when = format_when(event.starts_at, event.ends_at, event.language)
+        when = format_when(event.starts_at, event.ends_at, language)
         body = "\n\n".join((
             gettext("A reminder: %(title)s is on %(when)s.", title=f"**{_markdown_literal(event.title)}**", when=when),
             gettext("We look forward to seeing you."),
         ))
-        preheader = _when_and_where(event)
+        preheader = _when_and_where(event, language)
     return MailText(subject, preheader, body)
 
 
-def cancellation_text(event: Event) -> MailText:
+def cancellation_text(event: Event, language: str | None = None) -> MailText:
     """The notice that the event will not take place; its .ics removes it from calendars."""
-    with force_locale(event.language):
+    language = language or event.language
+    with force_locale(language):
         subject = _subject_with_title(gettext("Cancelled: %(title)s"), event.title)
-        preheader = _shorten(gettext("%(title)s on %(date)s will not take place.", title=event.title, date=_date(event)))
-        when = format_when(event.starts_at, event.ends_at, event.language)
+        preheader = _shorten(gettext("%(title)s on %(date)s will not take place.", title=event.title,
+                                     date=_date(event, language)))
+        when = format_when(event.starts_at, event.ends_at, language)
         body = "\n\n".join((
             gettext("Unfortunately, we have had to cancel %(title)s, planned for %(when)s.",
                     title=f"**{_markdown_literal(event.title)}**", when=when),

@@ -11,12 +11,12 @@ import logging
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from mailer.announcements import drafts
-from mailer.events.mailing_texts import announcement_text, cancellation_text
-from mailer.events.reminders import Outcome, ReminderNote
-from mailer.events.service import has_ended
+from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text
+from mailer.events.reminders import Outcome, ReminderNote, retime_reminders
+from mailer.events.service import EventData, has_ended, update_event
 from mailer.extensions import db
 from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, EventStatus, StaffUser
 from mailer.sending import campaign
@@ -100,7 +100,7 @@ def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> t
     existing = _active_cancellation_notice(parent.id)
     if existing is not None:
         return existing, False
-    text = cancellation_text(event)
+    text = cancellation_text(event, parent.language)
     notice = drafts.create_draft(
         drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
                          language=parent.language, topic_ids=[t.id for t in parent.topics], event_id=event.id,
@@ -110,6 +110,55 @@ def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> t
     )
     log.info("event %s cancellation notice %s drafted for announcement %s", event.id, notice.id, parent.id)
     return notice, True
+
+
+def _prefilled_text(mailing: Announcement, event: Event) -> MailText | None:
+    """The text we fill a mailing of this kind in with, for the event as it is now."""
+    language = mailing.language or event.language
+    if mailing.kind == AnnouncementKind.ANNOUNCEMENT:
+        return announcement_text(event, language)
+    if mailing.kind == AnnouncementKind.REMINDER and mailing.remind_days_before:
+        return reminder_text(event, mailing.remind_days_before, language)
+    if mailing.kind == AnnouncementKind.CANCELLATION:
+        return cancellation_text(event, language)
+    return None
+
+
+@dataclass
+class EventUpdate:
+    """What an edit of an event did to its mailings that have not gone out yet."""
+
+    reminder_notes: list[ReminderNote] = field(default_factory=list)
+    refreshed_ids: list[int] = field(default_factory=list)  # prefilled texts brought up to date
+
+
+def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
+    """Edit the event, re-time its waiting reminders, and update the prefilled texts nobody has changed.
+
+    A field of a waiting mailing (subject, preheader, text) that still reads exactly as we
+    filled it in gets the new date and place; one that staff edited is theirs and stays.
+    Runs in the caller's transaction (the caller commits), so all of it happens or none.
+    """
+    waiting = [m for m in mailings_of(event.id) if m.status in campaign.EDITABLE]
+    before = {m.id: _prefilled_text(m, event) for m in waiting}
+    update_event(event, data)
+    result = EventUpdate(reminder_notes=retime_reminders(event))
+    for mailing in waiting:
+        old, new = before[mailing.id], _prefilled_text(mailing, event)
+        if old is None or new is None:
+            continue
+        changes = {name: getattr(new, name) for name in ("subject", "preheader", "body_markdown")
+                   if getattr(mailing, name) == getattr(old, name) != getattr(new, name)}
+        if not changes:
+            continue
+        # Only while it can still be edited: one that has just started keeps what it is sending.
+        done = db.session.execute(
+            update(Announcement).where(Announcement.id == mailing.id, Announcement.status.in_(campaign.EDITABLE))
+            .values(**changes).execution_options(synchronize_session=False)
+        ).rowcount
+        if done:
+            result.refreshed_ids.append(mailing.id)
+    return result
 
 
 @dataclass

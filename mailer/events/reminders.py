@@ -120,7 +120,7 @@ def check_reminders(announcement: Announcement, days: Iterable[int], now: dateti
 
 
 def _new_reminder(parent: Announcement, event: Event, days_before: int, when: datetime) -> Announcement:
-    text = reminder_text(event, days_before)
+    text = reminder_text(event, days_before, parent.language)
     reminder = Announcement(
         kind=AnnouncementKind.REMINDER, parent_id=parent.id, event_id=event.id, remind_days_before=days_before,
         subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,

@@ -7,11 +7,11 @@ admins, on the announcement's own page.
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from mailer.events import mailings, reminders, service
+from mailer.events import mailings, service
 from mailer.events.service import EventValidationError
 from mailer.extensions import db
 from mailer.models import Announcement, Event, EventStatus, Topic
@@ -62,14 +62,13 @@ def _save(form: EventForm, event: Event | None):
     if not form.validate():
         db.session.rollback()
         return _form_page(form, event, 400)
-    moved: list[reminders.ReminderNote] = []
+    changes = mailings.EventUpdate()
     try:
         if event is None:
             event = service.create_event(form.event_data())
         else:
-            service.update_event(event, form.event_data())
-            # In the same transaction: the reminders move with the event, or neither does.
-            moved = reminders.retime_reminders(event)
+            # In one transaction: the waiting reminders and texts change with the event, or nothing does.
+            changes = mailings.update_event_and_mailings(event, form.event_data())
     except EventValidationError as error:
         db.session.rollback()
         field = getattr(form, error.field, None) if error.field != "description_markdown" else form.description
@@ -77,7 +76,11 @@ def _save(form: EventForm, event: Event | None):
         return _form_page(form, event, 400)
     db.session.commit()
     flash(gettext("The event is saved."), "success")
-    flash_event_moved(moved)
+    flash_event_moved(changes.reminder_notes)
+    if changes.refreshed_ids:
+        flash(ngettext("%(num)d mail about the event that has not gone out yet now shows the new details.",
+                       "%(num)d mails about the event that have not gone out yet now show the new details.",
+                       len(changes.refreshed_ids)), "info")
     return redirect(url_for("staff_events.edit", event_id=event.id), 303)
 
 

@@ -230,6 +230,7 @@ class TestWhenTheEventChanges:
             "2 reminders re-timed to follow the event:",
             "The reminder 7 days before moves from 2026-05-24 14:00 to 2026-05-27 14:00 (Danish time).",
             "The reminder 1 day before moves from 2026-05-30 14:00 to 2026-06-02 14:00 (Danish time).",
+            "3 mails about the event that have not gone out yet now show the new details.",
         ]
 
     def test_cancelling_withdraws_the_reminders_and_offers_the_cancellation_mail(self, app, admin, event_id):

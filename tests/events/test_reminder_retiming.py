@@ -23,6 +23,11 @@ def announced(starts_at: datetime, *, sends_at: datetime, days=(7, 1)) -> tuple[
 
 def move(event: Event, delta: timedelta, **changes) -> list[reminders.ReminderNote]:
     """Move the event in Danish wall-clock time, as the staff form does, and re-time its reminders with it."""
+    return edit(event, delta, **changes).reminder_notes
+
+
+def edit(event: Event, delta: timedelta, **changes) -> mailings.EventUpdate:
+    """Edit the event as the staff form does: its waiting mailings change in the same transaction."""
 
     def local(moment: datetime) -> datetime:  # a naive time is read as Copenhagen time
         return service.utc_to_local(moment).replace(tzinfo=None) + delta
@@ -32,10 +37,9 @@ def move(event: Event, delta: timedelta, **changes) -> list[reminders.ReminderNo
         ends_at=local(event.ends_at) if event.ends_at else None, city=event.city, venue=event.venue,
         language=event.language, topic_ids=[t.id for t in event.topics],
     )
-    service.update_event(event, data)
-    notes = reminders.retime_reminders(event)
+    result = mailings.update_event_and_mailings(event, data)
     db.session.commit()
-    return notes
+    return result
 
 
 def times(announcement_id: int) -> dict[int, datetime]:
@@ -97,3 +101,22 @@ def test_a_reminder_that_would_go_before_its_scheduled_announcement_is_cancelled
         event, announcement = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(days=5))
         notes = move(event, timedelta(days=-10))  # the week-before reminder would be at day 3, before day 5
         assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.CANCELLED_EARLY), (1, Outcome.RETIMED)]
+
+
+def test_moving_the_event_updates_the_prefilled_texts_but_keeps_what_staff_wrote(app, clock):
+    with app.app_context():
+        event, announcement = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
+        week, day = reminders.reminders_of(announcement.id)
+        assert "søndag den 31. maj 2026" in week.body_markdown and "søndag den 31. maj 2026" in day.preheader
+        db.session.execute(db.update(Announcement).where(Announcement.id == day.id)
+                           .values(body_markdown="Husk at tage madpakke med!"))
+        db.session.commit()
+        result = edit(event, timedelta(days=3))
+        assert sorted(result.refreshed_ids) == sorted([announcement.id, week.id, day.id])
+        week, day = (db.session.get(Announcement, r.id) for r in (week, day))
+        announcement = db.session.get(Announcement, announcement.id)
+        assert announcement.subject == "Koncert – 3. juni 2026"
+        assert week.body_markdown.startswith("En påmindelse: **Koncert** er onsdag den 3. juni 2026, 14.00–17.00.")
+        assert day.preheader.startswith("onsdag den 3. juni 2026, 14.00–17.00")
+        assert day.body_markdown == "Husk at tage madpakke med!"  # staff's own words stay
+        assert week.subject == "Påmindelse: Koncert, om 7 dage"
