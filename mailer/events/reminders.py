@@ -173,11 +173,19 @@ def set_reminders(announcement_id: int, days: Iterable[int], sends_at: datetime)
     whose time has passed, or that would go before the announcement itself, is not made.
     Commits.
     """
-    announcement = db.session.get(Announcement, announcement_id)
+    # Locked, so two clicks on "Schedule" at once cannot both add the same reminder.
+    announcement = db.session.scalar(
+        select(Announcement).where(Announcement.id == announcement_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
     if announcement is None:
         raise LookupError(f"announcement {announcement_id} does not exist")
     now = utcnow()
-    wanted = check_reminders(announcement, days, now)
+    try:
+        wanted = check_reminders(announcement, days, now)
+    except ReminderRefused:
+        db.session.rollback()
+        raise
     existing = {r.remind_days_before: r for r in reminders_of(announcement_id)
                 if r.status in (AnnouncementStatus.SCHEDULED, AnnouncementStatus.DRAFT)}
     notes: list[ReminderNote] = []
