@@ -155,11 +155,10 @@ def _cancel_scheduled(reminder_id: int) -> bool:
 
 
 def _remove_scheduled(reminder_id: int) -> bool:
-    """Delete a reminder that never started: it has no recipients and no history worth keeping."""
+    """Delete a reminder that is scheduled and never started: it has no recipients and no history."""
     result = db.session.execute(
         delete(Announcement)
-        .where(Announcement.id == reminder_id, Announcement.status.in_(
-            (AnnouncementStatus.SCHEDULED, AnnouncementStatus.DRAFT)))
+        .where(Announcement.id == reminder_id, Announcement.status == AnnouncementStatus.SCHEDULED)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
@@ -168,10 +167,10 @@ def _remove_scheduled(reminder_id: int) -> bool:
 def set_reminders(announcement_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
     """Make the announcement's waiting reminders exactly `days`, for an announcement going out at `sends_at`.
 
-    Called when staff schedule or send the announcement of an event. Existing reminders
+    Called when staff schedule or send the announcement of an event. Scheduled reminders
     with the same days stay (re-timed if needed); unticked ones are removed; a reminder
     whose time has passed, or that would go before the announcement itself, is not made.
-    Commits.
+    A reminder staff put back to draft by hand is theirs, and is left alone. Commits.
     """
     # Locked, so two clicks on "Schedule" at once cannot both add the same reminder.
     announcement = db.session.scalar(
@@ -187,7 +186,7 @@ def set_reminders(announcement_id: int, days: Iterable[int], sends_at: datetime)
         db.session.rollback()
         raise
     existing = {r.remind_days_before: r for r in reminders_of(announcement_id)
-                if r.status in (AnnouncementStatus.SCHEDULED, AnnouncementStatus.DRAFT)}
+                if r.status == AnnouncementStatus.SCHEDULED}
     notes: list[ReminderNote] = []
     for days_before, reminder in existing.items():
         if days_before not in wanted and _remove_scheduled(reminder.id):
@@ -217,10 +216,10 @@ def set_reminders(announcement_id: int, days: Iterable[int], sends_at: datetime)
 
 
 def remove_waiting_reminders(announcement_id: int) -> list[ReminderNote]:
-    """Remove the reminders that have not started (the announcement went back to draft). Commits."""
+    """Remove the scheduled reminders (the announcement went back to draft). Commits."""
     notes = [ReminderNote(Outcome.REMOVED, r.remind_days_before or 0, None, r.scheduled_at)
              for r in reminders_of(announcement_id)
-             if r.status in (AnnouncementStatus.SCHEDULED, AnnouncementStatus.DRAFT) and _remove_scheduled(r.id)]
+             if r.status == AnnouncementStatus.SCHEDULED and _remove_scheduled(r.id)]
     db.session.commit()
     return notes
 

@@ -127,6 +127,15 @@ class TestReminders:
             assert {r.remind_days_before: r.id for r in reminders.reminders_of(announcement.id)}[1] == day.id
             assert reminders.pending_reminder_days(announcement.id) == [3, 1]
 
+    def test_a_reminder_staff_put_back_to_draft_is_theirs_and_stays(self, app, clock):
+        with app.app_context():
+            announcement, _ = announce(event(starts_in=timedelta(days=20)))
+            week = next(r for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 7)
+            campaign.unschedule(week.id)
+            reminders.set_reminders(announcement.id, [1], NOW + timedelta(hours=2))
+            reminders.remove_waiting_reminders(announcement.id)
+            assert [(r.id, r.status) for r in reminders.reminders_of(announcement.id)] == [(week.id, AnnouncementStatus.DRAFT)]
+
     def test_going_back_to_draft_removes_the_waiting_reminders(self, app, clock):
         with app.app_context():
             announcement, _ = announce(event(starts_in=timedelta(days=20)))
