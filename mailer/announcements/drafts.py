@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Event, MailTemplate, Topic
+from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, MailTemplate, Topic
 from mailer.sending.campaign import EDITABLE, InvalidTransition
 
 log = logging.getLogger(__name__)
@@ -89,14 +89,16 @@ def _apply(announcement: Announcement, topics: list[Topic], data: DraftData) -> 
     announcement.template_id = data.template_id
 
 
-def create_draft(data: DraftData, created_by_id: int | None = None) -> Announcement:
-    """Save a new draft and return it (committed)."""
+def create_draft(data: DraftData, created_by_id: int | None = None, *,
+                 kind: AnnouncementKind = AnnouncementKind.ANNOUNCEMENT, parent_id: int | None = None) -> Announcement:
+    """Save a new draft and return it (committed); a reminder or cancellation notice names its parent."""
     topics, clean = _validated(data)
-    announcement = Announcement(status=AnnouncementStatus.DRAFT, created_by_id=created_by_id)
+    announcement = Announcement(status=AnnouncementStatus.DRAFT, created_by_id=created_by_id, kind=kind,
+                                parent_id=parent_id)
     _apply(announcement, topics, clean)
     db.session.add(announcement)
     db.session.commit()
-    log.info("announcement %s drafted by staff %s", announcement.id, created_by_id)
+    log.info("%s %s drafted by staff %s", kind, announcement.id, created_by_id)
     return announcement
 
 

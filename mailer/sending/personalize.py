@@ -37,7 +37,8 @@ _MARK = "\ue000{}\ue001"
 _SPLIT = re.compile("\ue000(" + "|".join(FIELDS) + ")\ue001")
 _markdown = MarkdownIt("commonmark", {"linkify": False}).enable("table")
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
-ICS_CONTENT_TYPE = "text/calendar; method=PUBLISH; charset=utf-8"
+# The METHOD parameter must match the METHOD inside the file (RFC 6047): PUBLISH, or CANCEL.
+ICS_CONTENT_TYPE = "text/calendar; method={method}; charset=utf-8"
 
 
 def markdown_to_safe_html(source: str) -> str:
@@ -114,10 +115,14 @@ def _event_card(event: Event, language: str) -> dict[str, Any]:
     }
 
 
-def _ics_attachment(event: Event) -> Attachment:
+def _ics_attachment(event: Event, kind: str | None = None) -> Attachment:
+    """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID)."""
     from mailer.events.calendar import event_to_ics
+    from mailer.models import AnnouncementKind
 
-    return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE, data=event_to_ics(event))
+    method = "CANCEL" if kind == AnnouncementKind.CANCELLATION else "PUBLISH"
+    return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE.format(method=method),
+                      data=event_to_ics(event, method))
 
 
 class CompiledAnnouncement:
@@ -161,7 +166,7 @@ class CompiledAnnouncement:
         self.subject = announcement.subject
         self._html = _Parts(_inliner.inline(html))
         self._text = _Parts(text)
-        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event),) if event is not None and not web_version else ()
+        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, announcement.kind),) if event is not None and not web_version else ()
         self._unsubscribe = TokenSigner(TokenPurpose.UNSUBSCRIBE)
         self._manage = TokenSigner(TokenPurpose.MANAGE)
         self._one_click_base = public_url("public.one_click", token="TOKEN").rsplit("TOKEN", 1)[0]

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from mailer.announcements.drafts import BODY_LIMIT
 from mailer.announcements.preview import MAX_TEST_ADDRESSES
+from mailer.events.reminders import MAX_DAYS, MIN_DAYS, SUGGESTED_DAYS
 from mailer.public.forms import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 
 
@@ -40,7 +42,37 @@ class AnnouncementForm(FlaskForm):
             raise ValidationError(_l("Please choose at least one topic."))
 
 
-class ScheduleForm(FlaskForm):
+def _reminder_choices() -> list[tuple[int, str]]:
+    return [(days, lazy_ngettext("%(num)d day before", "%(num)d days before", days)) for days in SUGGESTED_DAYS]
+
+
+class SendNowForm(FlaskForm):
+    """Send now; an announcement of an event may tick reminders before the event."""
+
+    reminders = CheckboxListField(_l("Reminders before the event"), coerce=int, choices=_reminder_choices,
+                                  validate_choice=True)
+    reminder_other = StringField(_l("Other reminders: days before the event (such as 3, or 3, 14)"),
+                                 validators=[Optional(), Length(max=50)])
+
+    def validate_reminder_other(self, field) -> None:
+        self.other_days = []
+        for part in (field.data or "").replace(";", ",").split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if not part.isascii() or not part.isdigit():
+                raise ValidationError(_l("Write whole numbers of days, such as 3, or 3, 14."))
+            if not MIN_DAYS <= int(part) <= MAX_DAYS:
+                raise ValidationError(_l("A reminder can be from %(low)s to %(high)s days before the event.",
+                                         low=MIN_DAYS, high=MAX_DAYS))
+            self.other_days.append(int(part))
+
+    def reminder_days(self) -> list[int]:
+        """Every ticked or typed number of days; call after validate()."""
+        return sorted({*(self.reminders.data or []), *getattr(self, "other_days", [])}, reverse=True)
+
+
+class ScheduleForm(SendNowForm):
     when = DateTimeLocalField(_l("Send at (Danish time)"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                               validators=[DataRequired(_l("Please choose a date and time."))])
 

@@ -1,7 +1,8 @@
 """Staff pages to draft, preview, test, schedule and send announcements.
 
 Editors draft, preview and send tests; only admins schedule, send now and unschedule
-(cancel and pause live on the progress page, staff_sending).
+(cancel and pause live on the progress page, staff_sending). Scheduling or sending the
+announcement of an event also sets its reminders (mailer.events.reminders).
 """
 from __future__ import annotations
 
@@ -16,15 +17,17 @@ from wtforms.fields.choices import SelectChoice
 
 from mailer.announcements import drafts, preview
 from mailer.announcements.custom_templates import TemplateRefused
-from mailer.announcements.presend import presend_warnings, warnings_from_json
+from mailer.events import reminders
 from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Event, MailTemplate, StaffRole, Subscriber, Topic
+from mailer.models import Announcement, AnnouncementStatus, Event, MailTemplate, StaffRole, Topic
 from mailer.models.types import utcnow
 from mailer.sending import campaign
 from mailer.sending.transport import SendError
-from mailer.staff.announcement_forms import ActionForm, AnnouncementForm, ScheduleForm, TestSendForm
+from mailer.staff.announcement_forms import ActionForm, AnnouncementForm, ScheduleForm, SendNowForm, TestSendForm
+from mailer.staff.announcement_preview_page import render_preview_page
 from mailer.staff.auth import staff_required
+from mailer.staff.mailing_notices import flash_reminder_notes, kind_labels
 from mailer.staff.sending_views import announcement_status_labels
 from mailer.staff.views import LogoutForm
 
@@ -88,8 +91,8 @@ def index():
     announcements = list(db.session.scalars(select(Announcement).order_by(Announcement.created_at.desc(),
                                                                           Announcement.id.desc()).limit(500)))
     return render_template("staff/announcements.html", announcements=announcements,
-                           status_labels=announcement_status_labels(), editable=campaign.EDITABLE,
-                           logout_form=LogoutForm())
+                           status_labels=announcement_status_labels(), kind_labels=kind_labels(),
+                           editable=campaign.EDITABLE, logout_form=LogoutForm())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -155,39 +158,11 @@ def _record_check(announcement_id: int) -> None:
         log.warning("pre-send check of announcement %s could not render: %s", announcement_id, error)
 
 
-def _preview_page(announcement: Announcement, code: int = 200, *, test_form: TestSendForm | None = None,
-                  schedule_form: ScheduleForm | None = None):
-    subscriber_id = request.args.get("subscriber", type=int)
-    subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id else None
-    if subscriber_id and subscriber is None:
-        flash(gettext("That subscriber does not exist."), "error")
-    query = (request.args.get("q") or "")[:254]
-    language = request.args.get("language") if request.args.get("language") in ("da", "en") else _language()
-    message, render_error, warnings = None, None, []
-    try:
-        message = preview.render_preview(announcement.id, subscriber.id if subscriber else None, language)
-        warnings = presend_warnings(message.subject, announcement.preheader or "", message.html, message.text)
-    except ValueError as error:  # a custom template that no longer renders
-        render_error = str(error)
-    test_form = test_form or TestSendForm(formdata=None, addresses=current_user.email,
-                                          language=preview.preview_language(announcement, subscriber, language))
-    return render_template(
-        "staff/announcement_preview.html",
-        announcement=announcement, message=message, render_error=render_error, warnings=warnings,
-        recorded_warnings=warnings_from_json(announcement.presend_warnings),
-        subscriber=subscriber, matches=preview.find_subscribers(query) if query else [], query=query,
-        preview_language=preview.preview_language(announcement, subscriber, language),
-        test_form=test_form, schedule_form=schedule_form or ScheduleForm(formdata=None), action_form=ActionForm(),
-        editable=announcement.status in campaign.EDITABLE, status_labels=announcement_status_labels(),
-        logout_form=LogoutForm(),
-    ), code
-
-
 @bp.get("/<int:announcement_id>/preview")
 @staff_required()
 def preview_page(announcement_id: int):
     """Subject, HTML and text as a chosen subscriber gets them, the pre-send check and the send controls."""
-    return _preview_page(_load_or_404(announcement_id))
+    return render_preview_page(_load_or_404(announcement_id))
 
 
 @bp.post("/<int:announcement_id>/test")
@@ -197,19 +172,36 @@ def test_send(announcement_id: int):
     announcement = _load_or_404(announcement_id)
     form = TestSendForm()
     if not form.validate():
-        return _preview_page(announcement, 400, test_form=form)
+        return render_preview_page(announcement, 400, test_form=form)
     try:
         preview.send_test(announcement_id, form.address_list, language=form.language.data or None)
     except (SendError, OSError, ValueError) as error:
         log.warning("test send of announcement %s failed: %s", announcement_id, error)
         flash(gettext("The test could not be sent: %(error)s", error=str(error)), "error")
-        return _preview_page(announcement, 502 if isinstance(error, (SendError, OSError)) else 400, test_form=form)
+        return render_preview_page(announcement, 502 if isinstance(error, (SendError, OSError)) else 400, test_form=form)
     flash(gettext("A test was sent to %(addresses)s.", addresses=", ".join(form.address_list)), "success")
     return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)
 
 
 def _not_allowed_now():
     flash(gettext("This announcement is no longer a draft or scheduled, so that is not possible."), "error")
+
+
+def _checked_reminder_days(announcement: Announcement, form: SendNowForm) -> list[int] | None:
+    """The reminders asked for, or None after putting the reason on the form."""
+    days = form.reminder_days()
+    try:
+        return reminders.check_reminders(announcement, days, utcnow())
+    except reminders.ReminderRefused as refusal:
+        form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
+        return None
+
+
+def _set_reminders(announcement: Announcement, days: list[int], sends_at: datetime) -> None:
+    """Make the waiting reminders match the form, and tell staff what that did."""
+    if not reminders.can_have_reminders(announcement):
+        return
+    flash_reminder_notes(reminders.set_reminders(announcement.id, days, sends_at))
 
 
 @bp.post("/<int:announcement_id>/schedule")
@@ -219,16 +211,19 @@ def schedule(announcement_id: int):
     announcement = _load_or_404(announcement_id)
     form = ScheduleForm()
     if not form.validate():
-        return _preview_page(announcement, 400, schedule_form=form)
+        return render_preview_page(announcement, 400, schedule_form=form)
     local: datetime = form.when.data
     try:
         when = local_to_utc(local)
     except NonExistentLocalTime:
         form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
-        return _preview_page(announcement, 400, schedule_form=form)
+        return render_preview_page(announcement, 400, schedule_form=form)
     if when <= utcnow():
         form.when.errors = [gettext("Please choose a time in the future.")]
-        return _preview_page(announcement, 400, schedule_form=form)
+        return render_preview_page(announcement, 400, schedule_form=form)
+    days = _checked_reminder_days(announcement, form)
+    if days is None:
+        return render_preview_page(announcement, 400, schedule_form=form)
     _record_check(announcement_id)
     try:
         campaign.schedule(announcement_id, when)
@@ -238,22 +233,29 @@ def schedule(announcement_id: int):
     log.info("announcement %s scheduled for %s by staff %s", announcement_id, when.isoformat(), current_user.id)
     flash(gettext("The announcement is scheduled for %(when)s (Danish time).", when=local.strftime("%Y-%m-%d %H:%M")),
           "success")
+    _set_reminders(announcement, days, when)
     return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)
 
 
 @bp.post("/<int:announcement_id>/send-now")
 @staff_required(StaffRole.ADMIN)
 def send_now(announcement_id: int):
-    """Start sending at once and go to the progress page."""
-    _load_or_404(announcement_id)
-    if not ActionForm().validate():
-        abort(400)
+    """Start sending at once (with the reminders ticked) and go to the progress page."""
+    announcement = _load_or_404(announcement_id)
+    form = SendNowForm()
+    if not form.validate() or (days := _checked_reminder_days(announcement, form)) is None:
+        if form.csrf_token.errors:
+            abort(400)
+        shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
+        shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
+        return render_preview_page(announcement, 400, schedule_form=shown)
     _record_check(announcement_id)
     try:
         campaign.send_now(announcement_id)
     except campaign.InvalidTransition:
         _not_allowed_now()
         return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+    _set_reminders(announcement, days, utcnow())
     from mailer.tasks import queue
     from mailer.tasks.sending import start_announcement
 
@@ -276,4 +278,6 @@ def unschedule(announcement_id: int):
         flash(gettext("Only a scheduled announcement can go back to draft."), "error")
     else:
         flash(gettext("The announcement is a draft again and will not be sent."), "success")
+        # Its reminders would go to nobody: they follow the announcement back out of the schedule.
+        flash_reminder_notes(reminders.remove_waiting_reminders(announcement_id))
     return redirect(url_for("staff_announcements.preview_page", announcement_id=announcement_id), code=303)

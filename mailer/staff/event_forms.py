@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -200,3 +200,21 @@ class EventForm(FlaskForm):
 
 class CancelEventForm(FlaskForm):
     """Only the CSRF token."""
+
+
+class AnnounceEventForm(FlaskForm):
+    """Only the CSRF token: the draft is filled in from the event."""
+
+
+class CancellationNoticeForm(FlaskForm):
+    """Which sent announcement of the event the cancellation notice answers."""
+
+    announcement_id = HiddenField(validators=[DataRequired()])
+
+    def validate_announcement_id(self, field) -> None:
+        if not (field.data or "").isascii() or not (field.data or "").isdigit() or len(field.data) > 9:
+            raise ValidationError(_l("Please choose an announcement of this event."))
+
+    @property
+    def parent_id(self) -> int:
+        return int(self.announcement_id.data)

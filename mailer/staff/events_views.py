@@ -1,16 +1,24 @@
-"""Staff pages for the events list: create, edit and cancel (editors and admins alike)."""
+"""Staff pages for the events list: create, edit, cancel and announce (editors and admins alike).
+
+Editing an event re-times its waiting reminders; cancelling it withdraws them and offers a
+cancellation notice to those who got its announcement. Scheduling and sending stay with
+admins, on the announcement's own page.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from mailer.events import service
+from mailer.events import mailings, service
 from mailer.events.service import EventValidationError
 from mailer.extensions import db
-from mailer.models import Event, EventStatus, Topic
+from mailer.models import Announcement, Event, EventStatus, Topic
 from mailer.staff.auth import staff_required
-from mailer.staff.event_forms import CancelEventForm, EventForm
+from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm
+from mailer.staff.mailing_notices import danish_time, flash_event_moved, flash_withdrawal, kind_labels
+from mailer.staff.sending_views import announcement_status_labels
 from mailer.staff.views import LogoutForm
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
@@ -22,6 +30,7 @@ def events_context() -> dict[str, object]:
         "event_when": lambda event: service.format_when(event.starts_at, event.ends_at, str(get_locale())),
         "event_type_labels": service.event_type_labels(),
         "event_place": service.event_place,
+        "can_announce": lambda event: event.status != EventStatus.CANCELLED and not service.has_ended(event),
         "logout_form": LogoutForm(),
     }
 
@@ -39,7 +48,13 @@ def _event_or_404(event_id: int) -> Event:
 
 
 def _form_page(form: EventForm, event: Event | None, status: int = 200):
-    return render_template("staff/event_form.html", form=form, event=event, cancel_form=CancelEventForm()), status
+    mailing_list = mailings.mailings_of(event.id) if event is not None else []
+    return render_template(
+        "staff/event_form.html", form=form, event=event, cancel_form=CancelEventForm(),
+        announce_form=AnnounceEventForm(), notice_form=CancellationNoticeForm(),
+        mailings=mailing_list, needs_notice=mailings.needs_cancellation_notice(event) if event is not None else [],
+        kind_labels=kind_labels(), status_labels=announcement_status_labels(), danish_time=danish_time,
+    ), status
 
 
 def _save(form: EventForm, event: Event | None):
@@ -47,11 +62,13 @@ def _save(form: EventForm, event: Event | None):
     if not form.validate():
         db.session.rollback()
         return _form_page(form, event, 400)
+    changes = mailings.EventUpdate()
     try:
         if event is None:
             event = service.create_event(form.event_data())
         else:
-            service.update_event(event, form.event_data())
+            # In one transaction: the waiting reminders and texts change with the event, or nothing does.
+            changes = mailings.update_event_and_mailings(event, form.event_data())
     except EventValidationError as error:
         db.session.rollback()
         field = getattr(form, error.field, None) if error.field != "description_markdown" else form.description
@@ -59,6 +76,11 @@ def _save(form: EventForm, event: Event | None):
         return _form_page(form, event, 400)
     db.session.commit()
     flash(gettext("The event is saved."), "success")
+    flash_event_moved(changes.reminder_notes)
+    if changes.refreshed_ids:
+        flash(ngettext("%(num)d mail about the event that has not gone out yet now shows the new details.",
+                       "%(num)d mails about the event that have not gone out yet now show the new details.",
+                       len(changes.refreshed_ids)), "info")
     return redirect(url_for("staff_events.edit", event_id=event.id), 303)
 
 
@@ -71,6 +93,7 @@ def index():
         upcoming=service.upcoming_events(),
         previous=service.previous_events(),
         cancel_form=CancelEventForm(),
+        announce_form=AnnounceEventForm(),
         cancelled=EventStatus.CANCELLED,
     )
 
@@ -103,7 +126,7 @@ def edit(event_id: int):
 @bp.post("/<int:event_id>/cancel")
 @staff_required()
 def cancel(event_id: int):
-    """Cancel an event: it stays listed, marked as cancelled, and calendars drop it."""
+    """Cancel an event: it stays listed, marked as cancelled, calendars drop it, and its reminders stop."""
     event = _event_or_404(event_id)
     if not CancelEventForm().validate():
         abort(400)
@@ -112,4 +135,53 @@ def cancel(event_id: int):
         flash(gettext("The event is cancelled."), "success")
     else:
         flash(gettext("The event was already cancelled."), "success")
-    return redirect(url_for("staff_events.index"), 303)
+    # Also when it already was: a cancel interrupted before this point finishes the job now.
+    withdrawal = mailings.withdraw_event_mailings(event)
+    flash_withdrawal(withdrawal.cancelled_reminders, withdrawal.not_yet_out)
+    if withdrawal.needs_notice:
+        flash(gettext("People got an announcement of this event. Write them a cancellation notice below."), "warning")
+    return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
+
+
+@bp.post("/<int:event_id>/announce")
+@staff_required()
+def announce(event_id: int):
+    """Create a draft announcement filled in from the event, and open it in the normal form."""
+    event = _event_or_404(event_id)
+    if not AnnounceEventForm().validate():
+        abort(400)
+    try:
+        announcement = mailings.draft_event_announcement(event, current_user)
+    except mailings.EventMailingRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal.message), "error")
+        return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
+    flash(gettext("A draft announcement is filled in from the event. Check it and save it."), "success")
+    return redirect(url_for("staff_announcements.edit", announcement_id=announcement.id), 303)
+
+
+@bp.post("/<int:event_id>/cancellation-notice")
+@staff_required()
+def cancellation_notice(event_id: int):
+    """Create the prefilled cancellation notice to those who got an announcement of the event."""
+    event = _event_or_404(event_id)
+    form = CancellationNoticeForm()
+    if not form.validate():
+        if form.csrf_token.errors:
+            abort(400)
+        flash(gettext("Please choose an announcement of this event."), "error")
+        return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
+    parent = db.session.get(Announcement, form.parent_id)
+    try:
+        if parent is None or parent.event_id != event.id:
+            raise mailings.EventMailingRefused(gettext("Please choose an announcement of this event."))
+        notice, created = mailings.draft_cancellation_notice(parent.id, current_user)
+    except mailings.EventMailingRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal.message), "error")
+        return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
+    if not created:
+        flash(gettext("This cancellation notice was already written: here it is."), "info")
+        return redirect(url_for("staff_announcements.preview_page", announcement_id=notice.id), 303)
+    flash(gettext("The cancellation notice is filled in. Check it, then send it like any announcement."), "success")
+    return redirect(url_for("staff_announcements.edit", announcement_id=notice.id), 303)

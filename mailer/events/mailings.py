@@ -1,0 +1,195 @@
+"""Mailings about an event: its announcement in one step, and what changes when it is cancelled.
+
+The announcement's audience follows the event: its topics and its language. The language
+is the event's own, not "both languages": the prefilled text is written in the event's
+language, and a subscriber who chose English mail should not get a Danish text under an
+English greeting (staff can still widen it in the form, after writing a text that suits both).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from mailer.announcements import drafts
+from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text
+from mailer.events.reminders import Outcome, ReminderNote, retime_reminders
+from mailer.events.service import EventData, has_ended, update_event
+from mailer.extensions import db
+from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, EventStatus, StaffUser
+from mailer.sending import campaign
+
+log = logging.getLogger(__name__)
+
+# An announcement in one of these has reached (or is reaching) people, who should hear of a cancellation.
+REACHED_PEOPLE = (AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED, AnnouncementStatus.SENT)
+# Not yet (fully) out: staff should look at these when the event is cancelled.
+NOT_YET_OUT = (AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED, AnnouncementStatus.SENDING,
+               AnnouncementStatus.PAUSED)
+
+
+class EventMailingRefused(ValueError):
+    """The mailing cannot be made; `message` says why, in the reader's language."""
+
+    def __init__(self, message) -> None:
+        super().__init__(str(message))
+        self.message = message
+
+
+def mailings_of(event_id: int) -> list[Announcement]:
+    """Every announcement, reminder and cancellation notice of an event, oldest first."""
+    return list(db.session.scalars(
+        select(Announcement).where(Announcement.event_id == event_id)
+        .order_by(Announcement.created_at, Announcement.id)
+    ))
+
+
+def draft_event_announcement(event: Event, staff_user: StaffUser | None) -> Announcement:
+    """Create a draft announcement of the event, filled in from it, for staff to edit (commits)."""
+    if event.status == EventStatus.CANCELLED:
+        raise EventMailingRefused(_l("The event is cancelled, so it cannot be announced."))
+    if has_ended(event):
+        raise EventMailingRefused(_l("The event is over, so it cannot be announced."))
+    if not event.topics:
+        raise EventMailingRefused(_l(
+            "Give the event at least one topic first: the announcement goes to the subscribers of its topics."))
+    text = announcement_text(event)
+    announcement = drafts.create_draft(
+        drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
+                         language=event.language, topic_ids=[t.id for t in event.topics], event_id=event.id),
+        created_by_id=staff_user.id if staff_user is not None else None,
+    )
+    log.info("event %s announcement %s drafted", event.id, announcement.id)
+    return announcement
+
+
+def _active_cancellation_notice(parent_id: int) -> Announcement | None:
+    return db.session.scalar(
+        select(Announcement)
+        .where(Announcement.parent_id == parent_id, Announcement.kind == AnnouncementKind.CANCELLATION,
+               Announcement.status != AnnouncementStatus.CANCELLED)
+        .order_by(Announcement.id).limit(1)
+    )
+
+
+def needs_cancellation_notice(event: Event) -> list[Announcement]:
+    """The event's announcements that reached people and have no cancellation notice yet."""
+    if event.status != EventStatus.CANCELLED:
+        return []
+    return [a for a in mailings_of(event.id)
+            if a.kind == AnnouncementKind.ANNOUNCEMENT and a.status in REACHED_PEOPLE
+            and _active_cancellation_notice(a.id) is None]
+
+
+def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> tuple[Announcement, bool]:
+    """Create the prefilled cancellation notice to those who got the announcement (commits).
+
+    Returns the notice and whether it is new: asking twice gives the notice made the first
+    time, so a double click does not make two.
+    """
+    parent = db.session.get(Announcement, parent_id)
+    if parent is None or parent.kind != AnnouncementKind.ANNOUNCEMENT or parent.event is None:
+        raise EventMailingRefused(_l("That is not the announcement of an event."))
+    event = parent.event
+    if event.status != EventStatus.CANCELLED:
+        raise EventMailingRefused(_l("The event is not cancelled."))
+    if parent.status not in REACHED_PEOPLE:
+        raise EventMailingRefused(_l("That announcement was never sent, so nobody needs to hear of the cancellation."))
+    existing = _active_cancellation_notice(parent.id)
+    if existing is not None:
+        return existing, False
+    text = cancellation_text(event, parent.language)
+    notice = drafts.create_draft(
+        drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
+                         language=parent.language, topic_ids=[t.id for t in parent.topics], event_id=event.id,
+                         template_id=parent.template_id),
+        created_by_id=staff_user.id if staff_user is not None else None,
+        kind=AnnouncementKind.CANCELLATION, parent_id=parent.id,
+    )
+    log.info("event %s cancellation notice %s drafted for announcement %s", event.id, notice.id, parent.id)
+    return notice, True
+
+
+def _prefilled_text(mailing: Announcement, event: Event) -> MailText | None:
+    """The text we fill a mailing of this kind in with, for the event as it is now."""
+    language = mailing.language or event.language
+    if mailing.kind == AnnouncementKind.ANNOUNCEMENT:
+        return announcement_text(event, language)
+    if mailing.kind == AnnouncementKind.REMINDER and mailing.remind_days_before:
+        return reminder_text(event, mailing.remind_days_before, language)
+    if mailing.kind == AnnouncementKind.CANCELLATION:
+        return cancellation_text(event, language)
+    return None
+
+
+@dataclass
+class EventUpdate:
+    """What an edit of an event did to its mailings that have not gone out yet."""
+
+    reminder_notes: list[ReminderNote] = field(default_factory=list)
+    refreshed_ids: list[int] = field(default_factory=list)  # prefilled texts brought up to date
+
+
+def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
+    """Edit the event, re-time its waiting reminders, and update the prefilled texts nobody has changed.
+
+    A field of a waiting mailing (subject, preheader, text) that still reads exactly as we
+    filled it in gets the new date and place; one that staff edited is theirs and stays.
+    Runs in the caller's transaction (the caller commits), so all of it happens or none.
+    """
+    waiting = [m for m in mailings_of(event.id) if m.status in campaign.EDITABLE]
+    before = {m.id: _prefilled_text(m, event) for m in waiting}
+    update_event(event, data)
+    result = EventUpdate(reminder_notes=retime_reminders(event))
+    for mailing in waiting:
+        old, new = before[mailing.id], _prefilled_text(mailing, event)
+        if old is None or new is None:
+            continue
+        changes = {name: getattr(new, name) for name in ("subject", "preheader", "body_markdown")
+                   if getattr(mailing, name) == getattr(old, name) != getattr(new, name)}
+        if not changes:
+            continue
+        # Only while it can still be edited: one that has just started keeps what it is sending.
+        done = db.session.execute(
+            update(Announcement).where(Announcement.id == mailing.id, Announcement.status.in_(campaign.EDITABLE))
+            .values(**changes).execution_options(synchronize_session=False)
+        ).rowcount
+        if done:
+            result.refreshed_ids.append(mailing.id)
+    return result
+
+
+@dataclass
+class Withdrawal:
+    """What cancelling an event did to its mailings, and what staff should do next."""
+
+    cancelled_reminders: list[ReminderNote] = field(default_factory=list)
+    not_yet_out: list[Announcement] = field(default_factory=list)   # the event's own announcements to look at
+    needs_notice: list[Announcement] = field(default_factory=list)  # offer a cancellation notice for these
+
+
+def withdraw_event_mailings(event: Event) -> Withdrawal:
+    """Cancel the reminders of a cancelled event and list what staff should look at.
+
+    Safe to repeat: a second call finds nothing left to cancel. Reminders that are sending
+    are stopped too (a reminder of a cancelled event is wrong). The event's announcements
+    themselves are only listed: whether to stop one is the staff's decision.
+    """
+    withdrawal = Withdrawal()
+    for mailing in mailings_of(event.id):
+        if mailing.kind == AnnouncementKind.REMINDER and mailing.status in NOT_YET_OUT:
+            try:
+                campaign.cancel(mailing.id)
+            except campaign.InvalidTransition:
+                continue  # finished in the meantime
+            withdrawal.cancelled_reminders.append(ReminderNote(
+                Outcome.CANCELLED_EVENT, mailing.remind_days_before or 0, mailing.id, mailing.scheduled_at))
+        elif mailing.kind == AnnouncementKind.ANNOUNCEMENT and mailing.status in NOT_YET_OUT:
+            withdrawal.not_yet_out.append(mailing)
+    withdrawal.needs_notice = needs_cancellation_notice(event)
+    if withdrawal.cancelled_reminders:
+        log.info("event %s cancelled: reminders %s cancelled", event.id,
+                 [n.reminder_id for n in withdrawal.cancelled_reminders])
+    return withdrawal

@@ -1,0 +1,90 @@
+"""What happened to an event's mailings, in words for the staff pages (both languages)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from flask import flash
+from flask_babel import gettext, ngettext
+
+from mailer.events.reminders import Outcome, ReminderNote
+from mailer.events.service import utc_to_local
+from mailer.models import Announcement, AnnouncementKind
+
+
+def kind_labels() -> dict[str, str]:
+    """Each kind of mailing's name, so staff can tell a reminder from the announcement."""
+    return {
+        AnnouncementKind.ANNOUNCEMENT: gettext("Announcement"),
+        AnnouncementKind.REMINDER: gettext("Reminder"),
+        AnnouncementKind.CANCELLATION: gettext("Cancellation notice"),
+        AnnouncementKind.DIGEST: gettext("Digest"),
+    }
+
+
+def danish_time(moment: datetime | None) -> str:
+    """A moment as Danish wall-clock time, the way staff type it in the forms."""
+    return utc_to_local(moment).strftime("%Y-%m-%d %H:%M") if moment is not None else "–"
+
+
+def days_before(days: int) -> str:
+    return ngettext("%(num)d day before", "%(num)d days before", days)
+
+
+def reminder_notice(note: ReminderNote) -> str:
+    """One sentence about one reminder."""
+    before = days_before(note.days_before)
+    old, new = danish_time(note.old_time), danish_time(note.new_time)
+    messages = {
+        Outcome.CREATED: lambda: gettext("A reminder %(before)s is scheduled for %(when)s (Danish time).",
+                                         before=before, when=new),
+        Outcome.KEPT: lambda: gettext("The reminder %(before)s stays scheduled for %(when)s (Danish time).",
+                                      before=before, when=new),
+        Outcome.RETIMED: lambda: gettext("The reminder %(before)s moves from %(old)s to %(new)s (Danish time).",
+                                         before=before, old=old, new=new),
+        Outcome.REMOVED: lambda: gettext("The reminder %(before)s is removed.", before=before),
+        Outcome.SKIPPED_PAST: lambda: gettext(
+            "No reminder %(before)s: its time, %(when)s (Danish time), has already passed.", before=before, when=new),
+        Outcome.SKIPPED_EARLY: lambda: gettext(
+            "No reminder %(before)s: at %(when)s (Danish time) it would go out before the announcement itself.",
+            before=before, when=new),
+        Outcome.CANCELLED_PAST: lambda: gettext(
+            "The reminder %(before)s is cancelled: its new time, %(when)s (Danish time), has already passed.",
+            before=before, when=new),
+        Outcome.CANCELLED_EARLY: lambda: gettext(
+            "The reminder %(before)s is cancelled: at its new time, %(when)s (Danish time), it would go out "
+            "before the announcement.", before=before, when=new),
+        Outcome.CANCELLED_EVENT: lambda: gettext(
+            "The reminder %(before)s, planned for %(when)s (Danish time), is cancelled.", before=before, when=old),
+    }
+    return messages[note.outcome]()
+
+
+def flash_reminder_notes(notes: Iterable[ReminderNote]) -> None:
+    """Flash one line per reminder; problems as warnings."""
+    problems = (Outcome.SKIPPED_PAST, Outcome.SKIPPED_EARLY, Outcome.CANCELLED_PAST, Outcome.CANCELLED_EARLY)
+    for note in notes:
+        flash(reminder_notice(note), "warning" if note.outcome in problems else "info")
+
+
+def flash_event_moved(notes: list[ReminderNote]) -> None:
+    """After an event is edited: which reminders followed it, and which had to be cancelled."""
+    retimed = [n for n in notes if n.outcome == Outcome.RETIMED]
+    cancelled = [n for n in notes if n.outcome != Outcome.RETIMED]
+    if retimed:
+        flash(ngettext("%(num)d reminder re-timed to follow the event:", "%(num)d reminders re-timed to follow the event:",
+                       len(retimed)), "info")
+    flash_reminder_notes(retimed)
+    if cancelled:
+        flash(ngettext("%(num)d reminder cancelled:", "%(num)d reminders cancelled:", len(cancelled)), "warning")
+    flash_reminder_notes(cancelled)
+
+
+def flash_withdrawal(cancelled: list[ReminderNote], not_yet_out: list[Announcement]) -> None:
+    """After an event is cancelled: the reminders withdrawn, and its announcements still to look at."""
+    if cancelled:
+        flash(ngettext("%(num)d reminder cancelled:", "%(num)d reminders cancelled:", len(cancelled)), "info")
+        flash_reminder_notes(cancelled)
+    for announcement in not_yet_out:
+        flash(gettext("The announcement “%(subject)s” of this event has not been sent in full: stop or change it "
+                      "if it should not go out.", subject=announcement.subject), "warning")
