@@ -5,10 +5,11 @@ import logging
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import aliased
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus
+from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus
 from mailer.models.types import utcnow
 from mailer.sending import ledger
 from mailer.sending.audience import snapshot_audience
@@ -50,10 +51,19 @@ def unschedule(announcement_id: int) -> None:
         raise InvalidTransition("only a scheduled announcement can go back to draft")
 
 
+def _parent_not_going_out():
+    """A reminder or cancellation notice waits while its parent is still scheduled, sending or paused:
+    its audience is the parent's recipients, so starting early would miss those not yet sent to."""
+    parent = aliased(Announcement)
+    return ~exists().where(parent.id == Announcement.parent_id, parent.status.in_(
+        (AnnouncementStatus.SCHEDULED, AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED)))
+
+
 def due_announcement_ids() -> list[int]:
     """Return scheduled announcements whose time has come."""
     query = select(Announcement.id).where(
-        Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.scheduled_at <= utcnow()
+        Announcement.status == AnnouncementStatus.SCHEDULED, Announcement.scheduled_at <= utcnow(),
+        _parent_not_going_out(),
     )
     return list(db.session.scalars(query))
 
@@ -74,7 +84,7 @@ def start(announcement_id: int) -> bool:
     result = db.session.execute(
         update(Announcement)
         .where(Announcement.id == announcement_id, Announcement.status == AnnouncementStatus.SCHEDULED,
-               Announcement.scheduled_at <= now)
+               Announcement.scheduled_at <= now, _parent_not_going_out())
         .values(status=AnnouncementStatus.SENDING, started_at=now, updated_at=now,
                 audience_complete=False, audience_cursor=0)
         .execution_options(synchronize_session=False)
@@ -146,6 +156,15 @@ def cancel(announcement_id: int) -> None:
     allowed = (*EDITABLE, AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED)
     if not _transition(announcement_id, allowed, status=AnnouncementStatus.CANCELLED, finished_at=utcnow()):
         raise InvalidTransition("this announcement can no longer be cancelled")
+    # Its reminders would go only to whoever it reached before the cancel: they go too.
+    db.session.execute(
+        update(Announcement)
+        .where(Announcement.parent_id == announcement_id, Announcement.kind == AnnouncementKind.REMINDER,
+               Announcement.status.in_(EDITABLE))
+        .values(status=AnnouncementStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def finish_if_done(announcement_id: int) -> bool:

@@ -280,3 +280,46 @@ def test_a_large_audience_enters_the_ledger_in_chunks_and_finishes_only_when_all
     recipients = Counter(recipient for _, recipient, _ in outbox.sent)
     assert len(recipients) == 33 and set(recipients.values()) == {1}
     assert not any(r.startswith("leaver0") for r in recipients)
+
+
+def _reminder_of(parent_id: int) -> int:
+    from mailer.models import AnnouncementKind
+
+    reminder_id = create_announcement("newsletter", subject="Påmindelse")
+    reminder = db.session.get(Announcement, reminder_id)
+    reminder.kind, reminder.parent_id = AnnouncementKind.REMINDER, parent_id
+    db.session.commit()
+    return reminder_id
+
+
+def test_a_reminder_due_while_its_announcement_is_still_going_out_waits_for_it(app, outbox):
+    with app.app_context():
+        create_subscribers(8, "newsletter")
+        parent_id = create_announcement("newsletter")
+        start_now(parent_id)
+        reminder_id = _reminder_of(parent_id)
+        campaign.send_now(reminder_id)
+        # Started now, it would reach only those the announcement had reached so far (nobody).
+        assert reminder_id not in campaign.due_announcement_ids()
+        assert not campaign.start(reminder_id)
+        run_engine(parent_id)
+        assert campaign.status_of(parent_id) == AnnouncementStatus.SENT
+        assert reminder_id in campaign.due_announcement_ids()
+        assert campaign.start(reminder_id)
+        assert run_engine(reminder_id) == 8
+    subjects = Counter(parse_mail(data)["Subject"] for _, _, data in outbox.sent)
+    assert subjects == {"Ny workshop i Aarhus": 8, "Påmindelse": 8}
+
+
+def test_cancelling_an_announcement_cancels_its_waiting_reminders(app):
+    with app.app_context():
+        create_subscribers(3, "newsletter")
+        parent_id = create_announcement("newsletter")
+        start_now(parent_id)
+        reminder_id = _reminder_of(parent_id)
+        campaign.schedule(reminder_id, campaign.utcnow())
+        unrelated_id = create_announcement("newsletter")
+        campaign.schedule(unrelated_id, campaign.utcnow())
+        campaign.cancel(parent_id)
+        assert campaign.status_of(reminder_id) == AnnouncementStatus.CANCELLED
+        assert campaign.status_of(unrelated_id) == AnnouncementStatus.SCHEDULED
