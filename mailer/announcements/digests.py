@@ -9,8 +9,10 @@ digest, once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from babel.dates import format_date
 from flask import current_app
@@ -36,7 +38,7 @@ class DigestSchedule:
     hour: int     # Copenhagen wall-clock hour
 
 
-def digest_schedule(config) -> DigestSchedule | None:
+def digest_schedule(config: Mapping[str, Any]) -> DigestSchedule | None:
     """Read MAILER_DIGEST_* from the app config; None when digests are off; ValueError when misconfigured."""
     period = str(config.get("DIGEST_SCHEDULE", "weekly")).strip().lower()
     if period == "off":
