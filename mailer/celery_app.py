@@ -26,6 +26,12 @@ BEAT_SCHEDULE = {
         "task": "mailer.tasks.sending.wake_sending_announcements",
         "schedule": timedelta(seconds=15),
     },
+    # Makes this period's upcoming-events digest once it is due (MAILER_DIGEST_*); the beat
+    # above starts it. A late or repeated beat makes no second digest.
+    "start-due-digest": {
+        "task": "mailer.tasks.digests.start_due_digest",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 
@@ -40,7 +46,8 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
-    celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending", "mailer.tasks.imports"]
+    celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending", "mailer.tasks.imports",
+                              "mailer.tasks.digests"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -8,7 +8,7 @@ from flask_babel import get_locale
 from sqlalchemy import select
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus
+from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus
 from mailer.sending.personalize import CompiledAnnouncement
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,9 @@ bp = Blueprint("archive", __name__)
 def index():
     """Sent announcements, newest first."""
     announcements = list(db.session.scalars(
-        select(Announcement).where(Announcement.status == AnnouncementStatus.SENT)
+        # A digest is different for each reader: there is no public copy of it.
+        select(Announcement).where(Announcement.status == AnnouncementStatus.SENT,
+                                   Announcement.kind != AnnouncementKind.DIGEST)
         .order_by(Announcement.finished_at.desc(), Announcement.id.desc()).limit(500)))
     return render_template("public/archive.html", announcements=announcements)
 
@@ -29,7 +31,8 @@ def index():
 def item(announcement_id: int):
     """The web version: rendered like the mail, for nobody in particular (no personal links)."""
     announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None or announcement.status != AnnouncementStatus.SENT:
+    if (announcement is None or announcement.status != AnnouncementStatus.SENT
+            or announcement.kind == AnnouncementKind.DIGEST):
         abort(404)
     language = announcement.language or str(get_locale() or "da")
     try:

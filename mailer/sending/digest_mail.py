@@ -1,0 +1,181 @@
+"""Compose digests: one frame per batch and language, each event rendered once, joined per recipient.
+
+The frame (greeting, introduction, footer) is rendered and CSS-inlined once with markers in
+place of the personal parts, as CompiledAnnouncement does. Each event is rendered once per
+language (and once more if some recipient sees it marked "New"); a recipient then costs a JSON
+parse, a few joins and two token signatures.
+
+No .ics attachment: a file with several events makes mail clients offer to import them all at
+once. Each event has its own Google and Outlook links instead, and the footer points to the
+calendar feed for those who want everything.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import css_inline
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext, ngettext
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from mailer.emails import public_url, unsubscribe_mailto
+from mailer.events.calendar import calendar_links, event_url
+from mailer.events.service import event_place, format_when
+from mailer.extensions import db
+from mailer.models import Announcement, Event, EventStatus
+from mailer.sending.ledger import Recipient
+from mailer.sending.personalize import PersonalMessage
+from mailer.templating import organisation_name
+from mailer.tokens import TokenPurpose, TokenSigner
+
+FIELDS = ("greeting", "unsubscribe_url", "manage_url", "events")
+_MARK = "\ue000{}\ue001"
+_SPLIT = re.compile("\ue000(" + "|".join(FIELDS) + ")\ue001")
+_inliner = css_inline.CSSInliner(keep_style_tags=True)
+
+
+@dataclass(frozen=True)
+class DigestPayload:
+    """What one recipient's digest shows, chosen at snapshot time: event ids in order, and the new ones."""
+
+    events: tuple[int, ...]
+    new: tuple[int, ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"events": list(self.events), "new": list(self.new)}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> DigestPayload:
+        """Parse a row's payload; raise ValueError (the engine fails that row) when it is not one."""
+        try:
+            data = json.loads(raw or "")
+            events = tuple(int(i) for i in data["events"])
+            new = tuple(int(i) for i in data["new"])
+        except (TypeError, KeyError, ValueError) as error:
+            raise ValueError(f"not a digest payload: {raw!r:.80}") from error
+        return cls(events, new)
+
+
+def _url_or_none(endpoint: str) -> str | None:
+    try:
+        return public_url(endpoint)
+    except BuildError:  # the events pages are not registered on this app (some tests)
+        return None
+
+
+def _event_facts(event: Event, language: str) -> dict[str, Any]:
+    """What the digest says about one event, in the current locale and Copenhagen time."""
+    links = calendar_links(event)
+    return {
+        "title": event.title,
+        "when": format_when(event.starts_at, event.ends_at, language),
+        "where": event_place(event),
+        "url": event_url(event),
+        "google_url": links["google"],
+        "outlook_url": links["outlook"],
+        "cancelled": event.status == EventStatus.CANCELLED,
+    }
+
+
+class _Parts:
+    """Rendered text split into static pieces and field names, alternating."""
+
+    def __init__(self, rendered: str) -> None:
+        self.pieces = _SPLIT.split(rendered)
+
+    def fill(self, values: dict[str, str]) -> str:
+        return "".join(piece if i % 2 == 0 else values[piece] for i, piece in enumerate(self.pieces))
+
+
+class CompiledDigest:
+    """The digest in one language, ready to personalise from each recipient's payload."""
+
+    def __init__(self, announcement: Announcement, language: str) -> None:
+        self.language = language
+        self.topic_ids = tuple(sorted(t.id for t in announcement.topics))
+        marks = {field: _MARK.format(field) for field in FIELDS}
+        organisation = organisation_name(current_app.config["MAIL_FROM"])
+        with force_locale(language):
+            self._hello_name = gettext("Hello %(name)s,")
+            self._hello = gettext("Hello,")
+            context = {
+                "language": language,
+                "title": gettext("Upcoming events"),
+                "preheader": gettext("What's on at %(organisation)s", organisation=organisation),
+                "organisation_name": organisation,
+                "events_page_url": _url_or_none("events.events"),
+                "feed_url": _url_or_none("events.feed"),
+                **marks,
+            }
+            html = render_template("email/digest.html", **context)
+            text = render_template("email/digest.txt", **context)
+        self._html = _Parts(_inliner.inline(html))
+        self._text = _Parts(text)
+        self._facts: dict[int, dict[str, Any] | None] = {}  # None: deleted since the snapshot
+        self._rendered: dict[tuple[int, bool], tuple[str, str]] = {}
+        self._subjects: dict[int, str] = {}
+        self._unsubscribe = TokenSigner(TokenPurpose.UNSUBSCRIBE)
+        self._manage = TokenSigner(TokenPurpose.MANAGE)
+        self._one_click_base = public_url("public.one_click", token="TOKEN").rsplit("TOKEN", 1)[0]
+        self._unsubscribe_base = public_url("public.unsubscribe", token="TOKEN").rsplit("TOKEN", 1)[0]
+        self._manage_base = public_url("public.manage", token="TOKEN").rsplit("TOKEN", 1)[0]
+
+    def _load(self, event_ids: tuple[int, ...]) -> None:
+        """Read the events not seen yet in one query, as they are now (a moved event shows its new time)."""
+        missing = [i for i in dict.fromkeys(event_ids) if i not in self._facts]
+        if not missing:
+            return
+        with force_locale(self.language):
+            for event in db.session.scalars(select(Event).where(Event.id.in_(missing))):
+                self._facts[event.id] = _event_facts(event, self.language)
+        for event_id in missing:
+            self._facts.setdefault(event_id, None)
+
+    def _event(self, event_id: int, new: bool) -> tuple[str, str]:
+        key = (event_id, new)
+        if key not in self._rendered:
+            with force_locale(self.language):
+                facts = {**self._facts[event_id], "new": new}
+                self._rendered[key] = (render_template("email/_digest_event.html", event=facts),
+                                       render_template("email/_digest_event.txt", event=facts).strip())
+        return self._rendered[key]
+
+    def _subject(self, new_count: int) -> str:
+        if new_count not in self._subjects:
+            with force_locale(self.language):
+                self._subjects[new_count] = ngettext("Upcoming events: %(num)d new", "Upcoming events: %(num)d new",
+                                                     new_count)
+        return self._subjects[new_count]
+
+    def personalise(self, recipient: Recipient) -> PersonalMessage:
+        """Fill in one recipient's events, name and links; raise ValueError when nothing new is left."""
+        payload = DigestPayload.from_json(recipient.payload)
+        self._load(payload.events)
+        shown = [i for i in payload.events if self._facts.get(i) is not None]
+        new = set(payload.new).intersection(shown)
+        if not new:
+            # Its new events were deleted after the snapshot: an empty or stale digest is not worth a mail.
+            raise ValueError("no new event left to show in this digest")
+        pieces = [self._event(i, i in new) for i in shown]
+        unsubscribe_token = self._unsubscribe.sign(recipient.public_id, recipient.token_secret, self.topic_ids)
+        manage_token = self._manage.sign(recipient.public_id, recipient.token_secret)
+        name = recipient.name or ""
+        links = {
+            "greeting": self._hello_name % {"name": name} if name else self._hello,
+            "unsubscribe_url": self._unsubscribe_base + unsubscribe_token,
+            "manage_url": self._manage_base + manage_token,
+        }
+        html_values = {key: escape(value) for key, value in links.items()}
+        html_values["events"] = "".join(html for html, _ in pieces)
+        text_values = {**links, "events": "\n\n".join(text for _, text in pieces)}
+        headers = {
+            "List-Unsubscribe": f"<{self._one_click_base}{unsubscribe_token}>, <{unsubscribe_mailto(unsubscribe_token)}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+        return PersonalMessage(self._subject(len(new)), self._html.fill(html_values), self._text.fill(text_values),
+                               headers)
