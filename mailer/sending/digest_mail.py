@@ -12,7 +12,6 @@ calendar feed for those who want everything.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -23,19 +22,17 @@ from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from mailer.emails import public_url, unsubscribe_mailto
+from mailer.emails import public_url
 from mailer.events.calendar import calendar_links, event_url
 from mailer.events.service import event_place, format_when
 from mailer.extensions import db
 from mailer.models import Announcement, Event, EventStatus
 from mailer.sending.ledger import Recipient
+from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
 from mailer.sending.personalize import PersonalMessage
 from mailer.templating import organisation_name
-from mailer.tokens import TokenPurpose, TokenSigner
 
 FIELDS = ("greeting", "unsubscribe_url", "manage_url", "events")
-_MARK = "\ue000{}\ue001"
-_SPLIT = re.compile("\ue000(" + "|".join(FIELDS) + ")\ue001")
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 
 
@@ -82,23 +79,13 @@ def _event_facts(event: Event, language: str) -> dict[str, Any]:
     }
 
 
-class _Parts:
-    """Rendered text split into static pieces and field names, alternating."""
-
-    def __init__(self, rendered: str) -> None:
-        self.pieces = _SPLIT.split(rendered)
-
-    def fill(self, values: dict[str, str]) -> str:
-        return "".join(piece if i % 2 == 0 else values[piece] for i, piece in enumerate(self.pieces))
-
-
 class CompiledDigest:
     """The digest in one language, ready to personalise from each recipient's payload."""
 
     def __init__(self, announcement: Announcement, language: str) -> None:
         self.language = language
         self.topic_ids = tuple(sorted(t.id for t in announcement.topics))
-        marks = {field: _MARK.format(field) for field in FIELDS}
+        marks = {field: marker(field) for field in FIELDS}
         organisation = organisation_name(current_app.config["MAIL_FROM"])
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
@@ -114,16 +101,12 @@ class CompiledDigest:
             }
             html = render_template("email/digest.html", **context)
             text = render_template("email/digest.txt", **context)
-        self._html = _Parts(_inliner.inline(html))
-        self._text = _Parts(text)
+        self._html = RenderedParts(_inliner.inline(html), FIELDS)
+        self._text = RenderedParts(text, FIELDS)
         self._facts: dict[int, dict[str, Any] | None] = {}  # None: deleted since the snapshot
         self._rendered: dict[tuple[int, bool], tuple[str, str]] = {}
         self._subjects: dict[int, str] = {}
-        self._unsubscribe = TokenSigner(TokenPurpose.UNSUBSCRIBE)
-        self._manage = TokenSigner(TokenPurpose.MANAGE)
-        self._one_click_base = public_url("public.one_click", token="TOKEN").rsplit("TOKEN", 1)[0]
-        self._unsubscribe_base = public_url("public.unsubscribe", token="TOKEN").rsplit("TOKEN", 1)[0]
-        self._manage_base = public_url("public.manage", token="TOKEN").rsplit("TOKEN", 1)[0]
+        self._links = PersonalLinks(self.topic_ids)
 
     def _load(self, event_ids: tuple[int, ...]) -> None:
         """Read the events not seen yet in one query, as they are now (a moved event shows its new time)."""
@@ -162,20 +145,11 @@ class CompiledDigest:
             # Its new events were deleted after the snapshot: an empty or stale digest is not worth a mail.
             raise ValueError("no new event left to show in this digest")
         pieces = [self._event(i, i in new) for i in shown]
-        unsubscribe_token = self._unsubscribe.sign(recipient.public_id, recipient.token_secret, self.topic_ids)
-        manage_token = self._manage.sign(recipient.public_id, recipient.token_secret)
+        urls, headers = self._links.for_recipient(recipient)
         name = recipient.name or ""
-        links = {
-            "greeting": self._hello_name % {"name": name} if name else self._hello,
-            "unsubscribe_url": self._unsubscribe_base + unsubscribe_token,
-            "manage_url": self._manage_base + manage_token,
-        }
+        links = {"greeting": self._hello_name % {"name": name} if name else self._hello, **urls}
         html_values = {key: escape(value) for key, value in links.items()}
         html_values["events"] = "".join(html for html, _ in pieces)
         text_values = {**links, "events": "\n\n".join(text for _, text in pieces)}
-        headers = {
-            "List-Unsubscribe": f"<{self._one_click_base}{unsubscribe_token}>, <{unsubscribe_mailto(unsubscribe_token)}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
         return PersonalMessage(self._subject(len(new)), self._html.fill(html_values), self._text.fill(text_values),
                                headers)

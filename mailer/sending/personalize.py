@@ -10,7 +10,6 @@ archive all go through CompiledAnnouncement.
 """
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from html import escape
@@ -24,17 +23,15 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
-from mailer.emails import public_url, unsubscribe_mailto_prefix
+from mailer.emails import public_url
 from mailer.extensions import db
 from mailer.models import Announcement, Event, EventStatus, MailTemplate
 from mailer.sending.ledger import Recipient
-from mailer.sending.mime import Attachment, EncodedText, QuotedPrintableTemplate
+from mailer.sending.mime import Attachment, EncodedText
+from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
 from mailer.templating import organisation_name
-from mailer.tokens import TokenPurpose, TokenSigner
 
 FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url")
-_MARK = "\ue000{}\ue001"
-_SPLIT = re.compile("\ue000(" + "|".join(FIELDS) + ")\ue001")
 _markdown = MarkdownIt("commonmark", {"linkify": False}).enable("table")
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 # The METHOD parameter must match the METHOD inside the file (RFC 6047): PUBLISH, or CANCEL.
@@ -59,24 +56,6 @@ def placeholder_recipient(email: str = "test@example.org", name: str | None = "T
     """A recipient who is nobody: for test sends. Its links are well-formed but match no subscriber."""
     return Recipient(delivery_id=0, subscriber_id=0, email=email, name=name, language=language,
                      public_id="test-" + secrets.token_urlsafe(8), token_secret=secrets.token_urlsafe(12), attempts=0)
-
-
-class _Parts:
-    """Rendered text split into static pieces and field names, alternating."""
-
-    def __init__(self, rendered: str) -> None:
-        self.pieces = _SPLIT.split(rendered)
-        self._encoded: QuotedPrintableTemplate | None = None
-
-    def fill(self, values: dict[str, str]) -> str:
-        pieces = self.pieces
-        return "".join(piece if i % 2 == 0 else values[piece] for i, piece in enumerate(pieces))
-
-    def fill_encoded(self, values: dict[str, str]) -> EncodedText:
-        """Like fill, but straight to quoted-printable, the static pieces encoded only once."""
-        if self._encoded is None:
-            self._encoded = QuotedPrintableTemplate(self.pieces)
-        return self._encoded.fill(values)
 
 
 def archive_url(announcement_id: int) -> str:
@@ -138,7 +117,7 @@ class CompiledAnnouncement:
         self.web_version = web_version
         event = getattr(announcement, "event", None)
         template = db.session.get(MailTemplate, announcement.template_id) if announcement.template_id else None
-        marks = {field: _MARK.format(field) for field in FIELDS}
+        marks = {field: marker(field) for field in FIELDS}
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
             self._hello = gettext("Hello,")
@@ -164,15 +143,10 @@ class CompiledAnnouncement:
                 html = render_template("email/announcement.html", **html_context)
                 text = render_template("email/announcement.txt", **text_context)
         self.subject = announcement.subject
-        self._html = _Parts(_inliner.inline(html))
-        self._text = _Parts(text)
+        self._html = RenderedParts(_inliner.inline(html), FIELDS)
+        self._text = RenderedParts(text, FIELDS)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, announcement.kind),) if event is not None and not web_version else ()
-        self._unsubscribe = TokenSigner(TokenPurpose.UNSUBSCRIBE)
-        self._manage = TokenSigner(TokenPurpose.MANAGE)
-        self._one_click_base = public_url("public.one_click", token="TOKEN").rsplit("TOKEN", 1)[0]
-        self._unsubscribe_base = public_url("public.unsubscribe", token="TOKEN").rsplit("TOKEN", 1)[0]
-        self._manage_base = public_url("public.manage", token="TOKEN").rsplit("TOKEN", 1)[0]
-        self._mailto_base = unsubscribe_mailto_prefix()
+        self._links = PersonalLinks(self.topic_ids)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod
@@ -185,21 +159,10 @@ class CompiledAnnouncement:
         return html, text
 
     def _values(self, recipient: Recipient) -> tuple[dict[str, str], dict[str, str]]:
-        unsubscribe_token = self._unsubscribe.sign(recipient.public_id, recipient.token_secret, self.topic_ids)
-        manage_token = self._manage.sign(recipient.public_id, recipient.token_secret)
+        urls, headers = self._links.for_recipient(recipient)
         name = recipient.name or ""
         greeting = self._hello_name % {"name": name} if name else self._hello
-        text_values = {
-            "greeting": greeting,
-            "name": name,
-            "unsubscribe_url": self._unsubscribe_base + unsubscribe_token,
-            "manage_url": self._manage_base + manage_token,
-        }
-        headers = {
-            "List-Unsubscribe": f"<{self._one_click_base}{unsubscribe_token}>, <{self._mailto_base}{unsubscribe_token}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        }
-        return text_values, headers
+        return {"greeting": greeting, "name": name, **urls}, headers
 
     def personalise(self, recipient: Recipient) -> PersonalMessage:
         """Fill in one recipient's name and links."""

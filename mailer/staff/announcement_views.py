@@ -20,7 +20,7 @@ from mailer.announcements.custom_templates import TemplateRefused
 from mailer.events import reminders
 from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Event, MailTemplate, StaffRole, Topic
+from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, MailTemplate, StaffRole, Topic
 from mailer.models.types import utcnow
 from mailer.sending import campaign
 from mailer.sending.transport import SendError
@@ -40,6 +40,10 @@ def _load_or_404(announcement_id: int) -> Announcement:
     announcement = db.session.get(Announcement, announcement_id)
     if announcement is None:
         abort(404)
+    if announcement.kind == AnnouncementKind.DIGEST:
+        # A digest is made by the schedule and differs for each reader: it has no draft to
+        # edit, preview or test-send. Its page is the progress page.
+        abort(redirect(url_for("staff_sending.announcement", announcement_id=announcement.id)))
     return announcement
 
 

@@ -61,7 +61,7 @@ class RefusingTransport:
         self.errors = errors
         self.tries: dict[str, int] = {}
 
-    def send(self, sender: str, recipient: str, data: bytes) -> str:
+    def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str:
         parse_mail(data)
         self.tries[recipient] = self.tries.get(recipient, 0) + 1
         if recipient in self.errors:
@@ -167,6 +167,10 @@ def test_a_second_run_with_nothing_new_sends_nothing_and_says_so_to_staff(app, o
     assert 'role="alert"' not in page  # nothing to worry about
     listing = admin.get("/staff/announcements/").get_data(as_text=True)
     assert f'href="/staff/announcements/{second}"' in listing  # a digest opens on its progress page
+    # It has no draft to edit, preview or test-send: those pages lead to its progress page.
+    for path in (f"/staff/announcements/{second}/edit", f"/staff/announcements/{second}/preview"):
+        response = admin.get(path)
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/staff/announcements/{second}")
 
 
 @pytest.mark.parametrize("fault", ["451 until the retries run out", "550, then they sign up again"])
