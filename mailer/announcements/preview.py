@@ -20,7 +20,8 @@ from mailer.sending.dkim import dkim_signer_from_env
 from mailer.sending.factory import list_id
 from mailer.sending.ledger import Recipient
 from mailer.sending.personalize import CompiledAnnouncement, PersonalMessage, placeholder_recipient
-from mailer.sending.transport import SMTPTransport, Transport
+from mailer.sending.smtp import SMTPTransport
+from mailer.sending.transport import Transport
 from mailer.subscribers.lifecycle import find_subscriber
 from mailer.transport import get_transport
 

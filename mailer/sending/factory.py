@@ -14,7 +14,8 @@ from mailer.extensions import db
 from mailer.sending.dkim import dkim_signer_from_env
 from mailer.sending.engine import EngineSettings, Sender
 from mailer.sending.rate_limit import rate_limiter_from_config
-from mailer.sending.transport import SMTPTransport, Transport
+from mailer.sending.smtp import SMTPTransport
+from mailer.sending.transport import Transport
 from mailer.templating import organisation_name
 from mailer.transport import get_transport
 

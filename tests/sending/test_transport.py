@@ -12,10 +12,11 @@ from aiosmtpd.smtp import AuthResult
 
 from mailer.sending.headers import HeaderInjectionError
 from mailer.sending.mime import MessageBuilder
+from mailer.sending.smtp import SMTPTransport, parse_smtp_url
 from mailer.sending.transport import (
-    MemoryTransport, OutboxTransport, PermanentSendError, SMTPTransport, TransientSendError,
-    UncertainDeliveryError, list_outbox, parse_smtp_url, transport_from_url,
+    MemoryTransport, OutboxTransport, PermanentSendError, TransientSendError, UncertainDeliveryError, list_outbox,
 )
+from mailer.transport import transport_from_url
 
 SENDER = "news@example.org"
 RAW = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nFrom the start\r\nend\r\n"
