@@ -1,4 +1,4 @@
-"""python -m mailer.bench [--recipients 100000] [--workers 2] [--connections 2] [--keep]"""
+"""python -m mailer.bench [--recipients 100000] [--workers 3] [--connections 2] [--keep]"""
 from __future__ import annotations
 
 import argparse

@@ -18,7 +18,7 @@ from mailer.bench.workers import MemorySampler, Workers, cpu_seconds, machine_cp
 @dataclass
 class Options:
     recipients: int = 100_000
-    workers: int = 2
+    workers: int = 3  # worker processes: one more than the cores, since each waits on SMTP and SQL
     connections: int = 2
     keep: bool = False
     reuse: bool = False
