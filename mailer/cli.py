@@ -67,7 +67,9 @@ def _subscriber_or_fail(email: str):
 def show_subscriber(email: str) -> None:
     """Show a subscriber, their topics and their consent ledger."""
     subscriber = _subscriber_or_fail(email)
-    click.echo(f"{subscriber.email}  status={subscriber.status}  language={subscriber.language}")
+    paused = f"  paused_until={subscriber.paused_until:%Y-%m-%d %H:%M} UTC" if subscriber.paused_until else ""
+    click.echo(f"{subscriber.email}  status={subscriber.status}  language={subscriber.language}  "
+               f"frequency={subscriber.frequency}{paused}")
     for subscription in subscriber.subscriptions:
         click.echo(f"  topic {subscription.topic.slug}: {subscription.status}")
     events = db.session.scalars(
@@ -77,6 +79,7 @@ def show_subscriber(email: str) -> None:
         click.echo(
             f"  {event.created_at:%Y-%m-%d %H:%M:%S} {event.action} topic={event.topic_id} "
             f"channel={event.channel} ip={event.ip} version={event.consent_version}"
+            + (f" detail={event.detail}" if event.detail else "")
         )
 
 
