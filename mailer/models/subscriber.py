@@ -83,8 +83,6 @@ class Subscriber(db.Model):
                                            server_default=Frequency.ANNOUNCEMENTS.value)
     # While this lies in the future the subscriber gets no mail; after it, mail resumes by itself.
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the subscriber's last digest was sent: the next one lists only events new since then.
-    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="Subscription.topic_id"

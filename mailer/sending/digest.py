@@ -36,7 +36,8 @@ from mailer.models import (
 )
 from mailer.models.event import event_topic
 from mailer.models.types import utcnow
-from mailer.sending.audience import SnapshotChunk, dialect_insert, eligible_subscribers
+from mailer.sending.audience import SnapshotChunk, eligible_subscribers, insert_pending_rows
+from mailer.sending.sql import in_ids
 from mailer.sending.digest_mail import CompiledDigest, DigestPayload
 
 __all__ = ["CompiledDigest", "DigestPayload", "digest_as_of", "snapshot_digest_audience"]
@@ -76,7 +77,7 @@ def _candidate_events(as_of: datetime, topic_ids: set[int]) -> list[_Listed]:
 
 def _confirmed_topics(subscriber_ids: list[int], topic_ids: set[int]) -> dict[int, frozenset[int]]:
     rows = db.session.execute(select(Subscription.subscriber_id, Subscription.topic_id).where(
-        Subscription.subscriber_id.in_(subscriber_ids), Subscription.status == SubscriptionStatus.CONFIRMED,
+        in_ids(Subscription.subscriber_id, subscriber_ids), Subscription.status == SubscriptionStatus.CONFIRMED,
         Subscription.topic_id.in_(topic_ids)))
     topics: dict[int, set[int]] = defaultdict(set)
     for subscriber_id, topic_id in rows:
@@ -90,7 +91,7 @@ def _last_digest_as_of(announcement_id: int, subscriber_ids: list[int]) -> dict[
         select(Delivery.subscriber_id, func.max(Announcement.scheduled_at))
         .join(Announcement, Announcement.id == Delivery.announcement_id)
         .where(Announcement.kind == AnnouncementKind.DIGEST, Announcement.id != announcement_id,
-               Delivery.status == DeliveryStatus.SENT, Delivery.subscriber_id.in_(subscriber_ids))
+               Delivery.status == DeliveryStatus.SENT, in_ids(Delivery.subscriber_id, subscriber_ids))
         .group_by(Delivery.subscriber_id)
     )
     return {subscriber_id: as_of for subscriber_id, as_of in rows if as_of is not None}
@@ -113,19 +114,15 @@ def _add_rows(announcement_id: int, subscriber_ids: list[int], topic_ids: set[in
     """Insert one pending row per subscriber of this chunk with something new; return rows added."""
     topics_of = _confirmed_topics(subscriber_ids, topic_ids)
     cut_off = _last_digest_as_of(announcement_id, subscriber_ids)
-    rows = []
+    chosen, payloads = [], []
     for subscriber_id in subscriber_ids:
         shown = lists.for_topics(topics_of.get(subscriber_id, frozenset()))
         since = cut_off.get(subscriber_id)
         new = [e.event_id for e in shown if since is None or e.created_at > since]
         if new:
-            payload = DigestPayload(tuple(e.event_id for e in shown), tuple(new))
-            rows.append({"announcement_id": announcement_id, "subscriber_id": subscriber_id,
-                         "status": DeliveryStatus.PENDING.value, "attempts": 0, "payload": payload.to_json()})
-    if not rows:
-        return 0
-    statement = dialect_insert()(Delivery).on_conflict_do_nothing().returning(Delivery.id)
-    return len(db.session.execute(statement, rows).all())
+            chosen.append(subscriber_id)
+            payloads.append(DigestPayload(tuple(e.event_id for e in shown), tuple(new)).to_json())
+    return insert_pending_rows(announcement_id, chosen, payloads)
 
 
 def snapshot_digest_audience(announcement: Announcement, after_subscriber_id: int = 0,
@@ -141,7 +138,7 @@ def snapshot_digest_audience(announcement: Announcement, after_subscriber_id: in
     lists = _Lists(_candidate_events(as_of, topic_ids))
     if not lists.events and limit is None:
         return SnapshotChunk(0, after_subscriber_id, True)  # nothing to list: no one gets a digest
-    query = eligible_subscribers(announcement).where(Subscriber.id > after_subscriber_id).order_by(Subscriber.id)
+    query = eligible_subscribers(announcement, after=after_subscriber_id).order_by(Subscriber.id)
     if limit is not None:
         query = query.limit(limit)
     # One query for the whole chunk, streamed (a server-side cursor on PostgreSQL) in slices

@@ -21,7 +21,8 @@ from mailer.sending import campaign, ledger
 from mailer.sending.audience import still_subscribed
 from mailer.sending.ledger import Outcome, Recipient
 from mailer.sending.mime import MessageBuilder
-from mailer.sending.composers import Composer, composer_for
+from mailer.sending.composers import composer_for
+from mailer.sending.personalize import PersonalMessage
 from mailer.sending.rate_limit import RateLimiter
 from mailer.subscribers.bounces import record_hard_bounce
 from mailer.sending.transport import PermanentSendError, TransientSendError, Transport, UncertainDeliveryError
@@ -83,7 +84,7 @@ class SendingRun:
         self.worker = worker
         self.sender = sender
         self.settings = settings
-        self._compiled: dict[str, Composer] = {}
+        self._compiled: dict[str, Callable[[Recipient], PersonalMessage]] = {}  # by language
         self._pool = ThreadPoolExecutor(max_workers=len(sender.transports), thread_name_prefix="smtp")
         self.sent = 0
 
@@ -108,10 +109,12 @@ class SendingRun:
             self._pool.shutdown(wait=True)
         return self.sent
 
-    def _compiled_for(self, language: str) -> Composer:
+    def _personalise_for(self, language: str) -> Callable[[Recipient], PersonalMessage]:
         if language not in self._compiled:
             announcement = db.session.get(Announcement, self.announcement_id)
-            self._compiled[language] = composer_for(announcement, language)
+            composer = composer_for(announcement, language)
+            # Composers that can hand over pre-encoded bodies skip encoding them per message.
+            self._compiled[language] = getattr(composer, "personalise_encoded", composer.personalise)
         return self._compiled[language]
 
     def _send_batch(self, batch: list[Recipient]) -> bool:
@@ -148,10 +151,7 @@ class SendingRun:
         prepared: list[tuple[Recipient, str, bytes] | Outcome] = []
         for recipient in group:
             try:
-                composer = self._compiled_for(recipient.language)
-                # Composers that can hand over pre-encoded bodies skip encoding them per message.
-                personalise = getattr(composer, "personalise_encoded", composer.personalise)
-                message = personalise(recipient)
+                message = self._personalise_for(recipient.language)(recipient)
                 built = self.sender.builder.build(to=recipient.email, subject=message.subject, text=message.text,
                                                   html=message.html, headers=message.headers,
                                                   attachments=message.attachments)

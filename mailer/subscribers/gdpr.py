@@ -73,7 +73,6 @@ def export_subscriber(subscriber_id: int) -> dict:
             "welcome_sent_at": _iso(subscriber.welcome_sent_at),
             "frequency": subscriber.frequency,
             "paused_until": _iso(subscriber.paused_until),
-            "last_digest_at": _iso(subscriber.last_digest_at),
         },
         "subscriptions": [
             {

@@ -19,7 +19,6 @@ def upgrade():
     with op.batch_alter_table('subscriber', schema=None) as batch_op:
         batch_op.add_column(sa.Column('frequency', sa.String(length=16), server_default='announcements', nullable=False))
         batch_op.add_column(sa.Column('paused_until', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('last_digest_at', sa.DateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('announcement', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=16), server_default='announcement', nullable=False))
@@ -49,6 +48,5 @@ def downgrade():
         batch_op.drop_column('kind')
 
     with op.batch_alter_table('subscriber', schema=None) as batch_op:
-        batch_op.drop_column('last_digest_at')
         batch_op.drop_column('paused_until')
         batch_op.drop_column('frequency')
