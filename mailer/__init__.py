@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure the mailer application."""
+    # Imported here, like everything the app needs: `import mailer.mail` must not load Flask.
+    from flask import Flask
+
     app = Flask(
         __name__,
         template_folder="../templates",
@@ -18,9 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from mailer.config import load_config
 
-    app.config.from_mapping(load_config(app.instance_path))
-    if test_config:
-        app.config.update(test_config)
+    app.config.from_mapping(load_config(app.instance_path, test_config))
 
     from mailer import extensions
 

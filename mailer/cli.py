@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from mailer.extensions import db
 from mailer.models import ConsentChannel, ConsentEvent, StaffRole, StaffUser
-from mailer.sending.transport import list_outbox
+from mailer.mail.transports import list_outbox
 from mailer.subscribers import lifecycle
 from mailer.subscribers.ledger import Origin
 

@@ -5,7 +5,10 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from email.utils import parseaddr
 from urllib.parse import urlsplit
+
+from mailer.mail.dkim import dkim_signer_from_env
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_FROM = "mailer <mailer@localhost>"
@@ -68,14 +71,15 @@ def _float_or_none(value: str | None) -> float | None:
     return float(value) if value else None
 
 
-def load_config(instance_path: str) -> dict[str, Any]:
-    """Build the Flask config mapping from the environment."""
+def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from the environment, then apply overrides (tests)."""
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     redis_url = os.environ.get("MAILER_REDIS_URL") or None
     base_url = os.environ.get("MAILER_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
     keys = _secret_keys(instance)
-    return {
+    mail_from = os.environ.get("MAILER_FROM", DEFAULT_FROM)
+    config = {
         "SECRET_KEY": keys[0],
         "SECRET_KEYS": keys,
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
@@ -84,7 +88,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SMTP_URL": os.environ.get("MAILER_SMTP_URL") or None,
         "OUTBOX_FOLDER": str(instance / "outbox"),
         "BASE_URL": base_url,
-        "MAIL_FROM": os.environ.get("MAILER_FROM", DEFAULT_FROM),
+        "MAIL_FROM": mail_from,
+        "DKIM_SIGNER": dkim_signer_from_env(os.environ),
         "MESSAGE_ID_DOMAIN": urlsplit(base_url).hostname or "localhost",
         "CONFIRM_TOKEN_MAX_AGE": int(os.environ.get("MAILER_CONFIRM_MAX_AGE", 7 * 24 * 3600)),
         "OPT_IN_MAIL_INTERVAL": 3600,
@@ -120,3 +125,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "DIGEST_HOUR": os.environ.get("MAILER_DIGEST_HOUR", "8"),
         "BOUNCE_WEBHOOK_SECRET": os.environ.get("MAILER_BOUNCE_WEBHOOK_SECRET") or None,
     }
+    config.update(overrides or {})
+    # The organisation's name in pages and mails: the display name of MAILER_FROM, else its address.
+    name, address = parseaddr(config["MAIL_FROM"])
+    config.setdefault("ORGANISATION_NAME", name or address)
+    return config

@@ -9,7 +9,6 @@ import css_inline
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from mailer.sending.mime import MessageBuilder
 
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 
@@ -39,15 +38,6 @@ def render_email(template: str, language: str, subject: str, **context: Any) -> 
         html = render_template(f"email/{template}.html", **context)
         text = render_template(f"email/{template}.txt", **context)
     return RenderedEmail(subject=context["subject"], html=_inliner.inline(html), text=text)
-
-
-def message_builder(static_headers: dict[str, str] | None = None) -> MessageBuilder:
-    """Return a builder for messages from MAILER_FROM."""
-    return MessageBuilder(
-        sender=current_app.config["MAIL_FROM"],
-        message_id_domain=current_app.config["MESSAGE_ID_DOMAIN"],
-        static_headers=static_headers,
-    )
 
 
 def unsubscribe_mailto(token: str) -> str:

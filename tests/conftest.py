@@ -138,7 +138,7 @@ def client(app):
 @pytest.fixture
 def outbox(app):
     """The memory transport the app sends through: `.sent` lists (sender, recipient, bytes)."""
-    from mailer.transport import get_transport
+    from mailer.outgoing import get_transport
 
     with app.app_context():
         return get_transport()

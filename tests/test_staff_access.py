@@ -5,7 +5,7 @@ import pytest
 
 from mailer.extensions import db
 from mailer.models import StaffRole, StaffUser
-from mailer.sending.transport import OutboxTransport
+from mailer.mail.transports import OutboxTransport
 from tests.conftest import STAFF_PASSWORD, form_fields
 from tests.conftest import login as staff_login
 
@@ -48,7 +48,7 @@ def test_wrong_password_is_refused(client, mixed_case_editor):
 
 
 def test_staff_reads_the_outbox(app, client, mixed_case_editor):
-    from mailer.sending.mime import MessageBuilder
+    from mailer.mail.mime import MessageBuilder
 
     builder = MessageBuilder(sender="news@example.org", message_id_domain="example.org")
     mail = builder.build(to="reader@example.org", subject="Hej Åse", text="tekst", html="<p>html <script>x</script></p>")

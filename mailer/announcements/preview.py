@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from email.utils import parseaddr
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from mailer.announcements.presend import Warning, presend_warnings, warnings_to_json
-from mailer.emails import message_builder
+from mailer import outgoing
 from mailer.extensions import db
+from mailer.mail.transports import Transport
 from mailer.models import Announcement, Subscriber, SubscriberStatus
-from mailer.sending.dkim import dkim_signer_from_env
-from mailer.sending.factory import list_id
 from mailer.sending.ledger import Recipient
 from mailer.sending.personalize import CompiledAnnouncement, PersonalMessage, placeholder_recipient
-from mailer.sending.smtp import SMTPTransport
-from mailer.sending.transport import Transport
 from mailer.subscribers.lifecycle import find_subscriber
-from mailer.transport import get_transport
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +98,6 @@ def record_presend_warnings(announcement_id: int) -> list[Warning]:
     return warnings
 
 
-def _test_transport() -> tuple[Transport, bool]:
-    """The transport real sends use: a fresh SMTP connection, or the shared outbox / memory one."""
-    smtp_url = current_app.config["SMTP_URL"]
-    if smtp_url and smtp_url.startswith(("smtp://", "smtps://")):
-        return SMTPTransport(smtp_url), True
-    return get_transport(), False
-
-
 def send_test(announcement_id: int, addresses: Sequence[str], transport: Transport | None = None,
               language: str | None = None) -> list[str]:
     """Send the announcement to staff-entered addresses with "[TEST] " in front; return the Message-IDs.
@@ -126,12 +112,10 @@ def send_test(announcement_id: int, addresses: Sequence[str], transport: Transpo
     announcement = _announcement(announcement_id)
     chosen = announcement.language or language or "da"
     compiled = CompiledAnnouncement(announcement, chosen)
-    builder = message_builder({"List-Id": list_id()})
-    signer = dkim_signer_from_env()
-    envelope_from = parseaddr(current_app.config["MAIL_FROM"])[1]
-    own_transport = False
-    if transport is None:
-        transport, own_transport = _test_transport()
+    builder = outgoing.message_builder({"List-Id": outgoing.list_id()})
+    # The transport real sends use: a fresh SMTP connection, or the shared outbox / memory one.
+    opened = [] if transport is not None else outgoing.open_run_transports(1)
+    transport = transport or opened[0]
     message_ids = []
     try:
         for address in addresses:
@@ -142,11 +126,9 @@ def send_test(announcement_id: int, addresses: Sequence[str], transport: Transpo
             message = compiled.personalise(recipient)
             built = builder.build(to=address, subject=TEST_PREFIX + message.subject, text=message.text,
                                   html=message.html, headers=message.headers, attachments=message.attachments)
-            data = signer.sign(built.data) if signer else built.data
-            transport.send(envelope_from, address, data)
+            outgoing.send_one(address, built.data, transport)
             message_ids.append(built.message_id)
     finally:
-        if own_transport:
-            transport.close()
+        outgoing.close_run_transports(opened)
     log.info("test of announcement %s sent to %s address(es)", announcement_id, len(message_ids))
     return message_ids

@@ -69,7 +69,7 @@ def announcement_markdown(sections: int) -> str:
 
 def rendered_message_size(markdown: str, language: str = "da") -> int:
     """Size in bytes of the whole message the engine would send to one recipient (headers, both parts)."""
-    from mailer.emails import message_builder
+    from mailer.outgoing import message_builder
     from mailer.sending.personalize import CompiledAnnouncement
 
     announcement = Announcement(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown, topics=[])

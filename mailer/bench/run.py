@@ -66,7 +66,7 @@ def _prepare_database(options: Options, app) -> dict:
 
 
 def _create_announcement(options: Options, app) -> tuple[int, dict]:
-    from mailer.emails import message_builder
+    from mailer.outgoing import message_builder
 
     with app.app_context():
         markdown = content.markdown_for_message_size(options.message_bytes)

@@ -6,7 +6,6 @@ from flask_babel import get_locale, gettext
 
 from mailer.events import calendar, service
 from mailer.models import Event, EventStatus
-from mailer.templating import organisation_name
 
 bp = Blueprint("events", __name__)
 
@@ -68,5 +67,5 @@ def event_ics(event_id: int):
 @bp.get("/events.ics")
 def feed():
     """A calendar feed of upcoming events that calendar apps can subscribe to."""
-    name = gettext("Events") + " · " + organisation_name(current_app.config["MAIL_FROM"])
+    name = gettext("Events") + " · " + current_app.config["ORGANISATION_NAME"]
     return _ics(calendar.feed_ics(service.upcoming_events(), name=name), "events.ics", "inline")

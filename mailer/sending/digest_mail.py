@@ -30,7 +30,6 @@ from mailer.models import Announcement, Event, EventStatus
 from mailer.sending.ledger import Recipient
 from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
 from mailer.sending.personalize import PersonalMessage
-from mailer.templating import organisation_name
 
 FIELDS = ("greeting", "unsubscribe_url", "manage_url", "events")
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
@@ -86,7 +85,7 @@ class CompiledDigest:
         self.language = language
         self.topic_ids = tuple(sorted(t.id for t in announcement.topics))
         marks = {field: marker(field) for field in FIELDS}
-        organisation = organisation_name(current_app.config["MAIL_FROM"])
+        organisation = current_app.config["ORGANISATION_NAME"]
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
             self._hello = gettext("Hello,")

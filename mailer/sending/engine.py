@@ -20,12 +20,12 @@ from mailer.models.types import utcnow
 from mailer.sending import campaign, ledger
 from mailer.sending.audience import still_subscribed
 from mailer.sending.ledger import Outcome, Recipient
-from mailer.sending.mime import MessageBuilder
+from mailer.mail.mime import MessageBuilder
 from mailer.sending.composers import composer_for
 from mailer.sending.personalize import PersonalMessage
 from mailer.sending.rate_limit import RateLimiter
 from mailer.subscribers.bounces import record_hard_bounce
-from mailer.sending.transport import PermanentSendError, TransientSendError, Transport, UncertainDeliveryError
+from mailer.mail.transports import PermanentSendError, TransientSendError, Transport, UncertainDeliveryError
 
 log = logging.getLogger(__name__)
 

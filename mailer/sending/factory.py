@@ -3,21 +3,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.utils import parseaddr
-from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from mailer.emails import message_builder
+from mailer import outgoing
 from mailer.extensions import db
-from mailer.sending.dkim import dkim_signer_from_env
 from mailer.sending.engine import EngineSettings, Sender
 from mailer.sending.rate_limit import rate_limiter_from_config
-from mailer.sending.smtp import SMTPTransport
-from mailer.sending.transport import Transport
-from mailer.templating import organisation_name
-from mailer.transport import get_transport
 
 
 def engine_settings() -> EngineSettings:
@@ -34,28 +27,14 @@ def engine_settings() -> EngineSettings:
     )
 
 
-def list_id() -> str:
-    """Return the List-Id header value: the organisation's name and the base URL's host."""
-    host = urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
-    name = organisation_name(current_app.config["MAIL_FROM"]).replace('"', "")
-    return f'"{name}" <newsletter.{host}>'
-
-
-def _transports() -> list[Transport]:
-    smtp_url = current_app.config["SMTP_URL"]
-    if smtp_url and smtp_url.startswith(("smtp://", "smtps://")):
-        return [SMTPTransport(smtp_url) for _ in range(current_app.config["SMTP_CONNECTIONS"])]
-    return [get_transport()]  # the outbox folder or, in tests, memory: one writer is enough
-
-
 def build_sender() -> Sender:
     """Assemble builder, connections, rate limiter and optional DKIM signer."""
     config = current_app.config
-    signer = dkim_signer_from_env()
+    signer = outgoing.dkim_signer()
     return Sender(
-        builder=message_builder({"List-Id": list_id()}),
-        envelope_from=parseaddr(config["MAIL_FROM"])[1],
-        transports=_transports(),
+        builder=outgoing.message_builder({"List-Id": outgoing.list_id()}),
+        envelope_from=outgoing.envelope_sender(),
+        transports=outgoing.open_run_transports(),
         limiter=rate_limiter_from_config(config["REDIS_URL"], config["SEND_RATE"], config["SEND_RATE_PER_HOUR"]),
         sign=signer.sign if signer else None,
     )
@@ -63,9 +42,7 @@ def build_sender() -> Sender:
 
 def close_sender(sender: Sender) -> None:
     """Close connections this run opened (the shared outbox/memory transport stays)."""
-    for transport in sender.transports:
-        if isinstance(transport, SMTPTransport):
-            transport.close()
+    outgoing.close_run_transports(sender.transports)
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from mailer.emails import public_url, unsubscribe_mailto_prefix
 from mailer.sending.ledger import Recipient
-from mailer.sending.mime import EncodedText, QuotedPrintableTemplate
+from mailer.mail.mime import EncodedText, QuotedPrintableTemplate
 from mailer.tokens import TokenPurpose, TokenSigner
 
 _MARK = "\ue000{}\ue001"  # private-use characters: they never occur in rendered mail

@@ -27,9 +27,8 @@ from mailer.emails import public_url
 from mailer.extensions import db
 from mailer.models import Announcement, Event, EventStatus, MailTemplate
 from mailer.sending.ledger import Recipient
-from mailer.sending.mime import Attachment, EncodedText
+from mailer.mail.mime import Attachment, EncodedText
 from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
-from mailer.templating import organisation_name
 
 FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url")
 _markdown = MarkdownIt("commonmark", {"linkify": False}).enable("table")
@@ -125,7 +124,7 @@ class CompiledAnnouncement:
                 "language": language,
                 "subject": announcement.subject,
                 "preheader": announcement.preheader or "",
-                "organisation_name": organisation_name(current_app.config["MAIL_FROM"]),
+                "organisation_name": current_app.config["ORGANISATION_NAME"],
                 "view_in_browser_url": archive_url(announcement.id) if announcement.id and not web_version else "",
                 "web_version": web_version,
                 "subscribe_url": public_url("public.subscribe"),

@@ -23,7 +23,7 @@ from mailer.extensions import db
 from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, MailTemplate, StaffRole, Topic
 from mailer.models.types import utcnow
 from mailer.sending import campaign
-from mailer.sending.transport import SendError
+from mailer.mail.transports import SendError
 from mailer.staff.announcement_forms import ActionForm, AnnouncementForm, ScheduleForm, SendNowForm, TestSendForm
 from mailer.staff.announcement_preview_page import render_preview_page
 from mailer.staff.auth import staff_required

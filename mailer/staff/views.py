@@ -13,7 +13,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from mailer.extensions import limiter
-from mailer.sending.transport import list_outbox
+from mailer.mail.transports import list_outbox
 from mailer.staff.auth import authenticate, staff_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")

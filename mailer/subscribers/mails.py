@@ -2,21 +2,19 @@
 from __future__ import annotations
 
 import logging
-from email.utils import parseaddr
-
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import exists, select
 
-from mailer.emails import message_builder, public_url, render_email, unsubscribe_mailto
+from mailer import outgoing
+from mailer.emails import public_url, render_email, unsubscribe_mailto
 from mailer.events.service import event_place, format_when
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, Subscriber, SubscriberStatus, SubscriptionStatus, Topic
 from mailer.models.event import event_topic
 from mailer.models.types import utcnow
-from mailer.sending.transport import Transport
+from mailer.mail.transports import Transport
 from mailer.tokens import TokenPurpose, make_token
 
 log = logging.getLogger(__name__)
@@ -71,16 +69,12 @@ def _list_headers(subscriber: Subscriber) -> tuple[dict[str, str], str, str]:
 
 def _send(subscriber: Subscriber, transport: Transport, name: str, subject: str, headers=None, **context) -> str:
     email = render_email(name, subscriber.language, subject, subscriber=subscriber, **context)
-    built = message_builder().build(
+    built = outgoing.message_builder().build(
         to=subscriber.email, subject=email.subject, text=email.text, html=email.html, headers=headers
     )
-    transport.send(_envelope_sender(), subscriber.email, built.data)
+    outgoing.send_one(subscriber.email, built.data, transport)
     log.info("%s mail %s sent to subscriber %s", name, built.message_id, subscriber.id)
     return built.message_id
-
-
-def _envelope_sender() -> str:
-    return parseaddr(current_app.config["MAIL_FROM"])[1]
 
 
 def deliver_link_mail(subscriber_id: int, transport: Transport) -> bool:

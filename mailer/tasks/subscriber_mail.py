@@ -10,10 +10,10 @@ from sqlalchemy import or_
 from mailer.extensions import db
 from mailer.models import Subscriber
 from mailer.models.types import utcnow
-from mailer.sending.transport import TransientSendError
+from mailer.mail.transports import TransientSendError
 from mailer.subscribers import preferences
 from mailer.subscribers.mails import deliver_link_mail, deliver_welcome_mail
-from mailer.transport import get_transport
+from mailer.outgoing import get_transport
 
 log = logging.getLogger(__name__)
 

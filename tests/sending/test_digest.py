@@ -21,7 +21,7 @@ from mailer.models.types import utcnow
 from mailer.sending import campaign
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
-from mailer.sending.transport import PermanentSendError, TransientSendError
+from mailer.mail.transports import PermanentSendError, TransientSendError
 from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
 from tests.helpers import parse_mail, path_of
 

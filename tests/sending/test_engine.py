@@ -17,7 +17,7 @@ from mailer.models import (
 from mailer.sending import campaign
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
-from mailer.sending.transport import PermanentSendError, TransientSendError, UncertainDeliveryError
+from mailer.mail.transports import PermanentSendError, TransientSendError, UncertainDeliveryError
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import unsubscribe
 from tests.factories import create_announcement, create_subscribers

@@ -5,8 +5,8 @@ from email.utils import parseaddr
 
 import pytest
 
-from mailer.sending.headers import HeaderInjectionError, check_header_value
-from mailer.sending.mime import Attachment, MessageBuilder
+from mailer.mail.headers import HeaderInjectionError, check_header_value
+from mailer.mail.mime import Attachment, MessageBuilder
 
 SENDER = "Kunst & Kultur i Balance <news@example.org>"
 ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:V\xc3\xa6rksted\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
@@ -189,7 +189,7 @@ def _random_text(rng, length: int) -> str:
 def test_template_filled_per_message_decodes_to_the_filled_text(builder, seed):
     import random
 
-    from mailer.sending.mime import QuotedPrintableTemplate
+    from mailer.mail.mime import QuotedPrintableTemplate
 
     rng = random.Random(seed)
     fields = ["name", "url", "greeting"]
@@ -212,7 +212,7 @@ def test_template_filled_per_message_decodes_to_the_filled_text(builder, seed):
 
 
 def test_template_line_ending_exactly_at_the_limit_leaves_room_for_the_soft_break(builder):
-    from mailer.sending.mime import QuotedPrintableTemplate
+    from mailer.mail.mime import QuotedPrintableTemplate
 
     for width in (74, 75, 76, 77):
         for tail in ("", "æ", "=", ". "):
@@ -224,7 +224,7 @@ def test_template_line_ending_exactly_at_the_limit_leaves_room_for_the_soft_brea
 
 
 def test_template_needs_text_at_both_ends():
-    from mailer.sending.mime import QuotedPrintableTemplate
+    from mailer.mail.mime import QuotedPrintableTemplate
 
     with pytest.raises(ValueError):
         QuotedPrintableTemplate(["text", "name"])

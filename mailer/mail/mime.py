@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import encode_rfc2231, format_datetime
 
-from .headers import (
+from mailer.mail.headers import (
     check_header_name, check_header_value, encode_unstructured, fold_header, format_address,
 )
 

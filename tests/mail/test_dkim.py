@@ -9,8 +9,8 @@ from email.parser import BytesParser
 import dkim
 import pytest
 
-from mailer.sending.dkim import SIGNED_HEADERS, DkimSigner, dkim_signer_from_env
-from mailer.sending.mime import MessageBuilder
+from mailer.mail.dkim import SIGNED_HEADERS, DkimSigner, dkim_signer_from_env
+from mailer.mail.mime import MessageBuilder
 
 DOMAIN = "example.org"
 SELECTOR = "mailer2026"

@@ -1,6 +1,6 @@
 """What every transport shares (the Transport protocol and its errors), and the outbox and memory transports.
 
-SMTP lives in mailer/sending/smtp.py.
+SMTP lives in mailer/mail/smtp.py.
 
 SMTP failures are classified by *when* they happen, because that decides whether a
 retry can mail someone twice: before the final "." of DATA the server has not taken
@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from .headers import check_header_value
+from mailer.mail.headers import check_header_value
 
 
 class SendError(Exception):
@@ -41,6 +41,10 @@ class UncertainDeliveryError(SendError):
 
 
 class Transport(Protocol):
+    # True when one instance serves every caller in a process (outbox folder, memory);
+    # False for an SMTP connection, of which a sending run opens several of its own.
+    shared: bool
+
     def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str: ...
     def close(self) -> None: ...
     def __enter__(self) -> Transport: ...
@@ -48,6 +52,8 @@ class Transport(Protocol):
 
 
 class ClosingContext:
+    shared = False
+
     def __enter__(self) -> Any:
         return self
 
@@ -60,6 +66,8 @@ class ClosingContext:
 
 class OutboxTransport(ClosingContext):
     """Write each message as an .eml file into a folder (the default without SMTP)."""
+
+    shared = True
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)  # created on the first send
@@ -85,6 +93,8 @@ class OutboxTransport(ClosingContext):
 
 class MemoryTransport(ClosingContext):
     """Keep sent messages in .sent as (sender, recipient, data); for tests."""
+
+    shared = True
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, bytes]] = []

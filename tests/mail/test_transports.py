@@ -10,13 +10,13 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from mailer.sending.headers import HeaderInjectionError
-from mailer.sending.mime import MessageBuilder
-from mailer.sending.smtp import SMTPTransport, parse_smtp_url
-from mailer.sending.transport import (
+from mailer.mail.headers import HeaderInjectionError
+from mailer.mail.mime import MessageBuilder
+from mailer.mail.smtp import SMTPTransport, parse_smtp_url
+from mailer.mail.transports import (
     MemoryTransport, OutboxTransport, PermanentSendError, TransientSendError, UncertainDeliveryError, list_outbox,
 )
-from mailer.transport import transport_from_url
+from mailer.mail import open_transports
 
 SENDER = "news@example.org"
 RAW = b"Subject: dots\r\n\r\n.leading dot\r\n..two dots\r\n.\r\nFrom the start\r\nend\r\n"
@@ -247,15 +247,20 @@ def test_smtp_url_forms_parse(url, expected):
                                  "smtp://h/path"])
 def test_invalid_smtp_urls_raise_value_error(url):
     with pytest.raises(ValueError):
-        transport_from_url(url, "unused")
+        open_transports(url, "unused")
 
 
-def test_transport_from_url_picks_the_transport(tmp_path):
-    assert isinstance(transport_from_url(None, tmp_path), OutboxTransport)
-    assert isinstance(transport_from_url("", tmp_path), OutboxTransport)
-    assert isinstance(transport_from_url("memory://", tmp_path), MemoryTransport)
-    smtp = transport_from_url("smtps://u:p@mail.example.org?timeout=3", tmp_path)
-    assert isinstance(smtp, SMTPTransport) and smtp.settings.implicit_tls and smtp.timeout == 3.0
+def test_open_transports_picks_the_transport(tmp_path):
+    for url in (None, ""):
+        [outbox] = open_transports(url, tmp_path, connections=3)
+        assert isinstance(outbox, OutboxTransport) and outbox.shared
+    [memory] = open_transports("memory://", tmp_path, connections=3)
+    assert isinstance(memory, MemoryTransport) and memory.shared
+    connections = open_transports("smtps://u:p@mail.example.org?timeout=3", tmp_path, connections=3)
+    assert len(connections) == 3 and len({id(c) for c in connections}) == 3
+    for smtp in connections:
+        assert isinstance(smtp, SMTPTransport) and smtp.settings.implicit_tls and smtp.timeout == 3.0
+        assert not smtp.shared
 
 
 def test_outbox_writes_parseable_eml_files_newest_first(tmp_path):

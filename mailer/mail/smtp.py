@@ -1,6 +1,6 @@
 """Send over SMTP: one reused connection per transport, pipelined when the server allows.
 
-Failures are classified by *when* they happen (see mailer/sending/transport.py): before
+Failures are classified by *when* they happen (see mailer/mail/transports.py): before
 the final "." of DATA a retry is safe; after it, a lost reply is UncertainDeliveryError.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from .headers import check_header_value
-from .transport import (
+from mailer.mail.headers import check_header_value
+from mailer.mail.transports import (
     ClosingContext, PermanentSendError, SendError, TransientSendError, UncertainDeliveryError,
 )
 
