@@ -1,4 +1,4 @@
-"""mailer: a self-hosted newsletter and event-announcement service."""
+"""mailer: a self-hosted newsletter and event-mailing service."""
 from __future__ import annotations
 
 import os
@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.public.archive_views import bp as archive_bp
     from mailer.public.events_views import bp as events_bp
     from mailer.public.views import bp as public_bp
-    from mailer.staff.announcement_views import bp as staff_announcements_bp
+    from mailer.staff.mailing_views import bp as staff_mailings_bp
     from mailer.staff.events_views import bp as staff_events_bp
     from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
@@ -55,7 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_events_bp)
-    app.register_blueprint(staff_announcements_bp)
+    app.register_blueprint(staff_mailings_bp)
     app.register_blueprint(staff_templates_bp)
     app.register_blueprint(staff_sending_bp)
     app.register_blueprint(staff_subscribers_bp)

@@ -11,8 +11,8 @@ BEAT_SCHEDULE = {
         "task": "mailer.tasks.subscriber_mail.queue_owed_link_mails",
         "schedule": timedelta(minutes=1),
     },
-    "start-due-announcements": {
-        "task": "mailer.tasks.sending.start_due_announcements",
+    "start-due-mailings": {
+        "task": "mailer.tasks.sending.start_due_mailings",
         "schedule": timedelta(seconds=10),
     },
     # Records the RESUME of pauses that ran out; the audience already ignores them.
@@ -22,8 +22,8 @@ BEAT_SCHEDULE = {
     },
     # Tasks only wake workers; the ledger is the truth. This brings back work whose task was
     # lost (a Redis flush) or whose worker died (an expired lease), and due retries.
-    "wake-sending-announcements": {
-        "task": "mailer.tasks.sending.wake_sending_announcements",
+    "wake-sending-mailings": {
+        "task": "mailer.tasks.sending.wake_sending_mailings",
         "schedule": timedelta(seconds=15),
     },
     # Makes this period's upcoming-events digest once it is due (MAILER_DIGEST_*); the beat

@@ -119,7 +119,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SEND_RETRY_SECONDS": float(os.environ.get("MAILER_SEND_RETRY_SECONDS", 30)),
         "SEND_FAILURE_RATIO": 0.2,
         "SEND_FAILURE_MINIMUM": 50,
-        # The upcoming-events digest (mailer/announcements/digests.py checks the values).
+        # The upcoming-events digest (mailer/mailings/digests.py checks the values).
         "DIGEST_SCHEDULE": os.environ.get("MAILER_DIGEST_SCHEDULE", "weekly"),
         "DIGEST_WEEKDAY": os.environ.get("MAILER_DIGEST_WEEKDAY", "monday"),
         "DIGEST_HOUR": os.environ.get("MAILER_DIGEST_HOUR", "8"),

@@ -42,11 +42,11 @@ def add_event(title: str, *topic_slugs: str, created: datetime, starts: datetime
     return event.id
 
 
-def digest_rows(announcement_id: int) -> dict[str, str]:
+def digest_rows(mailing_id: int) -> dict[str, str]:
     """The digest's ledger: each recipient's address and delivery status."""
     return dict(db.session.execute(
         select(Subscriber.email, Delivery.status).join(Delivery, Delivery.subscriber_id == Subscriber.id)
-        .where(Delivery.announcement_id == announcement_id)).all())
+        .where(Delivery.mailing_id == mailing_id)).all())
 
 
 def event_title(event_id: int) -> str:

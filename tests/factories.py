@@ -5,8 +5,8 @@ from sqlalchemy import insert, select
 
 from mailer.extensions import db
 from mailer.models import (
-    Announcement,
-    AnnouncementStatus,
+    Mailing,
+    MailingStatus,
     Subscriber,
     SubscriberStatus,
     Subscription,
@@ -38,16 +38,16 @@ def create_subscribers(count: int, topic_slug: str = "newsletter", *, language: 
     return ids
 
 
-def create_announcement(*topic_slugs: str, language: str | None = None, subject: str = "Ny workshop i Aarhus",
+def create_mailing(*topic_slugs: str, language: str | None = None, subject: str = "Ny workshop i Aarhus",
                         body: str = "Kom til **workshop** om normer og privilegier.\n\n[Tilmeld dig](https://example.org/tilmeld)",
-                        status: AnnouncementStatus = AnnouncementStatus.DRAFT) -> int:
-    """Create an announcement for the given topics (default: the newsletter); return its id."""
+                        status: MailingStatus = MailingStatus.DRAFT) -> int:
+    """Create an mailing for the given topics (default: the newsletter); return its id."""
     topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(topic_slugs or ("newsletter",)))))
-    announcement = Announcement(subject=subject, preheader="Workshop den 19. september", body_markdown=body,
+    mailing = Mailing(subject=subject, preheader="Workshop den 19. september", body_markdown=body,
                                 language=language, status=status, topics=topics)
-    db.session.add(announcement)
+    db.session.add(mailing)
     db.session.commit()
-    return announcement.id
+    return mailing.id
 
 
 def create_subscriber_tokens(email: str, *, confirmed: bool, language: str, topic_slug: str = "newsletter") -> dict:

@@ -27,7 +27,7 @@ def staff_rules(app):
 
 def test_the_crawl_finds_the_staff_routes(app):
     endpoints = {rule.endpoint for rule in staff_rules(app)}
-    assert {"staff.outbox", "staff.logout", "staff_sending.announcement", "staff_sending.pause"} <= endpoints
+    assert {"staff.outbox", "staff.logout", "staff_sending.mailing", "staff_sending.pause"} <= endpoints
 
 
 def test_no_staff_route_is_reachable_anonymously(app):
@@ -56,16 +56,16 @@ def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admi
 
 ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates"}
 ADMIN_ONLY_ENDPOINTS = {
-    "staff_announcements.schedule", "staff_announcements.send_now", "staff_announcements.unschedule",
+    "staff_mailings.schedule", "staff_mailings.send_now", "staff_mailings.unschedule",
     "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",
 }
 
 
 def test_an_editor_gets_403_on_every_admin_action(app, editor):
-    from tests.factories import create_announcement
+    from tests.factories import create_mailing
 
     with app.app_context():
-        create_announcement("newsletter")  # id 1, so routes that load it get past their 404
+        create_mailing("newsletter")  # id 1, so routes that load it get past their 404
     token = csrf_token(editor)
     allowed = []
     checked = 0

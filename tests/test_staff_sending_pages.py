@@ -1,4 +1,4 @@
-"""Staff pages of a sending announcement: live progress, the delivery ledger, pause / resume / cancel."""
+"""Staff pages of a sending mailing: live progress, the delivery ledger, pause / resume / cancel."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,20 +7,20 @@ import pytest
 from sqlalchemy import select, update
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, Subscriber
+from mailer.models import Mailing, MailingStatus, Delivery, DeliveryStatus, Subscriber
 from mailer.models.types import utcnow
-from mailer.sending import campaign
-from mailer.sending.progress import AnnouncementNotFound, announcement_progress, delivery_page
+from mailer.mailings import states
+from mailer.sending.progress import MailingNotFound, mailing_progress, delivery_page
 from tests.conftest import form_fields
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 
 RECIPIENTS = 60
 REASON = "12 of 50 messages failed; paused automatically"
 
 
-def _ids_by_position(announcement_id: int) -> list[int]:
+def _ids_by_position(mailing_id: int) -> list[int]:
     return list(db.session.scalars(
-        select(Delivery.id).where(Delivery.announcement_id == announcement_id).order_by(Delivery.id)))
+        select(Delivery.id).where(Delivery.mailing_id == mailing_id).order_by(Delivery.id)))
 
 
 def _mark(ids: list[int], status: DeliveryStatus, **values) -> None:
@@ -30,15 +30,15 @@ def _mark(ids: list[int], status: DeliveryStatus, **values) -> None:
 
 @pytest.fixture
 def sending(app):
-    """A started announcement of 60 recipients: 30 sent (15 of them in the last 30 s), 5 bounced,
+    """A started mailing of 60 recipients: 30 sent (15 of them in the last 30 s), 5 bounced,
     2 failed, 1 unknown, 1 skipped, 2 claimed and 19 pending; started a minute ago."""
     with app.app_context():
         create_subscribers(RECIPIENTS, "newsletter")
-        announcement_id = create_announcement("newsletter")
-        campaign.send_now(announcement_id)
-        assert campaign.start(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        states.send_now(mailing_id)
+        assert states.start(mailing_id)
         now = utcnow()
-        ids = _ids_by_position(announcement_id)
+        ids = _ids_by_position(mailing_id)
         assert len(ids) == RECIPIENTS
         _mark(ids[:15], DeliveryStatus.SENT, sent_at=now - timedelta(minutes=5), message_id="<old@example.org>")
         _mark(ids[15:30], DeliveryStatus.SENT, sent_at=now - timedelta(seconds=5), smtp_reply="250 ok")
@@ -47,43 +47,43 @@ def sending(app):
         _mark(ids[37:38], DeliveryStatus.UNKNOWN, last_error="connection lost after the final dot")
         _mark(ids[38:39], DeliveryStatus.SKIPPED)
         _mark(ids[39:41], DeliveryStatus.CLAIMED, claimed_by="worker-a", lease_expires_at=now - timedelta(seconds=1))
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id)
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id)
                            .values(started_at=now - timedelta(minutes=1)))
         db.session.commit()
-        return announcement_id
+        return mailing_id
 
 
-def _emails(app, announcement_id: int, status: DeliveryStatus) -> list[str]:
+def _emails(app, mailing_id: int, status: DeliveryStatus) -> list[str]:
     with app.app_context():
         return list(db.session.scalars(
             select(Subscriber.email).join(Delivery, Delivery.subscriber_id == Subscriber.id)
-            .where(Delivery.announcement_id == announcement_id, Delivery.status == status)
+            .where(Delivery.mailing_id == mailing_id, Delivery.status == status)
             .order_by(Delivery.id)))
 
 
-def _status(app, announcement_id: int) -> str | None:
+def _status(app, mailing_id: int) -> str | None:
     with app.app_context():
-        return campaign.status_of(announcement_id)
+        return states.status_of(mailing_id)
 
 
-def _page(client, announcement_id: int, query: str = "") -> str:
-    response = client.get(f"/staff/announcements/{announcement_id}{query}")
+def _page(client, mailing_id: int, query: str = "") -> str:
+    response = client.get(f"/staff/mailings/{mailing_id}{query}")
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
 
-def _post(client, announcement_id: int, action: str, with_token: bool = True):
-    data = form_fields(_page(client, announcement_id)) if with_token else {}
-    return client.post(f"/staff/announcements/{announcement_id}/{action}", data=data)
+def _post(client, mailing_id: int, action: str, with_token: bool = True):
+    data = form_fields(_page(client, mailing_id)) if with_token else {}
+    return client.post(f"/staff/mailings/{mailing_id}/{action}", data=data)
 
 
-def _finish(app, announcement_id: int) -> None:
+def _finish(app, mailing_id: int) -> None:
     with app.app_context():
-        ids = _ids_by_position(announcement_id)
+        ids = _ids_by_position(mailing_id)
         db.session.execute(update(Delivery).where(Delivery.id.in_(ids), Delivery.status.in_(
             (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED))).values(status=DeliveryStatus.SENT, sent_at=utcnow()))
         db.session.commit()
-        assert campaign.finish_if_done(announcement_id)
+        assert states.finish_if_done(mailing_id)
 
 
 # -- the domain queries ------------------------------------------------------------------
@@ -91,7 +91,7 @@ def _finish(app, announcement_id: int) -> None:
 
 def test_progress_numbers_add_up(app, sending):
     with app.app_context():
-        progress = announcement_progress(sending)
+        progress = mailing_progress(sending)
     assert progress["id"] == sending
     assert progress["status"] == "sending"
     assert progress["status_reason"] is None
@@ -107,27 +107,27 @@ def test_progress_numbers_add_up(app, sending):
 def test_progress_rate_counts_since_the_start_when_younger_than_the_window(app):
     with app.app_context():
         create_subscribers(10, "newsletter")
-        announcement_id = create_announcement("newsletter")
-        campaign.send_now(announcement_id)
-        campaign.start(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        states.send_now(mailing_id)
+        states.start(mailing_id)
         now = utcnow()
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id)
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id)
                            .values(started_at=now - timedelta(seconds=10)))
-        _mark(_ids_by_position(announcement_id)[:5], DeliveryStatus.SENT, sent_at=now - timedelta(seconds=2))
+        _mark(_ids_by_position(mailing_id)[:5], DeliveryStatus.SENT, sent_at=now - timedelta(seconds=2))
         db.session.commit()
-        progress = announcement_progress(announcement_id)
+        progress = mailing_progress(mailing_id)
     assert progress["rate"] == pytest.approx(0.5, abs=0.01)  # 5 in 10 s
     assert progress["eta_seconds"] == pytest.approx(10, abs=1)
     assert progress["percent"] == 50.0
 
 
-def test_progress_of_a_finished_or_unstarted_announcement(app, sending):
+def test_progress_of_a_finished_or_unstarted_mailing(app, sending):
     _finish(app, sending)
     with app.app_context():
-        finished = announcement_progress(sending)
-        draft = announcement_progress(create_announcement("newsletter"))
-        with pytest.raises(AnnouncementNotFound):
-            announcement_progress(999_999)
+        finished = mailing_progress(sending)
+        draft = mailing_progress(create_mailing("newsletter"))
+        with pytest.raises(MailingNotFound):
+            mailing_progress(999_999)
     assert finished["status"] == "sent" and finished["percent"] == 100.0 and finished["pending"] == 0
     assert finished["rate"] == 0.0 and finished["eta_seconds"] is None and finished["finished_at"]
     assert draft["total"] == 0 and draft["percent"] == 0.0 and draft["eta_seconds"] is None
@@ -157,18 +157,18 @@ def test_page_shows_live_progress_while_sending(app, admin, sending):
     html = _page(admin, sending)
     assert "Ny workshop i Aarhus" in html  # subject
     assert "Newsletter" in html or "newsletter" in html.lower()  # topic
-    assert '<progress id="announcement-progress-bar" value="39" max="60"' in html
-    assert f'hx-get="/staff/announcements/{sending}/progress"' in html
+    assert '<progress id="mailing-progress-bar" value="39" max="60"' in html
+    assert f'hx-get="/staff/mailings/{sending}/progress"' in html
     assert 'hx-trigger="every 2s"' in html and 'hx-swap="outerHTML"' in html
     assert "vendor/htmx.min.js" in html
     assert 'data-count="bounced">5<' in html and 'data-count="pending">21<' in html
     assert "messages per second" in html
     assert "Pause" in html and "Cancel sending" in html and ">Resume<" not in html
 
-    fragment = admin.get(f"/staff/announcements/{sending}/progress", headers={"HX-Request": "true"})
+    fragment = admin.get(f"/staff/mailings/{sending}/progress", headers={"HX-Request": "true"})
     assert fragment.status_code == 200
     body = fragment.get_data(as_text=True)
-    assert body.lstrip().startswith('<section id="announcement-progress"')
+    assert body.lstrip().startswith('<section id="mailing-progress"')
     assert "<html" not in body and 'hx-trigger="every 2s"' in body
     assert "HX-Refresh" not in fragment.headers
 
@@ -180,13 +180,13 @@ def test_polling_stops_when_sending_has_finished(app, admin, sending):
     assert "hx-trigger" not in html and "hx-get" not in html
     assert "Pause" not in html and "Cancel sending" not in html
     # A page still polling from before gets the fragment without a trigger and a full reload.
-    fragment = admin.get(f"/staff/announcements/{sending}/progress", headers={"HX-Request": "true"})
+    fragment = admin.get(f"/staff/mailings/{sending}/progress", headers={"HX-Request": "true"})
     assert "hx-trigger" not in fragment.get_data(as_text=True)
     assert fragment.headers["HX-Refresh"] == "true"
 
 
 def test_progress_json(app, admin, sending):
-    response = admin.get(f"/staff/announcements/{sending}/progress.json")
+    response = admin.get(f"/staff/mailings/{sending}/progress.json")
     assert response.status_code == 200 and response.is_json
     data = response.get_json()
     assert data["total"] == data["sent"] + data["failed"] + data["bounced"] + data["unknown"] + data["skipped"] + data["pending"]
@@ -218,22 +218,22 @@ def test_ledger_paginates(app, admin, sending):
 
 @pytest.mark.parametrize("query", ["?status=nonsense", "?status=%00", "?status=SENT"])
 def test_unknown_status_filter_is_a_400(app, admin, sending, query):
-    assert admin.get(f"/staff/announcements/{sending}{query}").status_code == 400
+    assert admin.get(f"/staff/mailings/{sending}{query}").status_code == 400
 
 
 @pytest.mark.parametrize("path", ["", "/progress", "/progress.json"])
-def test_unknown_announcement_is_a_404(admin, path):
-    assert admin.get(f"/staff/announcements/999999{path}").status_code == 404
+def test_unknown_mailing_is_a_404(admin, path):
+    assert admin.get(f"/staff/mailings/999999{path}").status_code == 404
 
 
-def test_unknown_announcement_control_is_a_404(admin, sending):
+def test_unknown_mailing_control_is_a_404(admin, sending):
     token = form_fields(_page(admin, sending))
-    assert admin.post("/staff/announcements/999999/pause", data=token).status_code == 404
+    assert admin.post("/staff/mailings/999999/pause", data=token).status_code == 404
 
 
 @pytest.mark.parametrize("path", ["", "/progress", "/progress.json"])
 def test_anonymous_is_sent_to_login(client, sending, path):
-    response = client.get(f"/staff/announcements/{sending}{path}")
+    response = client.get(f"/staff/mailings/{sending}{path}")
     assert response.status_code == 302
     assert "/staff/login" in response.headers["Location"]
 
@@ -241,7 +241,7 @@ def test_anonymous_is_sent_to_login(client, sending, path):
 @pytest.mark.parametrize("action", ["pause", "resume", "cancel"])
 def test_anonymous_cannot_control(app, client, sending, action):
     token = form_fields(client.get("/staff/login").get_data(as_text=True))
-    response = client.post(f"/staff/announcements/{sending}/{action}", data=token)
+    response = client.post(f"/staff/mailings/{sending}/{action}", data=token)
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
     assert _status(app, sending) == "sending"
 
@@ -252,7 +252,7 @@ def test_anonymous_cannot_control(app, client, sending, action):
 def test_admin_pauses_and_resumes_and_the_senders_finish(app, admin, sending, run_tasks, outbox):
     response = _post(admin, sending, "pause")
     assert response.status_code == 303
-    assert response.headers["Location"].endswith(f"/staff/announcements/{sending}")
+    assert response.headers["Location"].endswith(f"/staff/mailings/{sending}")
     assert _status(app, sending) == "paused"
     html = _page(admin, sending)
     assert "Sending is paused." in html
@@ -262,22 +262,22 @@ def test_admin_pauses_and_resumes_and_the_senders_finish(app, admin, sending, ru
     assert response.status_code == 303
     assert _status(app, sending) == "sending"
     assert "Sending has resumed." in _page(admin, sending)
-    assert run_tasks() >= app.config["SEND_CONCURRENCY"]  # the woken send_announcement tasks
+    assert run_tasks() >= app.config["SEND_CONCURRENCY"]  # the woken send_mailing tasks
     assert _status(app, sending) == "sent"
     # The 21 rows still open were sent; the ones already done were not sent again.
     assert len(outbox.sent) == 21
     with app.app_context():
-        progress = announcement_progress(sending)
+        progress = mailing_progress(sending)
     assert progress["pending"] == 0 and progress["sent"] == 51 and progress["percent"] == 100.0
 
 
 def test_automatic_pause_shows_its_reason(app, admin, sending):
     with app.app_context():
-        campaign.pause(sending, REASON)
+        states.pause(sending, REASON)
     html = _page(admin, sending)
     assert REASON in html and "Paused" in html and ">Resume<" in html
     assert "hx-trigger" not in html
-    assert admin.get(f"/staff/announcements/{sending}/progress.json").get_json()["status_reason"] == REASON
+    assert admin.get(f"/staff/mailings/{sending}/progress.json").get_json()["status_reason"] == REASON
 
 
 def test_admin_cancels(app, admin, sending):
@@ -285,7 +285,7 @@ def test_admin_cancels(app, admin, sending):
     assert response.status_code == 303
     assert _status(app, sending) == "cancelled"
     html = _page(admin, sending)
-    assert "The announcement is cancelled." in html
+    assert "The mailing is cancelled." in html
     assert "hx-trigger" not in html and "Cancel sending" not in html
 
 
@@ -293,7 +293,7 @@ def test_admin_cancels(app, admin, sending):
 def test_editor_may_watch_but_not_control(app, editor, sending, run_tasks, action):
     if action == "resume":
         with app.app_context():
-            campaign.pause(sending)
+            states.pause(sending)
     before = _status(app, sending)
     html = _page(editor, sending)
     assert "<progress" in html and "Pause<" not in html and "Cancel sending" not in html
@@ -306,7 +306,7 @@ def test_editor_may_watch_but_not_control(app, editor, sending, run_tasks, actio
 def test_control_needs_the_csrf_token(app, admin, sending, action):
     if action == "resume":
         with app.app_context():
-            campaign.pause(sending)
+            states.pause(sending)
     before = _status(app, sending)
     assert _post(admin, sending, action, with_token=False).status_code == 400
     assert _status(app, sending) == before
@@ -317,10 +317,10 @@ def test_invalid_transition_flashes_and_redirects(app, admin, sending, run_tasks
     assert response.status_code == 303
     assert _status(app, sending) == "sending"
     assert run_tasks() == 0
-    assert "Only a paused announcement can be resumed." in _page(admin, sending)
+    assert "Only a paused mailing can be resumed." in _page(admin, sending)
 
     _finish(app, sending)
-    for action, message in (("pause", "Only an announcement that is sending can be paused."),
+    for action, message in (("pause", "Only an mailing that is sending can be paused."),
                             ("cancel", "cannot be cancelled")):
         response = _post(admin, sending, action)
         assert response.status_code == 303
@@ -330,10 +330,10 @@ def test_invalid_transition_flashes_and_redirects(app, admin, sending, run_tasks
 
 def test_a_draft_can_be_cancelled_but_not_paused(app, admin):
     with app.app_context():
-        announcement_id = create_announcement("newsletter", status=AnnouncementStatus.DRAFT)
-    html = _page(admin, announcement_id)
+        mailing_id = create_mailing("newsletter", status=MailingStatus.DRAFT)
+    html = _page(admin, mailing_id)
     assert "Cancel sending" in html and "Pause<" not in html and "No recipients to show." in html
-    assert _post(admin, announcement_id, "pause").status_code == 303
-    assert _status(app, announcement_id) == "draft"
-    assert _post(admin, announcement_id, "cancel").status_code == 303
-    assert _status(app, announcement_id) == "cancelled"
+    assert _post(admin, mailing_id, "pause").status_code == 303
+    assert _status(app, mailing_id) == "draft"
+    assert _post(admin, mailing_id, "cancel").status_code == 303
+    assert _status(app, mailing_id) == "cancelled"

@@ -11,7 +11,7 @@ from mailer.bench.run import Options, format_report, run_benchmark
 def parse_args(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m mailer.bench",
-        description="Send one personalised ~15 KB announcement to N seeded subscribers through real Celery "
+        description="Send one personalised ~15 KB mailing to N seeded subscribers through real Celery "
                     "workers into smtp-sink, and compare with smtp-source measured in the same run.")
     defaults = Options()
     parser.add_argument("--recipients", type=int, default=defaults.recipients, help="subscribers to seed and mail")

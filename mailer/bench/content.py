@@ -1,10 +1,10 @@
-"""A realistic announcement body: Markdown that renders to about 15 KB of HTML."""
+"""A realistic mailing body: Markdown that renders to about 15 KB of HTML."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from mailer.extensions import db
-from mailer.models import Announcement, Topic
+from mailer.models import Mailing, Topic
 
 SUBJECT = "Efterårets program: workshops, netværk og debat"
 PREHEADER = "Tilmeld dig efterårets workshops i København og Aarhus"
@@ -60,7 +60,7 @@ til [info@example.org](mailto:info@example.org) med spørgsmål.
 """
 
 
-def announcement_markdown(sections: int) -> str:
+def mailing_markdown(sections: int) -> str:
     """Return the intro, `sections` event sections and a closing paragraph."""
     closing = ("\n---\n\nVi glæder os til at se dig. Del gerne nyhedsbrevet med kolleger, "
                "der kunne have glæde af det. [Se hele kalenderen](https://news.example.org/kalender).\n")
@@ -70,10 +70,10 @@ def announcement_markdown(sections: int) -> str:
 def rendered_message_size(markdown: str, language: str = "da") -> int:
     """Size in bytes of the whole message the engine would send to one recipient (headers, both parts)."""
     from mailer.outgoing import message_builder
-    from mailer.sending.personalize import CompiledAnnouncement
+    from mailer.sending.personalize import CompiledMailing
 
-    announcement = Announcement(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown, topics=[])
-    message = CompiledAnnouncement(announcement, language).personalise(sample_recipient())
+    mailing = Mailing(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown, topics=[])
+    message = CompiledMailing(mailing, language).personalise(sample_recipient())
     built = message_builder({"List-Id": '"Bench" <newsletter.news.example.org>'}).build(
         to="sample@example.org", subject=message.subject, text=message.text, html=message.html,
         headers=message.headers)
@@ -90,18 +90,18 @@ def sample_recipient():
 def markdown_for_message_size(target_bytes: int = 15_000) -> str:
     """Return the smallest body (in whole sections) whose whole message reaches target_bytes."""
     sections = 1
-    markdown = announcement_markdown(sections)
+    markdown = mailing_markdown(sections)
     while rendered_message_size(markdown) < target_bytes and sections < 200:
         sections += 1
-        markdown = announcement_markdown(sections)
+        markdown = mailing_markdown(sections)
     return markdown
 
 
-def create_bench_announcement(topic_slug: str, markdown: str) -> int:
+def create_bench_mailing(topic_slug: str, markdown: str) -> int:
     """Create a draft for one topic, in both languages (each subscriber gets their own). Return its id."""
     topics = list(db.session.scalars(select(Topic).where(Topic.slug == topic_slug)))
-    announcement = Announcement(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown,
+    mailing = Mailing(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown,
                                 language=None, topics=topics)
-    db.session.add(announcement)
+    db.session.add(mailing)
     db.session.commit()
-    return announcement.id
+    return mailing.id

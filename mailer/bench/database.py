@@ -90,9 +90,9 @@ def seeded_count(url: str) -> int | None:
 
 
 def reset_sends(url: str) -> None:
-    """Forget earlier announcements of a kept database (subscribers stay)."""
+    """Forget earlier mailings of a kept database (subscribers stay)."""
     with psycopg.connect(libpq_url(url)) as conn:
-        conn.execute("TRUNCATE delivery, announcement_topic, announcement RESTART IDENTITY CASCADE")
+        conn.execute("TRUNCATE delivery, mailing_topic, mailing RESTART IDENTITY CASCADE")
 
 
 def seed_subscribers(url: str, count: int, chunk: int = 50_000, log=print) -> float:
@@ -114,17 +114,17 @@ def seed_subscribers(url: str, count: int, chunk: int = 50_000, log=print) -> fl
     return time.monotonic() - started
 
 
-def ledger_summary(url: str, announcement_id: int) -> dict:
-    """The delivery ledger's counts by status and the announcement's state and timings."""
+def ledger_summary(url: str, mailing_id: int) -> dict:
+    """The delivery ledger's counts by status and the mailing's state and timings."""
     with psycopg.connect(libpq_url(url)) as conn:
         counts = dict(conn.execute(
-            "SELECT status, count(*) FROM delivery WHERE announcement_id = %s GROUP BY status",
-            (announcement_id,)).fetchall())
+            "SELECT status, count(*) FROM delivery WHERE mailing_id = %s GROUP BY status",
+            (mailing_id,)).fetchall())
         status, started_at, finished_at = conn.execute(
-            "SELECT status, started_at, finished_at FROM announcement WHERE id = %s", (announcement_id,)).fetchone()
+            "SELECT status, started_at, finished_at FROM mailing WHERE id = %s", (mailing_id,)).fetchone()
         first_sent, last_sent, max_attempts = conn.execute(
-            "SELECT min(sent_at), max(sent_at), max(attempts) FROM delivery WHERE announcement_id = %s",
-            (announcement_id,)).fetchone()
+            "SELECT min(sent_at), max(sent_at), max(attempts) FROM delivery WHERE mailing_id = %s",
+            (mailing_id,)).fetchone()
     seconds = (lambda a, b: round((b - a).total_seconds(), 3) if a and b else None)
     return {
         "status": status,
@@ -136,7 +136,7 @@ def ledger_summary(url: str, announcement_id: int) -> dict:
     }
 
 
-def announcement_status(url: str, announcement_id: int) -> str | None:
+def mailing_status(url: str, mailing_id: int) -> str | None:
     with psycopg.connect(libpq_url(url)) as conn:
-        row = conn.execute("SELECT status FROM announcement WHERE id = %s", (announcement_id,)).fetchone()
+        row = conn.execute("SELECT status FROM mailing WHERE id = %s", (mailing_id,)).fetchone()
     return row[0] if row else None

@@ -65,28 +65,28 @@ def _prepare_database(options: Options, app) -> dict:
     return {"seeded": n, "seed_seconds": round(seconds, 1)}
 
 
-def _create_announcement(options: Options, app) -> tuple[int, dict]:
+def _create_mailing(options: Options, app) -> tuple[int, dict]:
     from mailer.outgoing import message_builder
 
     with app.app_context():
         markdown = content.markdown_for_message_size(options.message_bytes)
-        from mailer.sending.personalize import CompiledAnnouncement
-        from mailer.models import Announcement
+        from mailer.sending.personalize import CompiledMailing
+        from mailer.models import Mailing
 
-        announcement_id = content.create_bench_announcement(database.TOPIC_SLUG, markdown)
+        mailing_id = content.create_bench_mailing(database.TOPIC_SLUG, markdown)
         from mailer.extensions import db
 
-        compiled = CompiledAnnouncement(db.session.get(Announcement, announcement_id), "da")
+        compiled = CompiledMailing(db.session.get(Mailing, mailing_id), "da")
         message = compiled.personalise(content.sample_recipient())
         built = message_builder({"List-Id": '"Bench" <newsletter.news.example.org>'}).build(
             to="sample@example.org", subject=message.subject, text=message.text, html=message.html,
             headers=message.headers)
         db.session.remove()
-    return announcement_id, {"markdown_bytes": len(markdown.encode()), "html_bytes": len(message.html.encode()),
+    return mailing_id, {"markdown_bytes": len(markdown.encode()), "html_bytes": len(message.html.encode()),
                              "text_bytes": len(message.text.encode()), "message_bytes": len(built.data)}
 
 
-def _wait_for_campaign(options: Options, sink: Sink, target: int, t0: float, workers: Workers,
+def _wait_for_mailing(options: Options, sink: Sink, target: int, t0: float, workers: Workers,
                        sampler: MemorySampler) -> str:
     """Print progress until the sink has `target` messages; return 'done', 'timeout', 'stalled' or 'died'."""
     n = options.recipients
@@ -126,11 +126,11 @@ def run_benchmark(options: Options) -> dict:
     try:
         sink = Sink()
         cleanup.append(sink.stop)
-        campaign_sink = sink
+        mailing_sink = sink
         if options.verify:
-            campaign_sink = Sink(dump=instance / "sink.dump")
-            cleanup.append(campaign_sink.stop)
-        env = _service_env(options, campaign_sink.url, instance)
+            mailing_sink = Sink(dump=instance / "sink.dump")
+            cleanup.append(mailing_sink.stop)
+        env = _service_env(options, mailing_sink.url, instance)
         os.environ.update(env)
 
         import redis
@@ -139,8 +139,8 @@ def run_benchmark(options: Options) -> dict:
 
         redis.Redis.from_url(options.redis_url).flushdb()
         app = create_app()
-        from mailer.sending import campaign
-        from mailer.tasks.sending import start_announcement  # fails early if the engine is incomplete
+        from mailer.mailings import states
+        from mailer.tasks.sending import start_mailing  # fails early if the engine is incomplete
 
         result.update(_prepare_database(options, app))
         if not options.keep:
@@ -150,9 +150,9 @@ def run_benchmark(options: Options) -> dict:
         reference = [measure_smtp_source(sink, options.reference_messages)]
         log(f"  smtp-source: {reference[0]:,.0f} msg/s")
 
-        announcement_id, sizes = _create_announcement(options, app)
+        mailing_id, sizes = _create_mailing(options, app)
         result["message"] = sizes
-        log(f"announcement {announcement_id}: HTML part {sizes['html_bytes']:,} B, "
+        log(f"mailing {mailing_id}: HTML part {sizes['html_bytes']:,} B, "
             f"whole message {sizes['message_bytes']:,} B")
 
         log(f"starting {options.workers} Celery worker process(es), {options.connections} SMTP connection(s) each")
@@ -163,31 +163,31 @@ def run_benchmark(options: Options) -> dict:
         ready = workers.wait_ready(app.extensions["celery"])
         log(f"  workers ready after {ready:.1f} s")
 
-        baseline = campaign_sink.count
+        baseline = mailing_sink.count
         target = baseline + n
-        campaign_sink.watch(baseline + 1)
-        campaign_sink.watch(target)
+        mailing_sink.watch(baseline + 1)
+        mailing_sink.watch(target)
         log(f"send now: {n:,} recipients")
-        cpu_start = (sampler.total_cpu_seconds(), cpu_seconds(campaign_sink.process.pid) or 0.0, machine_cpu(),
+        cpu_start = (sampler.total_cpu_seconds(), cpu_seconds(mailing_sink.process.pid) or 0.0, machine_cpu(),
                      postgres_cpu())
         t0 = time.monotonic()
         with app.app_context():
-            campaign.send_now(announcement_id)
-            start_announcement.delay(announcement_id)
-        outcome = _wait_for_campaign(options, campaign_sink, target, t0, workers, sampler)
-        t_first, t_last = campaign_sink.time_of(baseline + 1), campaign_sink.time_of(target)
-        cpu = _cpu_report(cpu_start, sampler, campaign_sink, time.monotonic() - t0, n)
+            states.send_now(mailing_id)
+            start_mailing.delay(mailing_id)
+        outcome = _wait_for_mailing(options, mailing_sink, target, t0, workers, sampler)
+        t_first, t_last = mailing_sink.time_of(baseline + 1), mailing_sink.time_of(target)
+        cpu = _cpu_report(cpu_start, sampler, mailing_sink, time.monotonic() - t0, n)
 
         # Late duplicates would arrive after the N-th message: give them a moment, and let
-        # the workers mark the last group and finish the announcement.
+        # the workers mark the last group and finish the mailing.
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and outcome == "done":
-            if database.announcement_status(options.database_url, announcement_id) != "sending":
+            if database.mailing_status(options.database_url, mailing_id) != "sending":
                 break
             time.sleep(0.5)
         time.sleep(2)
         sampler.sample()
-        received = campaign_sink.count - baseline
+        received = mailing_sink.count - baseline
         result.update({
             "outcome": outcome,
             "received": received,
@@ -199,13 +199,13 @@ def run_benchmark(options: Options) -> dict:
             "cpu": cpu,
             "worker_memory": sampler.report(),
             "worker_peak_rss_mb": sampler.max_peak_mb(),
-            "ledger": database.ledger_summary(options.database_url, announcement_id),
+            "ledger": database.ledger_summary(options.database_url, mailing_id),
         })
         if outcome != "done":
             result["worker_log_tail"] = workers.log_tail()
         workers.stop()
 
-        log("reference again, after the campaign")
+        log("reference again, after the mailing")
         reference.append(measure_smtp_source(sink, options.reference_messages))
         log(f"  smtp-source: {reference[1]:,.0f} msg/s")
         result["smtp_source_msg_s"] = [round(r, 1) for r in reference]
@@ -213,7 +213,7 @@ def run_benchmark(options: Options) -> dict:
         if result["end_to_end_msg_s"]:
             result["ratio"] = round(result["end_to_end_msg_s"] / mean_reference, 3)
         if options.verify:
-            result["verify"] = read_dump(campaign_sink.dump, parse_limit=5_000)
+            result["verify"] = read_dump(mailing_sink.dump, parse_limit=5_000)
         result["ok"] = (outcome == "done" and received == n
                         and result["ledger"]["counts"].get("sent") == n
                         and result.get("verify", {}).get("duplicates", 0) == 0)
@@ -233,11 +233,11 @@ def run_benchmark(options: Options) -> dict:
 
 
 def _cpu_report(start: tuple, sampler: MemorySampler, sink: Sink, wall: float, n: int) -> dict:
-    """CPU spent by the workers, by the sink and by the whole machine during the campaign."""
+    """CPU spent by the workers, by the sink and by the whole machine during the mailing."""
     workers_cpu = sampler.total_cpu_seconds() - start[0]
     sink_cpu = (cpu_seconds(sink.process.pid) or 0.0) - start[1]
     busy, total = machine_cpu()
-    # Backends that ended during the campaign are missed; ones that began count in full.
+    # Backends that ended during the mailing are missed; ones that began count in full.
     postgres = sum(seconds - start[3].get(pid, 0.0) for pid, seconds in postgres_cpu().items())
     machine_busy = (busy - start[2][0]) / max(total - start[2][1], 1e-9)
     return {"wall_s": round(wall, 2), "workers_cpu_s": round(workers_cpu, 1),
@@ -275,7 +275,7 @@ def format_report(result: dict) -> str:
         f"received / recipients  : {result.get('received'):,} / {n:,}  (duplicates >= {result.get('duplicates_at_least')})",
         f"ledger                 : {result['ledger']['status']}, {result['ledger']['counts']}, "
         f"max attempts {result['ledger']['max_attempts']}",
-        f"CPU during the campaign: workers {result['cpu']['workers_cpu_s']} s "
+        f"CPU during the mailing: workers {result['cpu']['workers_cpu_s']} s "
         f"({result['cpu']['workers_cpu_us_per_msg']} us/msg), smtp-sink {result['cpu']['sink_cpu_s']} s, "
         f"PostgreSQL {result['cpu']['postgres_cpu_s']} s, "
         f"whole machine {100 * result['cpu']['machine_busy']:.0f}% busy (all users)",

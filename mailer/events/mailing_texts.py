@@ -1,6 +1,6 @@
 """The prefilled subject, preheader and text of event mails, in the event's own language (or the mailing's).
 
-Staff edit these in the normal announcement form; they only save retyping what the event
+Staff edit these in the normal mailing form; they only save retyping what the event
 already says. The event card (time, place, signup and calendar links) is added to every
 event mail by the renderer, so the texts do not repeat it.
 """
@@ -15,7 +15,7 @@ from flask_babel import force_locale, gettext, ngettext
 from mailer.events.service import event_place, format_when, utc_to_local
 from mailer.models import Event
 
-SUBJECT_LIMIT = 200  # Announcement.subject and .preheader
+SUBJECT_LIMIT = 200  # Mailing.subject and .preheader
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|!])")
 
 

@@ -1,6 +1,6 @@
-"""Mailings about an event: its announcement in one step, and what changes when it is cancelled.
+"""Mailings about an event: its mailing in one step, and what changes when it is cancelled.
 
-The announcement's audience follows the event: its topics and its language. The language
+The mailing's audience follows the event: its topics and its language. The language
 is the event's own, not "both languages": the prefilled text is written in the event's
 language, and a subscriber who chose English mail should not get a Danish text under an
 English greeting (staff can still widen it in the form, after writing a text that suits both).
@@ -13,21 +13,21 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
-from mailer.announcements import drafts
+from mailer.mailings import drafts
 from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text
 from mailer.events.reminders import Outcome, ReminderNote, retime_reminders
 from mailer.events.service import EventData, has_ended, update_event
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, EventStatus, StaffUser
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus, StaffUser
+from mailer.mailings import states
 
 log = logging.getLogger(__name__)
 
-# An announcement in one of these has reached (or is reaching) people, who should hear of a cancellation.
-REACHED_PEOPLE = (AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED, AnnouncementStatus.SENT)
+# An mailing in one of these has reached (or is reaching) people, who should hear of a cancellation.
+REACHED_PEOPLE = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 # Not yet (fully) out: staff should look at these when the event is cancelled.
-NOT_YET_OUT = (AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED, AnnouncementStatus.SENDING,
-               AnnouncementStatus.PAUSED)
+NOT_YET_OUT = (MailingStatus.DRAFT, MailingStatus.SCHEDULED, MailingStatus.SENDING,
+               MailingStatus.PAUSED)
 
 
 class EventMailingRefused(ValueError):
@@ -38,65 +38,65 @@ class EventMailingRefused(ValueError):
         self.message = message
 
 
-def mailings_of(event_id: int) -> list[Announcement]:
+def mailings_of(event_id: int) -> list[Mailing]:
     """Every announcement, reminder and cancellation notice of an event, oldest first."""
     return list(db.session.scalars(
-        select(Announcement).where(Announcement.event_id == event_id)
-        .order_by(Announcement.created_at, Announcement.id)
+        select(Mailing).where(Mailing.event_id == event_id)
+        .order_by(Mailing.created_at, Mailing.id)
     ))
 
 
-def draft_event_announcement(event: Event, staff_user: StaffUser | None) -> Announcement:
-    """Create a draft announcement of the event, filled in from it, for staff to edit (commits)."""
+def draft_event_mailing(event: Event, staff_user: StaffUser | None) -> Mailing:
+    """Create a draft mailing of the event, filled in from it, for staff to edit (commits)."""
     if event.status == EventStatus.CANCELLED:
         raise EventMailingRefused(_l("The event is cancelled, so it cannot be announced."))
     if has_ended(event):
         raise EventMailingRefused(_l("The event is over, so it cannot be announced."))
     if not event.topics:
         raise EventMailingRefused(_l(
-            "Give the event at least one topic first: the announcement goes to the subscribers of its topics."))
+            "Give the event at least one topic first: the mailing goes to the subscribers of its topics."))
     text = announcement_text(event)
-    announcement = drafts.create_draft(
+    mailing = drafts.create_draft(
         drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
                          language=event.language, topic_ids=[t.id for t in event.topics], event_id=event.id),
         created_by_id=staff_user.id if staff_user is not None else None,
     )
-    log.info("event %s announcement %s drafted", event.id, announcement.id)
-    return announcement
+    log.info("event %s mailing %s drafted", event.id, mailing.id)
+    return mailing
 
 
-def _active_cancellation_notice(parent_id: int) -> Announcement | None:
+def _active_cancellation_notice(parent_id: int) -> Mailing | None:
     return db.session.scalar(
-        select(Announcement)
-        .where(Announcement.parent_id == parent_id, Announcement.kind == AnnouncementKind.CANCELLATION,
-               Announcement.status != AnnouncementStatus.CANCELLED)
-        .order_by(Announcement.id).limit(1)
+        select(Mailing)
+        .where(Mailing.parent_id == parent_id, Mailing.kind == MailingKind.CANCELLATION,
+               Mailing.status != MailingStatus.CANCELLED)
+        .order_by(Mailing.id).limit(1)
     )
 
 
-def needs_cancellation_notice(event: Event) -> list[Announcement]:
-    """The event's announcements that reached people and have no cancellation notice yet."""
+def needs_cancellation_notice(event: Event) -> list[Mailing]:
+    """The event's mailings that reached people and have no cancellation notice yet."""
     if event.status != EventStatus.CANCELLED:
         return []
     return [a for a in mailings_of(event.id)
-            if a.kind == AnnouncementKind.ANNOUNCEMENT and a.status in REACHED_PEOPLE
+            if a.kind == MailingKind.ANNOUNCEMENT and a.status in REACHED_PEOPLE
             and _active_cancellation_notice(a.id) is None]
 
 
-def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> tuple[Announcement, bool]:
-    """Create the prefilled cancellation notice to those who got the announcement (commits).
+def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> tuple[Mailing, bool]:
+    """Create the prefilled cancellation notice to those who got the mailing (commits).
 
     Returns the notice and whether it is new: asking twice gives the notice made the first
     time, so a double click does not make two.
     """
-    parent = db.session.get(Announcement, parent_id)
-    if parent is None or parent.kind != AnnouncementKind.ANNOUNCEMENT or parent.event is None:
+    parent = db.session.get(Mailing, parent_id)
+    if parent is None or parent.kind != MailingKind.ANNOUNCEMENT or parent.event is None:
         raise EventMailingRefused(_l("That is not the announcement of an event."))
     event = parent.event
     if event.status != EventStatus.CANCELLED:
         raise EventMailingRefused(_l("The event is not cancelled."))
     if parent.status not in REACHED_PEOPLE:
-        raise EventMailingRefused(_l("That announcement was never sent, so nobody needs to hear of the cancellation."))
+        raise EventMailingRefused(_l("That mailing was never sent, so nobody needs to hear of the cancellation."))
     existing = _active_cancellation_notice(parent.id)
     if existing is not None:
         return existing, False
@@ -106,20 +106,20 @@ def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> t
                          language=parent.language, topic_ids=[t.id for t in parent.topics], event_id=event.id,
                          template_id=parent.template_id),
         created_by_id=staff_user.id if staff_user is not None else None,
-        kind=AnnouncementKind.CANCELLATION, parent_id=parent.id,
+        kind=MailingKind.CANCELLATION, parent_id=parent.id,
     )
-    log.info("event %s cancellation notice %s drafted for announcement %s", event.id, notice.id, parent.id)
+    log.info("event %s cancellation notice %s drafted for mailing %s", event.id, notice.id, parent.id)
     return notice, True
 
 
-def _prefilled_text(mailing: Announcement, event: Event) -> MailText | None:
+def _prefilled_text(mailing: Mailing, event: Event) -> MailText | None:
     """The text we fill a mailing of this kind in with, for the event as it is now."""
     language = mailing.language or event.language
-    if mailing.kind == AnnouncementKind.ANNOUNCEMENT:
+    if mailing.kind == MailingKind.ANNOUNCEMENT:
         return announcement_text(event, language)
-    if mailing.kind == AnnouncementKind.REMINDER and mailing.remind_days_before:
+    if mailing.kind == MailingKind.REMINDER and mailing.remind_days_before:
         return reminder_text(event, mailing.remind_days_before, language)
-    if mailing.kind == AnnouncementKind.CANCELLATION:
+    if mailing.kind == MailingKind.CANCELLATION:
         return cancellation_text(event, language)
     return None
 
@@ -139,7 +139,7 @@ def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
     filled it in gets the new date and place; one that staff edited is theirs and stays.
     Runs in the caller's transaction (the caller commits), so all of it happens or none.
     """
-    waiting = [m for m in mailings_of(event.id) if m.status in campaign.EDITABLE]
+    waiting = [m for m in mailings_of(event.id) if m.status in states.EDITABLE]
     before = {m.id: _prefilled_text(m, event) for m in waiting}
     update_event(event, data)
     result = EventUpdate(reminder_notes=retime_reminders(event))
@@ -153,7 +153,7 @@ def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
             continue
         # Only while it can still be edited: one that has just started keeps what it is sending.
         done = db.session.execute(
-            update(Announcement).where(Announcement.id == mailing.id, Announcement.status.in_(campaign.EDITABLE))
+            update(Mailing).where(Mailing.id == mailing.id, Mailing.status.in_(states.EDITABLE))
             .values(**changes).execution_options(synchronize_session=False)
         ).rowcount
         if done:
@@ -166,27 +166,27 @@ class Withdrawal:
     """What cancelling an event did to its mailings, and what staff should do next."""
 
     cancelled_reminders: list[ReminderNote] = field(default_factory=list)
-    not_yet_out: list[Announcement] = field(default_factory=list)   # the event's own announcements to look at
-    needs_notice: list[Announcement] = field(default_factory=list)  # offer a cancellation notice for these
+    not_yet_out: list[Mailing] = field(default_factory=list)   # the event's own mailings to look at
+    needs_notice: list[Mailing] = field(default_factory=list)  # offer a cancellation notice for these
 
 
 def withdraw_event_mailings(event: Event) -> Withdrawal:
     """Cancel the reminders of a cancelled event and list what staff should look at.
 
     Safe to repeat: a second call finds nothing left to cancel. Reminders that are sending
-    are stopped too (a reminder of a cancelled event is wrong). The event's announcements
+    are stopped too (a reminder of a cancelled event is wrong). The event's mailings
     themselves are only listed: whether to stop one is the staff's decision.
     """
     withdrawal = Withdrawal()
     for mailing in mailings_of(event.id):
-        if mailing.kind == AnnouncementKind.REMINDER and mailing.status in NOT_YET_OUT:
+        if mailing.kind == MailingKind.REMINDER and mailing.status in NOT_YET_OUT:
             try:
-                campaign.cancel(mailing.id)
-            except campaign.InvalidTransition:
+                states.cancel(mailing.id)
+            except states.InvalidTransition:
                 continue  # finished in the meantime
             withdrawal.cancelled_reminders.append(ReminderNote(
                 Outcome.CANCELLED_EVENT, mailing.remind_days_before or 0, mailing.id, mailing.scheduled_at))
-        elif mailing.kind == AnnouncementKind.ANNOUNCEMENT and mailing.status in NOT_YET_OUT:
+        elif mailing.kind == MailingKind.ANNOUNCEMENT and mailing.status in NOT_YET_OUT:
             withdrawal.not_yet_out.append(mailing)
     withdrawal.needs_notice = needs_cancellation_notice(event)
     if withdrawal.cancelled_reminders:

@@ -1,6 +1,6 @@
-"""Reminders before an event: scheduled announcements that follow the event when it moves.
+"""Reminders before an event: scheduled mailings that follow the event when it moves.
 
-A reminder is an Announcement of kind REMINDER whose parent is the event's announcement. It
+A reminder is an Mailing of kind REMINDER whose parent is the event's mailing. It
 goes out a whole number of days before the event, at the same Copenhagen clock time (so "one
 day before" a 10:00 event is 10:00 the day before, across a change to or from summer time),
 to those who got the parent and are still subscribed (see mailer.sending.audience).
@@ -19,7 +19,7 @@ from sqlalchemy import delete, select, update
 from mailer.events.mailing_texts import reminder_text
 from mailer.events.service import COPENHAGEN, utc_to_local
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, EventStatus
+from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus
 from mailer.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ SUGGESTED_DAYS = (7, 1)
 MIN_DAYS, MAX_DAYS = 1, 60
 MAX_REMINDERS = 5
 # The parent has already gone (or is going) out: its reminders may be set, but not changed by a re-schedule.
-PARENT_SENT = (AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED, AnnouncementStatus.SENT)
+PARENT_SENT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 
 
 class ReminderRefused(ValueError):
@@ -43,11 +43,11 @@ class Outcome(StrEnum):
     CREATED = "created"
     KEPT = "kept"
     RETIMED = "retimed"
-    REMOVED = "removed"                        # unticked (or the announcement went back to draft)
+    REMOVED = "removed"                        # unticked (or the mailing went back to draft)
     SKIPPED_PAST = "skipped_past"              # its time has already passed: not created
-    SKIPPED_EARLY = "skipped_early"            # it would go before the announcement itself
+    SKIPPED_EARLY = "skipped_early"            # it would go before the mailing itself
     CANCELLED_PAST = "cancelled_past"          # the event moved and the new time has passed
-    CANCELLED_EARLY = "cancelled_early"        # the event moved and it would now go before the announcement
+    CANCELLED_EARLY = "cancelled_early"        # the event moved and it would now go before the mailing
     CANCELLED_EVENT = "cancelled_event"        # the event is cancelled
 
 
@@ -84,33 +84,33 @@ def checked_days(days: Iterable[int]) -> list[int]:
     return wanted
 
 
-def reminders_of(announcement_id: int) -> list[Announcement]:
-    """The reminders of an announcement, the earliest first."""
+def reminders_of(mailing_id: int) -> list[Mailing]:
+    """The reminders of an mailing, the earliest first."""
     return list(db.session.scalars(
-        select(Announcement)
-        .where(Announcement.parent_id == announcement_id, Announcement.kind == AnnouncementKind.REMINDER)
-        .order_by(Announcement.scheduled_at, Announcement.id)
+        select(Mailing)
+        .where(Mailing.parent_id == mailing_id, Mailing.kind == MailingKind.REMINDER)
+        .order_by(Mailing.scheduled_at, Mailing.id)
     ))
 
 
-def pending_reminder_days(announcement_id: int) -> list[int]:
+def pending_reminder_days(mailing_id: int) -> list[int]:
     """The days-before of the reminders still waiting to go out (to pre-tick the form)."""
-    return sorted({r.remind_days_before for r in reminders_of(announcement_id)
-                   if r.status == AnnouncementStatus.SCHEDULED and r.remind_days_before}, reverse=True)
+    return sorted({r.remind_days_before for r in reminders_of(mailing_id)
+                   if r.status == MailingStatus.SCHEDULED and r.remind_days_before}, reverse=True)
 
 
-def can_have_reminders(announcement: Announcement) -> bool:
-    """Only an announcement of an event (not a reminder or a notice) gets reminders."""
-    return announcement.kind == AnnouncementKind.ANNOUNCEMENT and announcement.event_id is not None
+def can_have_reminders(mailing: Mailing) -> bool:
+    """Only an mailing of an event (not a reminder or a notice) gets reminders."""
+    return mailing.kind == MailingKind.ANNOUNCEMENT and mailing.event_id is not None
 
 
-def check_reminders(announcement: Announcement, days: Iterable[int], now: datetime | None = None) -> list[int]:
+def check_reminders(mailing: Mailing, days: Iterable[int], now: datetime | None = None) -> list[int]:
     """Refuse reminders that cannot be: bad days, or an event that is cancelled or has begun."""
     wanted = checked_days(days)
     if not wanted:
         return wanted
-    event = announcement.event
-    if not can_have_reminders(announcement) or event is None:
+    event = mailing.event
+    if not can_have_reminders(mailing) or event is None:
         raise ReminderRefused(_l("Only the announcement of an event can have reminders."))
     if event.status == EventStatus.CANCELLED:
         raise ReminderRefused(_l("The event is cancelled, so it gets no reminders."))
@@ -119,13 +119,13 @@ def check_reminders(announcement: Announcement, days: Iterable[int], now: dateti
     return wanted
 
 
-def _new_reminder(parent: Announcement, event: Event, days_before: int, when: datetime) -> Announcement:
+def _new_reminder(parent: Mailing, event: Event, days_before: int, when: datetime) -> Mailing:
     text = reminder_text(event, days_before, parent.language)
-    reminder = Announcement(
-        kind=AnnouncementKind.REMINDER, parent_id=parent.id, event_id=event.id, remind_days_before=days_before,
+    reminder = Mailing(
+        kind=MailingKind.REMINDER, parent_id=parent.id, event_id=event.id, remind_days_before=days_before,
         subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
         language=parent.language, topics=list(parent.topics), template_id=parent.template_id,
-        created_by_id=parent.created_by_id, status=AnnouncementStatus.SCHEDULED, scheduled_at=when,
+        created_by_id=parent.created_by_id, status=MailingStatus.SCHEDULED, scheduled_at=when,
     )
     db.session.add(reminder)
     db.session.flush()
@@ -135,8 +135,8 @@ def _new_reminder(parent: Announcement, event: Event, days_before: int, when: da
 def _set_time(reminder_id: int, when: datetime) -> bool:
     """Re-time a reminder only while it is still scheduled: a started one is left alone."""
     result = db.session.execute(
-        update(Announcement)
-        .where(Announcement.id == reminder_id, Announcement.status == AnnouncementStatus.SCHEDULED)
+        update(Mailing)
+        .where(Mailing.id == reminder_id, Mailing.status == MailingStatus.SCHEDULED)
         .values(scheduled_at=when, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -146,9 +146,9 @@ def _set_time(reminder_id: int, when: datetime) -> bool:
 def _cancel_scheduled(reminder_id: int) -> bool:
     now = utcnow()
     result = db.session.execute(
-        update(Announcement)
-        .where(Announcement.id == reminder_id, Announcement.status == AnnouncementStatus.SCHEDULED)
-        .values(status=AnnouncementStatus.CANCELLED, finished_at=now, updated_at=now)
+        update(Mailing)
+        .where(Mailing.id == reminder_id, Mailing.status == MailingStatus.SCHEDULED)
+        .values(status=MailingStatus.CANCELLED, finished_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
@@ -157,42 +157,42 @@ def _cancel_scheduled(reminder_id: int) -> bool:
 def _remove_scheduled(reminder_id: int) -> bool:
     """Delete a reminder that is scheduled and never started: it has no recipients and no history."""
     result = db.session.execute(
-        delete(Announcement)
-        .where(Announcement.id == reminder_id, Announcement.status == AnnouncementStatus.SCHEDULED)
+        delete(Mailing)
+        .where(Mailing.id == reminder_id, Mailing.status == MailingStatus.SCHEDULED)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def set_reminders(announcement_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
-    """Make the announcement's waiting reminders exactly `days`, for an announcement going out at `sends_at`.
+def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
+    """Make the mailing's waiting reminders exactly `days`, for an mailing going out at `sends_at`.
 
     Called when staff schedule or send the announcement of an event. Scheduled reminders
     with the same days stay (re-timed if needed); unticked ones are removed; a reminder
-    whose time has passed, or that would go before the announcement itself, is not made.
+    whose time has passed, or that would go before the mailing itself, is not made.
     A reminder staff put back to draft by hand is theirs, and is left alone. Commits.
     """
     # Locked, so two clicks on "Schedule" at once cannot both add the same reminder.
-    announcement = db.session.scalar(
-        select(Announcement).where(Announcement.id == announcement_id)
+    mailing = db.session.scalar(
+        select(Mailing).where(Mailing.id == mailing_id)
         .with_for_update().execution_options(populate_existing=True)
     )
-    if announcement is None:
-        raise LookupError(f"announcement {announcement_id} does not exist")
+    if mailing is None:
+        raise LookupError(f"mailing {mailing_id} does not exist")
     now = utcnow()
     try:
-        wanted = check_reminders(announcement, days, now)
+        wanted = check_reminders(mailing, days, now)
     except ReminderRefused:
         db.session.rollback()
         raise
-    existing = {r.remind_days_before: r for r in reminders_of(announcement_id)
-                if r.status == AnnouncementStatus.SCHEDULED}
+    existing = {r.remind_days_before: r for r in reminders_of(mailing_id)
+                if r.status == MailingStatus.SCHEDULED}
     notes: list[ReminderNote] = []
     for days_before, reminder in existing.items():
         if days_before not in wanted and _remove_scheduled(reminder.id):
             notes.append(ReminderNote(Outcome.REMOVED, days_before, None, reminder.scheduled_at))
     for days_before in wanted:
-        when = reminder_time(announcement.event.starts_at, days_before)
+        when = reminder_time(mailing.event.starts_at, days_before)
         reminder = existing.get(days_before)
         outcome = None
         if when <= now:
@@ -204,22 +204,22 @@ def set_reminders(announcement_id: int, days: Iterable[int], sends_at: datetime)
                 _remove_scheduled(reminder.id)
             notes.append(ReminderNote(outcome, days_before, None, None, when))
         elif reminder is None:
-            created = _new_reminder(announcement, announcement.event, days_before, when)
+            created = _new_reminder(mailing, mailing.event, days_before, when)
             notes.append(ReminderNote(Outcome.CREATED, days_before, created.id, None, when))
         elif reminder.scheduled_at != when and _set_time(reminder.id, when):
             notes.append(ReminderNote(Outcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
         else:
             notes.append(ReminderNote(Outcome.KEPT, days_before, reminder.id, None, reminder.scheduled_at))
     db.session.commit()
-    log.info("announcement %s reminders: %s", announcement_id, [(n.days_before, n.outcome.value) for n in notes])
+    log.info("mailing %s reminders: %s", mailing_id, [(n.days_before, n.outcome.value) for n in notes])
     return notes
 
 
-def remove_waiting_reminders(announcement_id: int) -> list[ReminderNote]:
-    """Remove the scheduled reminders (the announcement went back to draft). Commits."""
+def remove_waiting_reminders(mailing_id: int) -> list[ReminderNote]:
+    """Remove the scheduled reminders (the mailing went back to draft). Commits."""
     notes = [ReminderNote(Outcome.REMOVED, r.remind_days_before or 0, None, r.scheduled_at)
-             for r in reminders_of(announcement_id)
-             if r.status == AnnouncementStatus.SCHEDULED and _remove_scheduled(r.id)]
+             for r in reminders_of(mailing_id)
+             if r.status == MailingStatus.SCHEDULED and _remove_scheduled(r.id)]
     db.session.commit()
     return notes
 
@@ -229,15 +229,15 @@ def retime_reminders(event: Event) -> list[ReminderNote]:
 
     Runs in the caller's transaction, so the event and its reminders change together. A
     reminder that has started or been sent is left alone. One whose new time has passed,
-    or that would now go before its announcement, is cancelled.
+    or that would now go before its mailing, is cancelled.
     """
     now = utcnow()
     notes: list[ReminderNote] = []
     reminders = list(db.session.scalars(
-        select(Announcement)
-        .where(Announcement.event_id == event.id, Announcement.kind == AnnouncementKind.REMINDER,
-               Announcement.status == AnnouncementStatus.SCHEDULED)
-        .order_by(Announcement.scheduled_at, Announcement.id)
+        select(Mailing)
+        .where(Mailing.event_id == event.id, Mailing.kind == MailingKind.REMINDER,
+               Mailing.status == MailingStatus.SCHEDULED)
+        .order_by(Mailing.scheduled_at, Mailing.id)
     ))
     for reminder in reminders:
         days_before = reminder.remind_days_before

@@ -2,7 +2,7 @@
 
 Why not email.message.EmailMessage: building a multipart message with it and calling
 as_bytes() runs at about 420 messages/s per core (see docs/PERFORMANCE.md), which caps a
-whole campaign far below what SMTP can take. Assembling the bytes directly, with the C
+whole mailing far below what SMTP can take. Assembling the bytes directly, with the C
 quoted-printable encoder (binascii.b2a_qp) and with every part that never changes encoded
 once per MessageBuilder, runs at well over 10,000 messages/s. Correctness is kept by the
 tests, which parse every shape of message back with the stdlib parser and require zero
@@ -127,7 +127,7 @@ class EncodedText:
 class QuotedPrintableTemplate:
     """A text made of static pieces and per-message fields; the static pieces are encoded once.
 
-    Why: a campaign sends the same ~25 KB of HTML and text to every recipient with a few
+    Why: a mailing sends the same ~25 KB of HTML and text to every recipient with a few
     personal values (name, links) in between. Encoding all of it per message cost more than
     the rest of building and sending together (docs/PERFORMANCE.md). Quoted-printable
     allows a soft line break ("=" CRLF) anywhere, so each piece is encoded on its own and
@@ -197,7 +197,7 @@ class MessageBuilder:
         self._from = fold_header("From", format_address(sender)).encode("ascii")
         self._static = _encode_headers(static_headers or {})
         self._date_cache: tuple[int, bytes] = (-1, b"")
-        self._subject_cache: dict[str, bytes] = {}  # a campaign has one subject (per language)
+        self._subject_cache: dict[str, bytes] = {}  # a mailing has one subject (per language)
         # Message-IDs and boundaries need to be unique, not secret. os.urandom costs ~100 µs a
         # call on this kind of machine, two calls a message (docs/PERFORMANCE.md), so a
         # generator seeded once from it makes them; each builder (and process) has its own seed.

@@ -1,5 +1,5 @@
 """Database models."""
-from mailer.models.announcement import Announcement, AnnouncementKind, AnnouncementStatus, Delivery, DeliveryStatus
+from mailer.models.mailing import Mailing, MailingKind, MailingStatus, Delivery, DeliveryStatus
 from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
@@ -8,8 +8,8 @@ from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Su
 
 __all__ = [
     "Announcement",
-    "AnnouncementKind",
-    "AnnouncementStatus",
+    "MailingKind",
+    "MailingStatus",
     "Delivery",
     "ErasedSubscriber",
     "Frequency",

@@ -18,7 +18,7 @@ class ConsentAction(StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # withdrew consent for a topic or for everything
     LANGUAGE = "language"        # changed language
     NAME = "name"                # changed name
-    FREQUENCY = "frequency"      # chose announcements, digest or both (detail holds the choice)
+    FREQUENCY = "frequency"      # chose mailings, digest or both (detail holds the choice)
     PAUSE = "pause"              # paused all mail until a date (detail holds the date)
     RESUME = "resume"            # mail resumed: the pause ran out or the subscriber ended it
     TOKENS_REVOKED = "tokens_revoked"

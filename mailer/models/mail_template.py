@@ -11,7 +11,7 @@ from mailer.models.types import UTCDateTime, utcnow
 
 
 class MailTemplate(db.Model):
-    """An HTML + text template pair for announcements."""
+    """An HTML + text template pair for mailings."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)

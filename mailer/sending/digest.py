@@ -4,7 +4,7 @@ A digest lists each recipient's upcoming events (not ended, not cancelled) of th
 topics, and marks the new ones. An event is new for a subscriber when it was created after
 the as-of time of the last digest the ledger says was SENT to them; a digest that failed or
 bounced moves nothing, so its events stay new. "Created" rather than "announced": digest
-readers chose not to get announcements, and many events are never announced at all; what is
+readers chose not to get mailings, and many events are never announced at all; what is
 new to them is what appeared on the events page. Subscribers with nothing new get no row, so
 no mail.
 
@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from mailer.events.service import upcoming_events
 from mailer.extensions import db
 from mailer.models import (
-    Announcement,
-    AnnouncementKind,
+    Mailing,
+    MailingKind,
     Delivery,
     DeliveryStatus,
     Subscriber,
@@ -57,9 +57,9 @@ class _Listed:
     topic_ids: frozenset[int]
 
 
-def digest_as_of(announcement: Announcement) -> datetime:
+def digest_as_of(mailing: Mailing) -> datetime:
     """The moment a digest describes: its scheduled time (fixed before the first chunk is taken)."""
-    return announcement.scheduled_at or announcement.started_at or utcnow()
+    return mailing.scheduled_at or mailing.started_at or utcnow()
 
 
 def _candidate_events(as_of: datetime, topic_ids: set[int]) -> list[_Listed]:
@@ -85,12 +85,12 @@ def _confirmed_topics(subscriber_ids: list[int], topic_ids: set[int]) -> dict[in
     return {subscriber_id: frozenset(ids) for subscriber_id, ids in topics.items()}
 
 
-def _last_digest_as_of(announcement_id: int, subscriber_ids: list[int]) -> dict[int, datetime]:
+def _last_digest_as_of(mailing_id: int, subscriber_ids: list[int]) -> dict[int, datetime]:
     """For each subscriber, the as-of time of the latest other digest the ledger says was SENT to them."""
     rows = db.session.execute(
-        select(Delivery.subscriber_id, func.max(Announcement.scheduled_at))
-        .join(Announcement, Announcement.id == Delivery.announcement_id)
-        .where(Announcement.kind == AnnouncementKind.DIGEST, Announcement.id != announcement_id,
+        select(Delivery.subscriber_id, func.max(Mailing.scheduled_at))
+        .join(Mailing, Mailing.id == Delivery.mailing_id)
+        .where(Mailing.kind == MailingKind.DIGEST, Mailing.id != mailing_id,
                Delivery.status == DeliveryStatus.SENT, in_ids(Delivery.subscriber_id, subscriber_ids))
         .group_by(Delivery.subscriber_id)
     )
@@ -110,10 +110,10 @@ class _Lists:
         return self._by_topics[topics]
 
 
-def _add_rows(announcement_id: int, subscriber_ids: list[int], topic_ids: set[int], lists: _Lists) -> int:
+def _add_rows(mailing_id: int, subscriber_ids: list[int], topic_ids: set[int], lists: _Lists) -> int:
     """Insert one pending row per subscriber of this chunk with something new; return rows added."""
     topics_of = _confirmed_topics(subscriber_ids, topic_ids)
-    cut_off = _last_digest_as_of(announcement_id, subscriber_ids)
+    cut_off = _last_digest_as_of(mailing_id, subscriber_ids)
     chosen, payloads = [], []
     for subscriber_id in subscriber_ids:
         shown = lists.for_topics(topics_of.get(subscriber_id, frozenset()))
@@ -122,23 +122,23 @@ def _add_rows(announcement_id: int, subscriber_ids: list[int], topic_ids: set[in
         if new:
             chosen.append(subscriber_id)
             payloads.append(DigestPayload(tuple(e.event_id for e in shown), tuple(new)).to_json())
-    return insert_pending_rows(announcement_id, chosen, payloads)
+    return insert_pending_rows(mailing_id, chosen, payloads)
 
 
-def snapshot_digest_audience(announcement: Announcement, after_subscriber_id: int = 0,
+def snapshot_digest_audience(mailing: Mailing, after_subscriber_id: int = 0,
                              limit: int | None = None) -> SnapshotChunk:
     """Insert pending digest rows for eligible subscribers with ids above `after_subscriber_id`.
 
     Like audience.snapshot_audience: at most `limit` eligible subscribers are examined (all of
-    them when None), in id order, and repeating a chunk adds nothing (UNIQUE (announcement,
+    them when None), in id order, and repeating a chunk adds nothing (UNIQUE (mailing,
     subscriber)). A subscriber examined but given no row had nothing new.
     """
-    as_of = digest_as_of(announcement)
-    topic_ids = {t.id for t in announcement.topics}
+    as_of = digest_as_of(mailing)
+    topic_ids = {t.id for t in mailing.topics}
     lists = _Lists(_candidate_events(as_of, topic_ids))
     if not lists.events and limit is None:
         return SnapshotChunk(0, after_subscriber_id, True)  # nothing to list: no one gets a digest
-    query = eligible_subscribers(announcement, after=after_subscriber_id).order_by(Subscriber.id)
+    query = eligible_subscribers(mailing, after=after_subscriber_id).order_by(Subscriber.id)
     if limit is not None:
         query = query.limit(limit)
     # One query for the whole chunk, streamed (a server-side cursor on PostgreSQL) in slices
@@ -148,7 +148,7 @@ def snapshot_digest_audience(announcement: Announcement, after_subscriber_id: in
         examined += len(subscriber_ids)
         cursor = subscriber_ids[-1]
         if lists.events:
-            added += _add_rows(announcement.id, subscriber_ids, topic_ids, lists)
-    log.info("digest %s: %s rows added for %s subscribers up to id %s (%s events listed)", announcement.id, added,
+            added += _add_rows(mailing.id, subscriber_ids, topic_ids, lists)
+    log.info("digest %s: %s rows added for %s subscribers up to id %s (%s events listed)", mailing.id, added,
              examined, cursor, len(lists.events))
     return SnapshotChunk(added, cursor, limit is None or examined < limit)

@@ -1,7 +1,7 @@
 """Compose digests: one frame per batch and language, each event rendered once, joined per recipient.
 
 The frame (greeting, introduction, footer) is rendered and CSS-inlined once with markers in
-place of the personal parts, as CompiledAnnouncement does. Each event is rendered once per
+place of the personal parts, as CompiledMailing does. Each event is rendered once per
 language (and once more if some recipient sees it marked "New"); a recipient then costs a JSON
 parse, a few joins and two token signatures.
 
@@ -26,7 +26,7 @@ from mailer.emails import public_url
 from mailer.events.calendar import calendar_links, event_url
 from mailer.events.service import event_place, format_when
 from mailer.extensions import db
-from mailer.models import Announcement, Event, EventStatus
+from mailer.models import Mailing, Event, EventStatus
 from mailer.sending.ledger import Recipient
 from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
 from mailer.sending.personalize import PersonalMessage
@@ -81,9 +81,9 @@ def _event_facts(event: Event, language: str) -> dict[str, Any]:
 class CompiledDigest:
     """The digest in one language, ready to personalise from each recipient's payload."""
 
-    def __init__(self, announcement: Announcement, language: str) -> None:
+    def __init__(self, mailing: Mailing, language: str) -> None:
         self.language = language
-        self.topic_ids = tuple(sorted(t.id for t in announcement.topics))
+        self.topic_ids = tuple(sorted(t.id for t in mailing.topics))
         marks = {field: marker(field) for field in FIELDS}
         organisation = current_app.config["ORGANISATION_NAME"]
         with force_locale(language):

@@ -1,4 +1,4 @@
-"""Send an announcement: claim batches, personalise, send over several connections, mark in groups.
+"""Send an mailing: claim batches, personalise, send over several connections, mark in groups.
 
 At most `group_size` messages per worker are sent but not yet marked in the ledger. If the
 worker dies, those rows come back when their lease runs out and may be sent again: that is
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, DeliveryStatus, Subscriber
+from mailer.models import Mailing, MailingStatus, DeliveryStatus, Subscriber
 from mailer.models.types import utcnow
-from mailer.sending import campaign, ledger
+from mailer.mailings import states
+from mailer.sending import ledger
 from mailer.sending.audience import still_subscribed
 from mailer.sending.ledger import Outcome, Recipient
 from mailer.mail.mime import MessageBuilder
@@ -77,10 +78,10 @@ class _InFlight:
 
 
 class SendingRun:
-    """One worker's pass over an announcement until nothing is left to claim."""
+    """One worker's pass over an mailing until nothing is left to claim."""
 
-    def __init__(self, announcement_id: int, worker: str, sender: Sender, settings: EngineSettings) -> None:
-        self.announcement_id = announcement_id
+    def __init__(self, mailing_id: int, worker: str, sender: Sender, settings: EngineSettings) -> None:
+        self.mailing_id = mailing_id
         self.worker = worker
         self.sender = sender
         self.settings = settings
@@ -89,36 +90,36 @@ class SendingRun:
         self.sent = 0
 
     def run(self) -> int:
-        """Send until the announcement is done, paused or cancelled; return messages sent."""
+        """Send until the mailing is done, paused or cancelled; return messages sent."""
         try:
-            while campaign.status_of(self.announcement_id) == AnnouncementStatus.SENDING:
-                batch = ledger.claim_batch(self.announcement_id, self.worker, self.settings.batch_size,
+            while states.status_of(self.mailing_id) == MailingStatus.SENDING:
+                batch = ledger.claim_batch(self.mailing_id, self.worker, self.settings.batch_size,
                                            self.settings.lease_seconds)
                 if not batch:
                     # Out of rows: add the next chunk of the audience, if there is one.
-                    state = campaign.extend_audience(self.announcement_id)
-                    if state is campaign.AudienceState.COMPLETE:
+                    state = states.extend_audience(self.mailing_id)
+                    if state is states.AudienceState.COMPLETE:
                         break
-                    if state is campaign.AudienceState.BUSY:
+                    if state is states.AudienceState.BUSY:
                         time.sleep(0.05)
                     continue
                 if not self._send_batch(batch):
                     break
-            campaign.finish_if_done(self.announcement_id)
+            states.finish_if_done(self.mailing_id)
         finally:
             self._pool.shutdown(wait=True)
         return self.sent
 
     def _personalise_for(self, language: str) -> Callable[[Recipient], PersonalMessage]:
         if language not in self._compiled:
-            announcement = db.session.get(Announcement, self.announcement_id)
-            composer = composer_for(announcement, language)
+            mailing = db.session.get(Mailing, self.mailing_id)
+            composer = composer_for(mailing, language)
             # Composers that can hand over pre-encoded bodies skip encoding them per message.
             self._compiled[language] = getattr(composer, "personalise_encoded", composer.personalise)
         return self._compiled[language]
 
     def _send_batch(self, batch: list[Recipient]) -> bool:
-        allowed = still_subscribed(self.announcement_id, [r.subscriber_id for r in batch])
+        allowed = still_subscribed(self.mailing_id, [r.subscriber_id for r in batch])
         skipped = [Outcome(r.delivery_id, DeliveryStatus.SKIPPED) for r in batch if r.subscriber_id not in allowed]
         ledger.record_outcomes(skipped)
         todo = [r for r in batch if r.subscriber_id in allowed]
@@ -133,7 +134,7 @@ class SendingRun:
             if in_flight is not None:
                 self._complete(in_flight)
                 in_flight = None
-            if index and campaign.status_of(self.announcement_id) != AnnouncementStatus.SENDING:
+            if index and states.status_of(self.mailing_id) != MailingStatus.SENDING:
                 ledger.release_claims([r.delivery_id for rest in groups[index:] for r in rest])
                 return False
             if time.monotonic() - renewed_at > self.settings.lease_seconds / 3:
@@ -200,12 +201,12 @@ class SendingRun:
             self._pause_if_failing()
 
     def _pause_if_failing(self) -> None:
-        counts = ledger.status_counts(self.announcement_id)
+        counts = ledger.status_counts(self.mailing_id)
         failures = counts["failed"] + counts["bounced"] + counts["unknown"]
         tried = failures + counts["sent"]
         if tried >= self.settings.failure_minimum and failures > self.settings.failure_ratio * tried:
             reason = f"{failures} of {tried} messages failed; paused automatically"
             try:
-                campaign.pause(self.announcement_id, reason)
-            except campaign.InvalidTransition:
+                states.pause(self.mailing_id, reason)
+            except states.InvalidTransition:
                 pass  # another worker paused it first

@@ -39,14 +39,14 @@ class Outcome:
     retry_at: datetime | None = None
 
 
-def _due_pending(announcement_id: int, now: datetime):
-    return and_(Delivery.announcement_id == announcement_id, Delivery.status == DeliveryStatus.PENDING,
+def _due_pending(mailing_id: int, now: datetime):
+    return and_(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.PENDING,
                 or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now))
 
 
-def _expired_lease(announcement_id: int, now: datetime):
+def _expired_lease(mailing_id: int, now: datetime):
     # A dead worker's lease has run out: its rows go back to the pool.
-    return and_(Delivery.announcement_id == announcement_id, Delivery.status == DeliveryStatus.CLAIMED,
+    return and_(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.CLAIMED,
                 Delivery.lease_expires_at < now)
 
 
@@ -64,7 +64,7 @@ def _claim(condition, worker: str, size: int, now: datetime, lease_seconds: floa
     ).all()
 
 
-def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: float) -> list[Recipient]:
+def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -> list[Recipient]:
     """Lease up to `size` sendable rows to this worker and return their recipients.
 
     On PostgreSQL, FOR UPDATE SKIP LOCKED lets any number of workers claim side by side
@@ -74,9 +74,9 @@ def claim_batch(announcement_id: int, worker: str, size: int, lease_seconds: flo
     id order and took half a second per claim once 850k rows were sent (docs/PERFORMANCE.md).
     """
     now = utcnow()
-    claimed = _claim(_due_pending(announcement_id, now), worker, size, now, lease_seconds)
+    claimed = _claim(_due_pending(mailing_id, now), worker, size, now, lease_seconds)
     if len(claimed) < size:
-        claimed += _claim(_expired_lease(announcement_id, now), worker, size - len(claimed), now, lease_seconds)
+        claimed += _claim(_expired_lease(mailing_id, now), worker, size - len(claimed), now, lease_seconds)
     db.session.commit()
     if not claimed:
         return []
@@ -167,24 +167,24 @@ def release_claims(delivery_ids: list[int]) -> None:
         db.session.commit()
 
 
-def status_counts(announcement_id: int) -> dict[str, int]:
-    """Count the ledger rows of an announcement by status (one indexed GROUP BY)."""
+def status_counts(mailing_id: int) -> dict[str, int]:
+    """Count the ledger rows of an mailing by status (one indexed GROUP BY)."""
     rows = db.session.execute(
-        select(Delivery.status, func.count()).where(Delivery.announcement_id == announcement_id).group_by(Delivery.status)
+        select(Delivery.status, func.count()).where(Delivery.mailing_id == mailing_id).group_by(Delivery.status)
     ).all()
     counts = {status.value: 0 for status in DeliveryStatus}
     counts.update({status: count for status, count in rows})
     return counts
 
 
-def has_claimable_rows(announcement_id: int) -> bool:
+def has_claimable_rows(mailing_id: int) -> bool:
     """Return True if some row could be claimed now."""
     now = utcnow()
     return any(db.session.scalar(select(Delivery.id).where(condition).limit(1)) is not None
-               for condition in (_due_pending(announcement_id, now), _expired_lease(announcement_id, now)))
+               for condition in (_due_pending(mailing_id, now), _expired_lease(mailing_id, now)))
 
 
-def has_open_rows(announcement_id: int) -> bool:
+def has_open_rows(mailing_id: int) -> bool:
     """Return True while some row is pending, retrying or claimed."""
-    query = select(Delivery.id).where(Delivery.announcement_id == announcement_id, Delivery.status.in_(OPEN_STATUSES))
+    query = select(Delivery.id).where(Delivery.mailing_id == mailing_id, Delivery.status.in_(OPEN_STATUSES))
     return db.session.scalar(query.limit(1)) is not None

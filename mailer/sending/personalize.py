@@ -1,4 +1,4 @@
-"""Compile an announcement once per batch and language; personalise each recipient cheaply.
+"""Compile an mailing once per batch and language; personalise each recipient cheaply.
 
 The templates are rendered once with markers in place of the per-recipient values (name,
 greeting, links), CSS is inlined once, and each recipient then costs a few string joins.
@@ -6,7 +6,7 @@ Rendering Jinja and inlining CSS per recipient would cost more than building and
 the message (see docs/PERFORMANCE.md).
 
 This is the one render path: the engine, the staff preview, the test send and the public
-archive all go through CompiledAnnouncement.
+archive all go through CompiledMailing.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from werkzeug.routing import BuildError
 
 from mailer.emails import public_url
 from mailer.extensions import db
-from mailer.models import Announcement, Event, EventStatus, MailTemplate
+from mailer.models import Mailing, Event, EventStatus, MailTemplate
 from mailer.sending.ledger import Recipient
 from mailer.mail.mime import Attachment, EncodedText
 from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
@@ -57,12 +57,12 @@ def placeholder_recipient(email: str = "test@example.org", name: str | None = "T
                      public_id="test-" + secrets.token_urlsafe(8), token_secret=secrets.token_urlsafe(12), attempts=0)
 
 
-def archive_url(announcement_id: int) -> str:
-    """The public web version of an announcement ("view in browser")."""
+def archive_url(mailing_id: int) -> str:
+    """The public web version of an mailing ("view in browser")."""
     try:
-        return public_url("archive.item", announcement_id=announcement_id)
+        return public_url("archive.item", mailing_id=mailing_id)
     except BuildError:  # the archive pages are not registered on this app (some tests)
-        return f"{current_app.config['BASE_URL'].rstrip('/')}/archive/{announcement_id}"
+        return f"{current_app.config['BASE_URL'].rstrip('/')}/archive/{mailing_id}"
 
 
 def _event_card(event: Event, language: str) -> dict[str, Any]:
@@ -96,36 +96,36 @@ def _event_card(event: Event, language: str) -> dict[str, Any]:
 def _ics_attachment(event: Event, kind: str | None = None) -> Attachment:
     """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID)."""
     from mailer.events.calendar import event_to_ics
-    from mailer.models import AnnouncementKind
+    from mailer.models import MailingKind
 
-    method = "CANCEL" if kind == AnnouncementKind.CANCELLATION else "PUBLISH"
+    method = "CANCEL" if kind == MailingKind.CANCELLATION else "PUBLISH"
     return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE.format(method=method),
                       data=event_to_ics(event, method))
 
 
-class CompiledAnnouncement:
-    """One announcement in one language, ready to personalise for many recipients.
+class CompiledMailing:
+    """One mailing in one language, ready to personalise for many recipients.
 
     With `web_version=True` it renders the public archive copy: no personal links, a
     "subscribe" link in place of unsubscribe / manage.
     """
 
-    def __init__(self, announcement: Announcement, language: str, *, web_version: bool = False) -> None:
-        self.topic_ids = tuple(sorted(t.id for t in announcement.topics))
+    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False) -> None:
+        self.topic_ids = tuple(sorted(t.id for t in mailing.topics))
         self.language = language
         self.web_version = web_version
-        event = getattr(announcement, "event", None)
-        template = db.session.get(MailTemplate, announcement.template_id) if announcement.template_id else None
+        event = getattr(mailing, "event", None)
+        template = db.session.get(MailTemplate, mailing.template_id) if mailing.template_id else None
         marks = {field: marker(field) for field in FIELDS}
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
             self._hello = gettext("Hello,")
             context: dict[str, Any] = {
                 "language": language,
-                "subject": announcement.subject,
-                "preheader": announcement.preheader or "",
+                "subject": mailing.subject,
+                "preheader": mailing.preheader or "",
                 "organisation_name": current_app.config["ORGANISATION_NAME"],
-                "view_in_browser_url": archive_url(announcement.id) if announcement.id and not web_version else "",
+                "view_in_browser_url": archive_url(mailing.id) if mailing.id and not web_version else "",
                 "web_version": web_version,
                 "subscribe_url": public_url("public.subscribe"),
                 **marks,
@@ -133,25 +133,25 @@ class CompiledAnnouncement:
             card = _event_card(event, language) if event is not None else None
             event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
             event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
-            html_context = {**context, "body_html": Markup(markdown_to_safe_html(announcement.body_markdown or "")),
+            html_context = {**context, "body_html": Markup(markdown_to_safe_html(mailing.body_markdown or "")),
                             "event_card_html": Markup(event_html)}
-            text_context = {**context, "body_text": announcement.body_markdown or "", "event_card_text": event_text}
+            text_context = {**context, "body_text": mailing.body_markdown or "", "event_card_text": event_text}
             if template is not None:
                 html, text = self._render_custom(template, html_context, text_context)
             else:
-                html = render_template("email/announcement.html", **html_context)
-                text = render_template("email/announcement.txt", **text_context)
-        self.subject = announcement.subject
+                html = render_template("email/mailing.html", **html_context)
+                text = render_template("email/mailing.txt", **text_context)
+        self.subject = mailing.subject
         self._html = RenderedParts(_inliner.inline(html), FIELDS)
         self._text = RenderedParts(text, FIELDS)
-        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, announcement.kind),) if event is not None and not web_version else ()
+        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, mailing.kind),) if event is not None and not web_version else ()
         self._links = PersonalLinks(self.topic_ids)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod
     def _render_custom(template: MailTemplate, html_context: dict[str, Any], text_context: dict[str, Any]) -> tuple[str, str]:
         """Render an admin's template pair in the sandbox; TemplateRefused is a ValueError the engine records."""
-        from mailer.announcements.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
+        from mailer.mailings.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
 
         html = render_custom(template.html_source, {k: html_context[k] for k in HTML_VARIABLES}, html=True)
         text = render_custom(template.text_source, {k: text_context[k] for k in TEXT_VARIABLES}, html=False)

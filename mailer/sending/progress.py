@@ -1,4 +1,4 @@
-"""How far an announcement has got, and who got it: cheap read-only queries for the staff pages."""
+"""How far an mailing has got, and who got it: cheap read-only queries for the staff pages."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Delivery, DeliveryStatus, Subscriber
+from mailer.models import Mailing, MailingStatus, Delivery, DeliveryStatus, Subscriber
 from mailer.models.types import utcnow
 from mailer.sending import ledger
 
@@ -27,15 +27,15 @@ DONE_STATUSES = (
 DELIVERY_STATUSES = tuple(status.value for status in DeliveryStatus)
 
 
-class AnnouncementNotFound(LookupError):
-    """No announcement has this id."""
+class MailingNotFound(LookupError):
+    """No mailing has this id."""
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _send_rate(announcement_id: int, started_at: datetime | None, now: datetime) -> float:
+def _send_rate(mailing_id: int, started_at: datetime | None, now: datetime) -> float:
     """Messages sent per second over the last RATE_WINDOW_SECONDS (one indexed COUNT)."""
     if started_at is None:
         return 0.0
@@ -43,10 +43,10 @@ def _send_rate(announcement_id: int, started_at: datetime | None, now: datetime)
     window = max(window, MIN_RATE_WINDOW_SECONDS)
     since = now - timedelta(seconds=window)
     # sent_at is only ever set on sent rows; the status condition lets the
-    # (announcement_id, status, id) index narrow the scan.
+    # (mailing_id, status, id) index narrow the scan.
     recent = db.session.scalar(
         select(func.count()).select_from(Delivery).where(
-            Delivery.announcement_id == announcement_id,
+            Delivery.mailing_id == mailing_id,
             Delivery.status == DeliveryStatus.SENT,
             Delivery.sent_at >= since,
         )
@@ -54,20 +54,20 @@ def _send_rate(announcement_id: int, started_at: datetime | None, now: datetime)
     return (recent or 0) / window
 
 
-def progress_of(announcement: Announcement, counts: Mapping[str, int], now: datetime | None = None) -> dict:
-    """Build the progress of a loaded announcement from its ledger.status_counts."""
+def progress_of(mailing: Mailing, counts: Mapping[str, int], now: datetime | None = None) -> dict:
+    """Build the progress of a loaded mailing from its ledger.status_counts."""
     now = now or utcnow()
     total = sum(counts.values())
     pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.CLAIMED, 0)
     done = total - pending
-    sending = announcement.status == AnnouncementStatus.SENDING
-    # Only a sending announcement has a current rate; a paused or finished one sends nothing.
-    rate = _send_rate(announcement.id, announcement.started_at, now) if sending else 0.0
+    sending = mailing.status == MailingStatus.SENDING
+    # Only a sending mailing has a current rate; a paused or finished one sends nothing.
+    rate = _send_rate(mailing.id, mailing.started_at, now) if sending else 0.0
     eta = round(pending / rate) if sending and pending and rate > 0 else None
     return {
-        "id": announcement.id,
-        "status": announcement.status,
-        "status_reason": announcement.status_reason,
+        "id": mailing.id,
+        "status": mailing.status,
+        "status_reason": mailing.status_reason,
         "total": total,
         "sent": counts.get(DeliveryStatus.SENT, 0),
         "failed": counts.get(DeliveryStatus.FAILED, 0),
@@ -78,32 +78,32 @@ def progress_of(announcement: Announcement, counts: Mapping[str, int], now: date
         "percent": round(done / total * 100, 1) if total else 0.0,
         "rate": round(rate, 2),
         "eta_seconds": eta,
-        "started_at": _iso(announcement.started_at),
-        "finished_at": _iso(announcement.finished_at),
+        "started_at": _iso(mailing.started_at),
+        "finished_at": _iso(mailing.finished_at),
     }
 
 
-def load_announcement(announcement_id: int) -> Announcement:
-    """Read the announcement fresh from the database, or raise AnnouncementNotFound."""
-    announcement = db.session.scalar(
-        select(Announcement).where(Announcement.id == announcement_id).execution_options(populate_existing=True)
+def load_mailing(mailing_id: int) -> Mailing:
+    """Read the mailing fresh from the database, or raise MailingNotFound."""
+    mailing = db.session.scalar(
+        select(Mailing).where(Mailing.id == mailing_id).execution_options(populate_existing=True)
     )
-    if announcement is None:
-        raise AnnouncementNotFound(announcement_id)
-    return announcement
+    if mailing is None:
+        raise MailingNotFound(mailing_id)
+    return mailing
 
 
-def announcement_progress(announcement_id: int) -> dict:
+def mailing_progress(mailing_id: int) -> dict:
     """Return counts by outcome, percent done, the current rate and an ETA.
 
-    Three small queries: the announcement row, one GROUP BY on the ledger index
-    and one COUNT of the recently sent rows. Raises AnnouncementNotFound.
+    Three small queries: the mailing row, one GROUP BY on the ledger index
+    and one COUNT of the recently sent rows. Raises MailingNotFound.
     """
-    announcement = load_announcement(announcement_id)
-    return progress_of(announcement, ledger.status_counts(announcement_id))
+    mailing = load_mailing(mailing_id)
+    return progress_of(mailing, ledger.status_counts(mailing_id))
 
 
-def delivery_page(announcement_id: int, status: str | None, page: int, per_page: int = 50) -> tuple[list, int]:
+def delivery_page(mailing_id: int, status: str | None, page: int, per_page: int = 50) -> tuple[list, int]:
     """Return one page of the delivery ledger (with each recipient's address) and the number of rows.
 
     `status` filters on one DeliveryStatus value (None or "" for all); an unknown
@@ -113,7 +113,7 @@ def delivery_page(announcement_id: int, status: str | None, page: int, per_page:
         raise ValueError(f"unknown delivery status: {status!r}")
     if page < 1 or per_page < 1:
         raise ValueError("page and per_page start at 1")
-    conditions = [Delivery.announcement_id == announcement_id]
+    conditions = [Delivery.mailing_id == mailing_id]
     if status:
         conditions.append(Delivery.status == status)
     total = db.session.scalar(select(func.count()).select_from(Delivery).where(*conditions)) or 0

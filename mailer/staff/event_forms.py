@@ -207,14 +207,14 @@ class AnnounceEventForm(FlaskForm):
 
 
 class CancellationNoticeForm(FlaskForm):
-    """Which sent announcement of the event the cancellation notice answers."""
+    """Which sent mailing of the event the cancellation notice answers."""
 
-    announcement_id = HiddenField(validators=[DataRequired()])
+    mailing_id = HiddenField(validators=[DataRequired()])
 
-    def validate_announcement_id(self, field) -> None:
+    def validate_mailing_id(self, field) -> None:
         if not (field.data or "").isascii() or not (field.data or "").isdigit() or len(field.data) > 9:
             raise ValidationError(_l("Please choose an announcement of this event."))
 
     @property
     def parent_id(self) -> int:
-        return int(self.announcement_id.data)
+        return int(self.mailing_id.data)

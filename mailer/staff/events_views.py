@@ -1,8 +1,8 @@
 """Staff pages for the events list: create, edit, cancel and announce (editors and admins alike).
 
 Editing an event re-times its waiting reminders; cancelling it withdraws them and offers a
-cancellation notice to those who got its announcement. Scheduling and sending stay with
-admins, on the announcement's own page.
+cancellation notice to those who got its mailing. Scheduling and sending stay with
+admins, on the mailing's own page.
 """
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from wtforms.fields.choices import SelectChoice
 from mailer.events import mailings, service
 from mailer.events.service import EventValidationError
 from mailer.extensions import db
-from mailer.models import Announcement, Event, EventStatus, Topic
+from mailer.models import Mailing, Event, EventStatus, Topic
 from mailer.staff.auth import staff_required
 from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm
 from mailer.staff.mailing_notices import danish_time, flash_event_moved, flash_withdrawal, kind_labels
-from mailer.staff.sending_views import announcement_status_labels
+from mailer.staff.sending_views import mailing_status_labels
 from mailer.staff.views import LogoutForm
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
@@ -53,7 +53,7 @@ def _form_page(form: EventForm, event: Event | None, status: int = 200):
         "staff/event_form.html", form=form, event=event, cancel_form=CancelEventForm(),
         announce_form=AnnounceEventForm(), notice_form=CancellationNoticeForm(),
         mailings=mailing_list, needs_notice=mailings.needs_cancellation_notice(event) if event is not None else [],
-        kind_labels=kind_labels(), status_labels=announcement_status_labels(), danish_time=danish_time,
+        kind_labels=kind_labels(), status_labels=mailing_status_labels(), danish_time=danish_time,
     ), status
 
 
@@ -146,24 +146,24 @@ def cancel(event_id: int):
 @bp.post("/<int:event_id>/announce")
 @staff_required()
 def announce(event_id: int):
-    """Create a draft announcement filled in from the event, and open it in the normal form."""
+    """Create a draft mailing filled in from the event, and open it in the normal form."""
     event = _event_or_404(event_id)
     if not AnnounceEventForm().validate():
         abort(400)
     try:
-        announcement = mailings.draft_event_announcement(event, current_user)
+        mailing = mailings.draft_event_mailing(event, current_user)
     except mailings.EventMailingRefused as refusal:
         db.session.rollback()
         flash(str(refusal.message), "error")
         return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
     flash(gettext("A draft announcement is filled in from the event. Check it and save it."), "success")
-    return redirect(url_for("staff_announcements.edit", announcement_id=announcement.id), 303)
+    return redirect(url_for("staff_mailings.edit", mailing_id=mailing.id), 303)
 
 
 @bp.post("/<int:event_id>/cancellation-notice")
 @staff_required()
 def cancellation_notice(event_id: int):
-    """Create the prefilled cancellation notice to those who got an announcement of the event."""
+    """Create the prefilled cancellation notice to those who got an mailing of the event."""
     event = _event_or_404(event_id)
     form = CancellationNoticeForm()
     if not form.validate():
@@ -171,7 +171,7 @@ def cancellation_notice(event_id: int):
             abort(400)
         flash(gettext("Please choose an announcement of this event."), "error")
         return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
-    parent = db.session.get(Announcement, form.parent_id)
+    parent = db.session.get(Mailing, form.parent_id)
     try:
         if parent is None or parent.event_id != event.id:
             raise mailings.EventMailingRefused(gettext("Please choose an announcement of this event."))
@@ -182,6 +182,6 @@ def cancellation_notice(event_id: int):
         return redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
     if not created:
         flash(gettext("This cancellation notice was already written: here it is."), "info")
-        return redirect(url_for("staff_announcements.preview_page", announcement_id=notice.id), 303)
-    flash(gettext("The cancellation notice is filled in. Check it, then send it like any announcement."), "success")
-    return redirect(url_for("staff_announcements.edit", announcement_id=notice.id), 303)
+        return redirect(url_for("staff_mailings.preview_page", mailing_id=notice.id), 303)
+    flash(gettext("The cancellation notice is filled in. Check it, then send it like any mailing."), "success")
+    return redirect(url_for("staff_mailings.edit", mailing_id=notice.id), 303)

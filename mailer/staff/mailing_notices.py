@@ -9,16 +9,16 @@ from flask_babel import gettext, ngettext
 
 from mailer.events.reminders import Outcome, ReminderNote
 from mailer.events.service import utc_to_local
-from mailer.models import Announcement, AnnouncementKind
+from mailer.models import Mailing, MailingKind
 
 
 def kind_labels() -> dict[str, str]:
-    """Each kind of mailing's name, so staff can tell a reminder from the announcement."""
+    """Each kind of mailing's name, so staff can tell a reminder from the mailing."""
     return {
-        AnnouncementKind.ANNOUNCEMENT: gettext("Announcement"),
-        AnnouncementKind.REMINDER: gettext("Reminder"),
-        AnnouncementKind.CANCELLATION: gettext("Cancellation notice"),
-        AnnouncementKind.DIGEST: gettext("Digest"),
+        MailingKind.ANNOUNCEMENT: gettext("Announcement"),
+        MailingKind.REMINDER: gettext("Reminder"),
+        MailingKind.CANCELLATION: gettext("Cancellation notice"),
+        MailingKind.DIGEST: gettext("Digest"),
     }
 
 
@@ -80,11 +80,11 @@ def flash_event_moved(notes: list[ReminderNote]) -> None:
     flash_reminder_notes(cancelled)
 
 
-def flash_withdrawal(cancelled: list[ReminderNote], not_yet_out: list[Announcement]) -> None:
-    """After an event is cancelled: the reminders withdrawn, and its announcements still to look at."""
+def flash_withdrawal(cancelled: list[ReminderNote], not_yet_out: list[Mailing]) -> None:
+    """After an event is cancelled: the reminders withdrawn, and its mailings still to look at."""
     if cancelled:
         flash(ngettext("%(num)d reminder cancelled:", "%(num)d reminders cancelled:", len(cancelled)), "info")
         flash_reminder_notes(cancelled)
-    for announcement in not_yet_out:
-        flash(gettext("The announcement “%(subject)s” of this event has not been sent in full: stop or change it "
-                      "if it should not go out.", subject=announcement.subject), "warning")
+    for mailing in not_yet_out:
+        flash(gettext("The mailing “%(subject)s” of this event has not been sent in full: stop or change it "
+                      "if it should not go out.", subject=mailing.subject), "warning")

@@ -1,4 +1,4 @@
-"""Staff pages for one announcement: live progress, the delivery ledger, and pause / resume / cancel."""
+"""Staff pages for one mailing: live progress, the delivery ledger, and pause / resume / cancel."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,28 +9,29 @@ from flask_babel import format_decimal, format_timedelta, gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from mailer.models import AnnouncementStatus, DeliveryStatus, StaffRole
-from mailer.sending import campaign, ledger
+from mailer.models import MailingStatus, DeliveryStatus, StaffRole
+from mailer.mailings import states
+from mailer.sending import ledger
 from mailer.sending.progress import (
-    AnnouncementNotFound,
-    announcement_progress,
+    MailingNotFound,
+    mailing_progress,
     delivery_page,
-    load_announcement,
+    load_mailing,
     progress_of,
 )
 from mailer.staff.auth import staff_required
 from mailer.staff.views import LogoutForm
 
-bp = Blueprint("staff_sending", __name__, url_prefix="/staff/announcements")
+bp = Blueprint("staff_sending", __name__, url_prefix="/staff/mailings")
 
 PER_PAGE = 50
-PAUSABLE = (AnnouncementStatus.SENDING,)
-RESUMABLE = (AnnouncementStatus.PAUSED,)
+PAUSABLE = (MailingStatus.SENDING,)
+RESUMABLE = (MailingStatus.PAUSED,)
 CANCELLABLE = (
-    AnnouncementStatus.DRAFT,
-    AnnouncementStatus.SCHEDULED,
-    AnnouncementStatus.SENDING,
-    AnnouncementStatus.PAUSED,
+    MailingStatus.DRAFT,
+    MailingStatus.SCHEDULED,
+    MailingStatus.SENDING,
+    MailingStatus.PAUSED,
 )
 
 
@@ -38,15 +39,15 @@ class ControlForm(FlaskForm):
     """Pause, resume and cancel carry nothing but the CSRF token."""
 
 
-def announcement_status_labels() -> dict[str, str]:
+def mailing_status_labels() -> dict[str, str]:
     return {
-        AnnouncementStatus.DRAFT: gettext("Draft"),
-        AnnouncementStatus.SCHEDULED: gettext("Scheduled"),
-        AnnouncementStatus.SENDING: gettext("Sending"),
-        AnnouncementStatus.PAUSED: gettext("Paused"),
-        AnnouncementStatus.SENT: gettext("Sent"),
-        AnnouncementStatus.CANCELLED: gettext("Cancelled"),
-        AnnouncementStatus.FAILED: gettext("Failed"),
+        MailingStatus.DRAFT: gettext("Draft"),
+        MailingStatus.SCHEDULED: gettext("Scheduled"),
+        MailingStatus.SENDING: gettext("Sending"),
+        MailingStatus.PAUSED: gettext("Paused"),
+        MailingStatus.SENT: gettext("Sent"),
+        MailingStatus.CANCELLED: gettext("Cancelled"),
+        MailingStatus.FAILED: gettext("Failed"),
     }
 
 
@@ -62,10 +63,10 @@ def delivery_status_labels() -> dict[str, str]:
     }
 
 
-def _load_or_404(announcement_id: int):
+def _load_or_404(mailing_id: int):
     try:
-        return load_announcement(announcement_id)
-    except AnnouncementNotFound:
+        return load_mailing(mailing_id)
+    except MailingNotFound:
         abort(404)
 
 
@@ -74,30 +75,30 @@ def _progress_context(progress: dict) -> dict[str, object]:
     eta = progress["eta_seconds"]
     return {
         "progress": progress,
-        "status_labels": announcement_status_labels(),
+        "status_labels": mailing_status_labels(),
         "rate_text": format_decimal(progress["rate"], format="#,##0.0"),
         "eta_text": format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta is not None else None,
         "percent_text": format_decimal(progress["percent"], format="#,##0.0"),
     }
 
 
-@bp.get("/<int:announcement_id>")
+@bp.get("/<int:mailing_id>")
 @staff_required()
-def announcement(announcement_id: int):
-    """An announcement with its live progress, its controls and the delivery ledger."""
-    item = _load_or_404(announcement_id)
+def mailing(mailing_id: int):
+    """An mailing with its live progress, its controls and the delivery ledger."""
+    item = _load_or_404(mailing_id)
     status_filter = request.args.get("status", "") or None
     page = max(request.args.get("page", 1, type=int), 1)
     try:
-        rows, filtered_total = delivery_page(announcement_id, status_filter, page, PER_PAGE)
+        rows, filtered_total = delivery_page(mailing_id, status_filter, page, PER_PAGE)
     except ValueError:
         abort(400)
-    counts = ledger.status_counts(announcement_id)
+    counts = ledger.status_counts(mailing_id)
     progress = progress_of(item, counts)
     last_page = max((filtered_total + PER_PAGE - 1) // PER_PAGE, 1)
     return render_template(
-        "staff/announcement.html",
-        announcement=item,
+        "staff/mailing.html",
+        mailing=item,
         counts=counts,
         rows=rows,
         status_filter=status_filter,
@@ -115,89 +116,89 @@ def announcement(announcement_id: int):
     )
 
 
-@bp.get("/<int:announcement_id>/progress")
+@bp.get("/<int:mailing_id>/progress")
 @staff_required()
-def progress_fragment(announcement_id: int):
-    """The progress fragment htmx polls while the announcement is sending."""
+def progress_fragment(mailing_id: int):
+    """The progress fragment htmx polls while the mailing is sending."""
     try:
-        progress = announcement_progress(announcement_id)
-    except AnnouncementNotFound:
+        progress = mailing_progress(mailing_id)
+    except MailingNotFound:
         abort(404)
     response = make_response(render_template("staff/_progress.html", **_progress_context(progress)))
-    if request.headers.get("HX-Request") and progress["status"] != AnnouncementStatus.SENDING:
+    if request.headers.get("HX-Request") and progress["status"] != MailingStatus.SENDING:
         # Sending stopped (finished, paused or cancelled): reload the whole page, so
         # the buttons and the ledger match the new status. The page then stops polling.
         response.headers["HX-Refresh"] = "true"
     return response
 
 
-@bp.get("/<int:announcement_id>/progress.json")
+@bp.get("/<int:mailing_id>/progress.json")
 @staff_required()
-def progress_json(announcement_id: int):
+def progress_json(mailing_id: int):
     """The same progress as JSON, for scripts and monitoring."""
     try:
-        return jsonify(announcement_progress(announcement_id))
-    except AnnouncementNotFound:
+        return jsonify(mailing_progress(mailing_id))
+    except MailingNotFound:
         abort(404)
 
 
-def _control(announcement_id: int, action: Callable[[int], None], done: str, refused: str):
-    _load_or_404(announcement_id)
+def _control(mailing_id: int, action: Callable[[int], None], done: str, refused: str):
+    _load_or_404(mailing_id)
     if not ControlForm().validate():
         abort(400)
     try:
-        action(announcement_id)
-    except campaign.InvalidTransition:
+        action(mailing_id)
+    except states.InvalidTransition:
         flash(refused, "error")
         return False
     flash(done, "success")
     return True
 
 
-def _back(announcement_id: int):
-    return redirect(url_for("staff_sending.announcement", announcement_id=announcement_id), code=303)
+def _back(mailing_id: int):
+    return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
 
 
-@bp.post("/<int:announcement_id>/pause")
+@bp.post("/<int:mailing_id>/pause")
 @staff_required(StaffRole.ADMIN)
-def pause(announcement_id: int):
+def pause(mailing_id: int):
     """Pause sending; workers stop after their current group."""
     _control(
-        announcement_id,
-        campaign.pause,
+        mailing_id,
+        states.pause,
         gettext("Sending is paused. Messages already handed to a worker may still go out."),
-        gettext("Only an announcement that is sending can be paused."),
+        gettext("Only an mailing that is sending can be paused."),
     )
-    return _back(announcement_id)
+    return _back(mailing_id)
 
 
-@bp.post("/<int:announcement_id>/resume")
+@bp.post("/<int:mailing_id>/resume")
 @staff_required(StaffRole.ADMIN)
-def resume(announcement_id: int):
-    """Resume a paused announcement and wake the senders."""
+def resume(mailing_id: int):
+    """Resume a paused mailing and wake the senders."""
     resumed = _control(
-        announcement_id,
-        campaign.resume,
+        mailing_id,
+        states.resume,
         gettext("Sending has resumed."),
-        gettext("Only a paused announcement can be resumed."),
+        gettext("Only a paused mailing can be resumed."),
     )
     if resumed:
         from mailer.tasks import queue
-        from mailer.tasks.sending import send_announcement
+        from mailer.tasks.sending import send_mailing
 
         for _ in range(current_app.config["SEND_CONCURRENCY"]):
-            queue(send_announcement, announcement_id)
-    return _back(announcement_id)
+            queue(send_mailing, mailing_id)
+    return _back(mailing_id)
 
 
-@bp.post("/<int:announcement_id>/cancel")
+@bp.post("/<int:mailing_id>/cancel")
 @staff_required(StaffRole.ADMIN)
-def cancel(announcement_id: int):
-    """Cancel the announcement; messages not yet sent are never sent."""
+def cancel(mailing_id: int):
+    """Cancel the mailing; messages not yet sent are never sent."""
     _control(
-        announcement_id,
-        campaign.cancel,
-        gettext("The announcement is cancelled. Messages not yet sent will not be sent."),
-        gettext("This announcement has already finished or been cancelled, so it cannot be cancelled."),
+        mailing_id,
+        states.cancel,
+        gettext("The mailing is cancelled. Messages not yet sent will not be sent."),
+        gettext("This mailing has already finished or been cancelled, so it cannot be cancelled."),
     )
-    return _back(announcement_id)
+    return _back(mailing_id)

@@ -8,10 +8,10 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from mailer.announcements.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, TemplateRefused, check_template
+from mailer.mailings.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, TemplateRefused, check_template
 from mailer.extensions import db
 from mailer.models import MailTemplate, StaffRole
-from mailer.staff.announcement_forms import MailTemplateForm
+from mailer.staff.mailing_forms import MailTemplateForm
 from mailer.staff.auth import staff_required
 from mailer.staff.views import LogoutForm
 
@@ -111,7 +111,7 @@ def new():
 @bp.route("/<int:template_id>/edit", methods=["GET", "POST"])
 @staff_required(StaffRole.ADMIN)
 def edit(template_id: int):
-    """Change a custom template; announcements using it render with the new version."""
+    """Change a custom template; mailings using it render with the new version."""
     template = db.session.get(MailTemplate, template_id)
     if template is None:
         abort(404)

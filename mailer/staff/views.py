@@ -58,7 +58,7 @@ def logout():
 @bp.get("/")
 @staff_required()
 def home():
-    return redirect(url_for("staff_announcements.index"))
+    return redirect(url_for("staff_mailings.index"))
 
 
 @bp.get("/outbox")

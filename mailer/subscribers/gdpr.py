@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from mailer.extensions import db
-from mailer.models import Announcement, ConsentEvent, Delivery, ErasedSubscriber, Subscriber, Subscription, Topic
+from mailer.models import Mailing, ConsentEvent, Delivery, ErasedSubscriber, Subscriber, Subscription, Topic
 from mailer.subscribers.admin import subscriber_ledger
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ def export_subscriber(subscriber_id: int) -> dict:
     subscriber = _load(subscriber_id)
     slugs = dict(db.session.execute(select(Topic.id, Topic.slug)).all())
     deliveries = db.session.execute(
-        select(Delivery.announcement_id, Announcement.subject, Delivery.status, Delivery.sent_at, Delivery.message_id)
-        .join(Announcement, Announcement.id == Delivery.announcement_id)
+        select(Delivery.mailing_id, Mailing.subject, Delivery.status, Delivery.sent_at, Delivery.message_id)
+        .join(Mailing, Mailing.id == Delivery.mailing_id)
         .where(Delivery.subscriber_id == subscriber.id)
         .order_by(Delivery.id)
     ).all()
@@ -98,7 +98,7 @@ def export_subscriber(subscriber_id: int) -> dict:
         ],
         "deliveries": [
             {
-                "announcement_id": row.announcement_id,
+                "mailing_id": row.mailing_id,
                 "subject": row.subject,
                 "status": row.status,
                 "sent_at": _iso(row.sent_at),

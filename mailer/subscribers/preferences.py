@@ -1,4 +1,4 @@
-"""How much mail a subscriber wants: frequency (announcements, digest or both) and pauses.
+"""How much mail a subscriber wants: frequency (mailings, digest or both) and pauses.
 
 A pause runs for whole calendar months in Danish time and ends at midnight in Copenhagen,
 so "paused until 11 June" means mail starts again on 11 June. The sending engine already
@@ -69,7 +69,7 @@ def pause_end_date(subscriber: Subscriber, now: datetime | None = None) -> date 
 
 
 def set_frequency(subscriber: Subscriber, frequency: str, origin: Origin) -> bool:
-    """Choose announcements, digest or both; return False when nothing changed."""
+    """Choose mailings, digest or both; return False when nothing changed."""
     if frequency not in set(Frequency):
         raise InvalidPreference(f"frequency {frequency!r}")
     if subscriber.frequency == frequency:

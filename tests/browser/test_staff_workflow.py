@@ -1,4 +1,4 @@
-"""A member of staff in a real browser: event, announcement, preview, test send, schedule.
+"""A member of staff in a real browser: event, mailing, preview, test send, schedule.
 
 Playwright drives Debian's Chromium against the app served on loopback; the test mail goes
 to a real SMTP server (aiosmtpd) started here. Screenshots go to test-artifacts/screenshots/.
@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, StaffRole, StaffUser
+from mailer.models import Mailing, MailingStatus, StaffRole, StaffUser
 from mailer.models.types import utcnow
 from tests.conftest import IN_CI, REPO
 from tests.factories import create_subscribers
@@ -74,7 +74,7 @@ def test_staff_creates_event_drafts_previews_tests_and_schedules(app, browser, l
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
-    shot(page, "01-announcements")
+    shot(page, "01-mailings")
 
     # An event in Aarhus, in Danish time.
     page.goto(base + "/staff/events/new")
@@ -95,8 +95,8 @@ def test_staff_creates_event_drafts_previews_tests_and_schedules(app, browser, l
     assert "Workshop: normer og privilegier" in page.content()
     shot(page, "03-public-events")
 
-    # The announcement of it.
-    page.goto(base + "/staff/announcements/new")
+    # The mailing of it.
+    page.goto(base + "/staff/mailings/new")
     page.fill("#subject", "Ny workshop i Aarhus")
     page.fill("#preheader", "Normer, bias og privilegier")
     page.fill("#body_markdown", "Vi holder en ny workshop. [Læs mere og tilmeld dig](https://example.org/tilmeld)")
@@ -135,13 +135,13 @@ def test_staff_creates_event_drafts_previews_tests_and_schedules(app, browser, l
 
     # Schedule it for tomorrow, Danish time.
     with app.app_context():
-        announcement_id = db.session.scalar(db.select(Announcement.id))
-    page.goto(f"{base}/staff/announcements/{announcement_id}/preview")
+        mailing_id = db.session.scalar(db.select(Mailing.id))
+    page.goto(f"{base}/staff/mailings/{mailing_id}/preview")
     tomorrow = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d")
     page.fill("#when", f"{tomorrow}T09:00")
     page.click("button:has-text('Schedule')")
     shot(page, "06-scheduled")
     with app.app_context():
-        announcement = db.session.get(Announcement, announcement_id)
-        assert announcement.status == AnnouncementStatus.SCHEDULED
-        assert announcement.scheduled_at > utcnow()
+        mailing = db.session.get(Mailing, mailing_id)
+        assert mailing.status == MailingStatus.SCHEDULED
+        assert mailing.scheduled_at > utcnow()

@@ -1,4 +1,4 @@
-"""Fixtures for the event mailing tests: one settable clock for events, reminders, staff pages and campaigns."""
+"""Fixtures for the event mailing tests: one settable clock for events, reminders, staff pages and mailings."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Topic
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingStatus, Topic
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from tests.events import NOW
@@ -17,8 +17,8 @@ CLOCKED_MODULES = (
     "mailer.events.service",
     "mailer.events.calendar",
     "mailer.events.reminders",
-    "mailer.staff.announcement_views",
-    "mailer.sending.campaign",
+    "mailer.staff.mailing_views",
+    "mailer.mailings.states",
     "mailer.sending.audience",
 )
 
@@ -57,13 +57,13 @@ def topic_id(slug: str = "events-aarhus") -> int:
     return db.session.scalar(db.select(Topic.id).filter_by(slug=slug))
 
 
-def send_in_process(announcement_id: int) -> int:
-    """Start a due announcement and send it all on this process, as one worker would."""
-    assert campaign.start(announcement_id), campaign.status_of(announcement_id)
-    sent = SendingRun(announcement_id, "test-worker", build_sender(), engine_settings()).run()
-    assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
+def send_in_process(mailing_id: int) -> int:
+    """Start a due mailing and send it all on this process, as one worker would."""
+    assert states.start(mailing_id), states.status_of(mailing_id)
+    sent = SendingRun(mailing_id, "test-worker", build_sender(), engine_settings()).run()
+    assert states.status_of(mailing_id) == MailingStatus.SENT
     return sent
 
 
-def status_of(announcement_id: int) -> str:
-    return db.session.scalar(db.select(Announcement.status).where(Announcement.id == announcement_id))
+def status_of(mailing_id: int) -> str:
+    return db.session.scalar(db.select(Mailing.status).where(Mailing.id == mailing_id))

@@ -1,4 +1,4 @@
-"""Event mails as subscribers get them: the event card, calendar links and the .ics, from announcement to cancellation.
+"""Event mails as subscribers get them: the event card, calendar links and the .ics, from mailing to cancellation.
 
 Sent on this process through the real engine and MIME assembly into the memory transport,
 with the clock moved by hand (the real Celery worker path is in tests/integration).
@@ -12,8 +12,8 @@ from icalendar import Calendar
 
 from mailer.events import mailings, reminders, service
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, ConsentChannel, Event, Subscriber
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingStatus, ConsentChannel, Event, Subscriber
+from mailer.mailings import states
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import unsubscribe
 from tests.events import make_event
@@ -37,15 +37,15 @@ def calendar_of(mail: EmailMessage) -> tuple[EmailMessage, Calendar]:
     return attachment, Calendar.from_ical(attachment.get_payload(decode=True))
 
 
-def announce_and_send(event: Event, days=(7, 1)) -> Announcement:
-    announcement = mailings.draft_event_announcement(event, None)
-    campaign.send_now(announcement.id)
-    reminders.set_reminders(announcement.id, days, campaign.utcnow())
-    send_in_process(announcement.id)
-    return db.session.get(Announcement, announcement.id)
+def announce_and_send(event: Event, days=(7, 1)) -> Mailing:
+    mailing = mailings.draft_event_mailing(event, None)
+    states.send_now(mailing.id)
+    reminders.set_reminders(mailing.id, days, states.utcnow())
+    send_in_process(mailing.id)
+    return db.session.get(Mailing, mailing.id)
 
 
-def test_announcement_reminder_and_cancellation_carry_the_card_and_a_calendar_file_that_follows(app, outbox, clock):
+def test_mailing_reminder_and_cancellation_carry_the_card_and_a_calendar_file_that_follows(app, outbox, clock):
     clock.set(MARCH_1)
     with app.app_context():
         create_subscribers(2, "events-aarhus", language="da", prefix="da")
@@ -53,9 +53,9 @@ def test_announcement_reminder_and_cancellation_carry_the_card_and_a_calendar_fi
             "Koncert i Musikhuset", starts_at=CONCERT_STARTS, ends_at=CONCERT_STARTS + timedelta(hours=2),
             venue="Musikhuset", city="Aarhus", topic_ids=[topic_id()], now=MARCH_1))
         uid = concert.uid
-        announcement = announce_and_send(concert)
+        mailing = announce_and_send(concert)
 
-        # The announcement: METHOD:PUBLISH, at 10:00 Copenhagen summer time.
+        # The mailing: METHOD:PUBLISH, at 10:00 Copenhagen summer time.
         announced = mails_since(outbox, 0)
         assert set(announced) == {"da0@example.org", "da1@example.org"}
         mail = announced["da0@example.org"]
@@ -72,7 +72,7 @@ def test_announcement_reminder_and_cancellation_carry_the_card_and_a_calendar_fi
             assert "tirsdag den 30. marts 2027, 10.00–12.00" in part
 
         # A week before, in winter time: the reminder goes at 10:00 Copenhagen time, with the same card and UID.
-        week = next(r for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 7)
+        week = next(r for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 7)
         assert week.scheduled_at.astimezone(COPENHAGEN).strftime("%Y-%m-%d %H:%M %Z") == "2027-03-23 10:00 CET"
         clock.set(week.scheduled_at)
         sent_before = len(outbox.sent)
@@ -92,11 +92,11 @@ def test_announcement_reminder_and_cancellation_carry_the_card_and_a_calendar_fi
         service.cancel_event(concert)
         db.session.commit()
         withdrawal = mailings.withdraw_event_mailings(concert)
-        day = next(r for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 1)
+        day = next(r for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 1)
         assert [n.reminder_id for n in withdrawal.cancelled_reminders] == [day.id]
-        assert status_of(day.id) == AnnouncementStatus.CANCELLED and status_of(week.id) == AnnouncementStatus.SENT
-        notice, _ = mailings.draft_cancellation_notice(announcement.id, None)
-        campaign.send_now(notice.id)
+        assert status_of(day.id) == MailingStatus.CANCELLED and status_of(week.id) == MailingStatus.SENT
+        notice, _ = mailings.draft_cancellation_notice(mailing.id, None)
+        states.send_now(notice.id)
         sent_before = len(outbox.sent)
         send_in_process(notice.id)
         cancelled = mails_since(outbox, sent_before)
@@ -131,20 +131,20 @@ def test_an_event_before_the_clocks_change_is_at_its_winter_time(app, outbox, cl
     assert vevent.decoded("DTSTART").astimezone(COPENHAGEN).strftime("%H:%M %Z") == "10:00 CET"
 
 
-def test_a_reminder_reaches_only_those_who_got_the_announcement_and_still_take_mail(app, outbox, clock):
+def test_a_reminder_reaches_only_those_who_got_the_mailing_and_still_take_mail(app, outbox, clock):
     clock.set(MARCH_1)
     with app.app_context():
         ids = create_subscribers(4, "events-aarhus", prefix="first")
         concert = db.session.get(Event, make_event("Koncert", starts_at=CONCERT_STARTS, topic_ids=[topic_id()], now=MARCH_1))
-        announcement = announce_and_send(concert, days=(1,))
+        mailing = announce_and_send(concert, days=(1,))
         assert {r for _, r, _ in outbox.sent} == {f"first{i}@example.org" for i in range(4)}
 
         unsubscribe(db.session.get(Subscriber, ids[0]), Origin(ConsentChannel.ONE_CLICK))
         db.session.get(Subscriber, ids[1]).paused_until = CONCERT_STARTS + timedelta(days=30)
-        create_subscribers(2, "events-aarhus", prefix="later")  # joined after the announcement
+        create_subscribers(2, "events-aarhus", prefix="later")  # joined after the mailing
         db.session.commit()
 
-        [reminder] = reminders.reminders_of(announcement.id)
+        [reminder] = reminders.reminders_of(mailing.id)
         clock.set(reminder.scheduled_at)
         sent_before = len(outbox.sent)
         send_in_process(reminder.id)

@@ -8,11 +8,11 @@ import pytest
 
 from mailer.events import reminders, service
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event
+from mailer.models import Mailing, MailingKind, MailingStatus, Event
 from tests.conftest import csrf_token, form_fields
 from tests.events import make_event
 from tests.events.conftest import status_of, topic_id
-from tests.factories import create_announcement
+from tests.factories import create_mailing
 
 # Sunday 31 May 2026, 14:00 in Copenhagen: far enough ahead of NOW for a week-before reminder.
 STARTS_IN = timedelta(days=20)
@@ -39,22 +39,22 @@ def announce(client, event_id: int):
     return client.post(f"/staff/events/{event_id}/announce", data={"csrf_token": csrf_token(client)})
 
 
-def only(kind: AnnouncementKind) -> list[Announcement]:
-    return list(db.session.scalars(db.select(Announcement).filter_by(kind=kind).order_by(Announcement.id)))
+def only(kind: MailingKind) -> list[Mailing]:
+    return list(db.session.scalars(db.select(Mailing).filter_by(kind=kind).order_by(Mailing.id)))
 
 
 def draft_of(app, client, event_id: int) -> int:
     response = announce(client, event_id)
     assert response.status_code == 303
     with app.app_context():
-        [draft] = only(AnnouncementKind.ANNOUNCEMENT)
-        assert response.headers["Location"].endswith(f"/staff/announcements/{draft.id}/edit")
+        [draft] = only(MailingKind.ANNOUNCEMENT)
+        assert response.headers["Location"].endswith(f"/staff/mailings/{draft.id}/edit")
         return draft.id
 
 
-def schedule(client, announcement_id: int, **fields):
-    preview = page(client, f"/staff/announcements/{announcement_id}/preview")
-    return client.post(f"/staff/announcements/{announcement_id}/schedule",
+def schedule(client, mailing_id: int, **fields):
+    preview = page(client, f"/staff/mailings/{mailing_id}/preview")
+    return client.post(f"/staff/mailings/{mailing_id}/schedule",
                        data={**form_fields(preview), "when": "2026-05-12T09:00", **fields})
 
 
@@ -62,8 +62,8 @@ class TestAnnounceThisEvent:
     def test_an_editor_announces_an_event_in_one_step(self, app, editor, event_id):
         assert "Announce this event" in page(editor, "/staff/events/")
         assert "Announce this event" in page(editor, f"/staff/events/{event_id}/edit")
-        announcement_id = draft_of(app, editor, event_id)
-        form = page(editor, f"/staff/announcements/{announcement_id}/edit")
+        mailing_id = draft_of(app, editor, event_id)
+        form = page(editor, f"/staff/mailings/{mailing_id}/edit")
         assert "A draft announcement is filled in from the event." in form
         assert 'value="Workshop om normer – 31. maj 2026"' in form
         assert "søndag den 31. maj 2026, 14.00–17.00 · Godsbanen, Aarhus" in form
@@ -79,7 +79,7 @@ class TestAnnounceThisEvent:
         assert response.status_code == 303 and response.headers["Location"].endswith(f"/staff/events/{bare}/edit#mailings")
         assert "Give the event at least one topic first" in " ".join(flashes(page(editor, f"/staff/events/{bare}/edit")))
         with app.app_context():
-            assert only(AnnouncementKind.ANNOUNCEMENT) == []
+            assert only(MailingKind.ANNOUNCEMENT) == []
 
     def test_a_past_or_cancelled_event_offers_no_announce_button(self, app, editor, clock):
         with app.app_context():
@@ -92,7 +92,7 @@ class TestAnnounceThisEvent:
             assert "Announce this event" not in page(editor, f"/staff/events/{event_id}/edit")
             assert announce(editor, event_id).status_code == 303  # a hand-made POST is refused with a message
         with app.app_context():
-            assert only(AnnouncementKind.ANNOUNCEMENT) == []
+            assert only(MailingKind.ANNOUNCEMENT) == []
 
     def test_login_csrf_and_a_real_event_are_required(self, app, client, staff, event_id):
         token = form_fields(client.get("/staff/login").get_data(as_text=True))
@@ -104,7 +104,7 @@ class TestAnnounceThisEvent:
         assert client.post(f"/staff/events/{event_id}/announce").status_code == 400
         assert client.post("/staff/events/999999/announce", data={"csrf_token": csrf_token(client)}).status_code == 404
         with app.app_context():
-            assert only(AnnouncementKind.ANNOUNCEMENT) == []
+            assert only(MailingKind.ANNOUNCEMENT) == []
 
     def test_the_button_speaks_danish(self, editor, event_id):
         editor.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
@@ -114,12 +114,12 @@ class TestAnnounceThisEvent:
 
 class TestRemindersWhenSending:
     def test_an_admin_schedules_with_reminders_and_sees_them(self, app, admin, event_id):
-        announcement_id = draft_of(app, admin, event_id)
-        preview = page(admin, f"/staff/announcements/{announcement_id}/preview")
+        mailing_id = draft_of(app, admin, event_id)
+        preview = page(admin, f"/staff/mailings/{mailing_id}/preview")
         assert "Reminders before the event" in preview and "7 days before" in preview and "1 day before" in preview
-        response = schedule(admin, announcement_id, reminders=["7", "1"], reminder_other="3")
+        response = schedule(admin, mailing_id, reminders=["7", "1"], reminder_other="3")
         assert response.status_code == 303
-        preview = page(admin, f"/staff/announcements/{announcement_id}/preview")
+        preview = page(admin, f"/staff/mailings/{mailing_id}/preview")
         assert flashes(preview)[1:] == [
             "A reminder 7 days before is scheduled for 2026-05-24 14:00 (Danish time).",
             "A reminder 3 days before is scheduled for 2026-05-28 14:00 (Danish time).",
@@ -130,28 +130,28 @@ class TestRemindersWhenSending:
             "2026-05-24 14:00", "2026-05-28 14:00", "2026-05-30 14:00"]
         assert 'value="7" checked' in preview or re.search(r'checked[^>]*value="7"', preview)
         assert 'value="3"' in preview  # the typed one is shown again
-        listing = page(admin, "/staff/announcements/")
-        assert listing.count("<td>Reminder</td>") == 3 and listing.count("<td>Announcement</td>") == 1
+        listing = page(admin, "/staff/mailings/")
+        assert listing.count("<td>Reminder</td>") == 3 and listing.count("<td>Mailing</td>") == 1
 
     def test_send_now_sets_reminders_too(self, app, admin, event_id):
-        announcement_id = draft_of(app, admin, event_id)
-        preview = page(admin, f"/staff/announcements/{announcement_id}/preview")
-        response = admin.post(f"/staff/announcements/{announcement_id}/send-now",
+        mailing_id = draft_of(app, admin, event_id)
+        preview = page(admin, f"/staff/mailings/{mailing_id}/preview")
+        response = admin.post(f"/staff/mailings/{mailing_id}/send-now",
                               data={**form_fields(preview), "reminders": ["1"]})
         assert response.status_code == 303
         with app.app_context():
-            assert status_of(announcement_id) == AnnouncementStatus.SCHEDULED  # started by the queued task
-            assert reminders.pending_reminder_days(announcement_id) == [1]
+            assert status_of(mailing_id) == MailingStatus.SCHEDULED  # started by the queued task
+            assert reminders.pending_reminder_days(mailing_id) == [1]
 
     def test_back_to_draft_removes_the_waiting_reminders(self, app, admin, event_id):
-        announcement_id = draft_of(app, admin, event_id)
-        assert schedule(admin, announcement_id, reminders=["7", "1"]).status_code == 303
-        preview = page(admin, f"/staff/announcements/{announcement_id}/preview")
-        assert admin.post(f"/staff/announcements/{announcement_id}/unschedule", data=form_fields(preview)).status_code == 303
-        notes = flashes(page(admin, f"/staff/announcements/{announcement_id}/preview"))
+        mailing_id = draft_of(app, admin, event_id)
+        assert schedule(admin, mailing_id, reminders=["7", "1"]).status_code == 303
+        preview = page(admin, f"/staff/mailings/{mailing_id}/preview")
+        assert admin.post(f"/staff/mailings/{mailing_id}/unschedule", data=form_fields(preview)).status_code == 303
+        notes = flashes(page(admin, f"/staff/mailings/{mailing_id}/preview"))
         assert "The reminder 7 days before is removed." in notes and "The reminder 1 day before is removed." in notes
         with app.app_context():
-            assert reminders.reminders_of(announcement_id) == []
+            assert reminders.reminders_of(mailing_id) == []
 
     BAD_REMINDERS = [
         ({"reminder_other": "0"}, "A reminder can be from 1 to 60 days before the event."),
@@ -165,45 +165,45 @@ class TestRemindersWhenSending:
 
     @pytest.mark.parametrize("action", ["schedule", "send-now"])
     def test_bad_reminder_input_is_refused_with_a_message_and_nothing_is_sent(self, app, admin, event_id, action, subtests):
-        announcement_id = draft_of(app, admin, event_id)
+        mailing_id = draft_of(app, admin, event_id)
         for fields, message in self.BAD_REMINDERS:
             with subtests.test(fields=fields):
-                preview = page(admin, f"/staff/announcements/{announcement_id}/preview")
-                response = admin.post(f"/staff/announcements/{announcement_id}/{action}",
+                preview = page(admin, f"/staff/mailings/{mailing_id}/preview")
+                response = admin.post(f"/staff/mailings/{mailing_id}/{action}",
                                       data={**form_fields(preview), "when": "2026-05-12T09:00", **fields})
                 assert response.status_code == 400
                 assert message in response.get_data(as_text=True)
         with app.app_context():
-            assert status_of(announcement_id) == AnnouncementStatus.DRAFT
-            assert reminders.reminders_of(announcement_id) == []
+            assert status_of(mailing_id) == MailingStatus.DRAFT
+            assert reminders.reminders_of(mailing_id) == []
 
     def test_no_reminders_once_the_event_has_begun(self, app, admin, event_id, clock):
-        announcement_id = draft_of(app, admin, event_id)
+        mailing_id = draft_of(app, admin, event_id)
         clock.advance(STARTS_IN + timedelta(minutes=5))
-        preview = page(admin, f"/staff/announcements/{announcement_id}/preview")
-        response = admin.post(f"/staff/announcements/{announcement_id}/send-now",
+        preview = page(admin, f"/staff/mailings/{mailing_id}/preview")
+        response = admin.post(f"/staff/mailings/{mailing_id}/send-now",
                               data={**form_fields(preview), "reminders": ["1"]})
         assert response.status_code == 400
         assert "The event has already begun, so it gets no reminders." in response.get_data(as_text=True)
         with app.app_context():
-            assert status_of(announcement_id) == AnnouncementStatus.DRAFT
+            assert status_of(mailing_id) == MailingStatus.DRAFT
 
-    def test_an_announcement_without_an_event_offers_no_reminders_and_refuses_them(self, app, admin, clock):
+    def test_an_mailing_without_an_event_offers_no_reminders_and_refuses_them(self, app, admin, clock):
         with app.app_context():
-            plain = create_announcement("newsletter")
-        preview = page(admin, f"/staff/announcements/{plain}/preview")
+            plain = create_mailing("newsletter")
+        preview = page(admin, f"/staff/mailings/{plain}/preview")
         assert "Reminders before the event" not in preview
-        response = admin.post(f"/staff/announcements/{plain}/schedule",
+        response = admin.post(f"/staff/mailings/{plain}/schedule",
                               data={**form_fields(preview), "when": "2026-05-12T09:00", "reminders": ["1"]})
         assert response.status_code == 400
         assert "Only the announcement of an event can have reminders." in response.get_data(as_text=True)
 
     def test_an_editor_cannot_set_reminders(self, app, editor, event_id):
-        announcement_id = draft_of(app, editor, event_id)
-        assert "Reminders before the event" not in page(editor, f"/staff/announcements/{announcement_id}/preview")
-        assert schedule(editor, announcement_id, reminders=["1"]).status_code == 403
+        mailing_id = draft_of(app, editor, event_id)
+        assert "Reminders before the event" not in page(editor, f"/staff/mailings/{mailing_id}/preview")
+        assert schedule(editor, mailing_id, reminders=["1"]).status_code == 403
         with app.app_context():
-            assert reminders.reminders_of(announcement_id) == []
+            assert reminders.reminders_of(mailing_id) == []
 
 
 def event_form(app, event_id: int, days_later: int) -> dict[str, object]:
@@ -220,8 +220,8 @@ def event_form(app, event_id: int, days_later: int) -> dict[str, object]:
 
 class TestWhenTheEventChanges:
     def test_moving_the_event_shows_which_reminders_followed(self, app, admin, event_id):
-        announcement_id = draft_of(app, admin, event_id)
-        assert schedule(admin, announcement_id, reminders=["7", "1"]).status_code == 303
+        mailing_id = draft_of(app, admin, event_id)
+        assert schedule(admin, mailing_id, reminders=["7", "1"]).status_code == 303
         edit = page(admin, f"/staff/events/{event_id}/edit")
         response = admin.post(f"/staff/events/{event_id}/edit", data={**form_fields(edit), **event_form(app, event_id, 3)})
         assert response.status_code == 303
@@ -234,11 +234,11 @@ class TestWhenTheEventChanges:
         ]
 
     def test_cancelling_withdraws_the_reminders_and_offers_the_cancellation_mail(self, app, admin, event_id):
-        announcement_id = draft_of(app, admin, event_id)
-        assert schedule(admin, announcement_id, reminders=["7", "1"]).status_code == 303
+        mailing_id = draft_of(app, admin, event_id)
+        assert schedule(admin, mailing_id, reminders=["7", "1"]).status_code == 303
         with app.app_context():  # it went out
-            db.session.execute(db.update(Announcement).where(Announcement.id == announcement_id)
-                               .values(status=AnnouncementStatus.SENT))
+            db.session.execute(db.update(Mailing).where(Mailing.id == mailing_id)
+                               .values(status=MailingStatus.SENT))
             db.session.commit()
         listing = page(admin, "/staff/events/")
         response = admin.post(f"/staff/events/{event_id}/cancel", data=form_fields(listing))
@@ -254,19 +254,19 @@ class TestWhenTheEventChanges:
         assert "Write the cancellation mail" in html
         fields = form_fields(html)
         response = admin.post(f"/staff/events/{event_id}/cancellation-notice",
-                              data={**fields, "announcement_id": str(announcement_id)})
+                              data={**fields, "mailing_id": str(mailing_id)})
         assert response.status_code == 303
         with app.app_context():
-            [notice] = only(AnnouncementKind.CANCELLATION)
-            assert (notice.parent_id, notice.event_id, notice.subject) == (announcement_id, event_id, "Aflyst: Workshop om normer")
+            [notice] = only(MailingKind.CANCELLATION)
+            assert (notice.parent_id, notice.event_id, notice.subject) == (mailing_id, event_id, "Aflyst: Workshop om normer")
             notice_id = notice.id
-        assert response.headers["Location"].endswith(f"/staff/announcements/{notice_id}/edit")
-        assert 'value="Aflyst: Workshop om normer"' in page(admin, f"/staff/announcements/{notice_id}/edit")
+        assert response.headers["Location"].endswith(f"/staff/mailings/{notice_id}/edit")
+        assert 'value="Aflyst: Workshop om normer"' in page(admin, f"/staff/mailings/{notice_id}/edit")
         # Asking again opens the same notice; the button is gone once it exists.
-        again = admin.post(f"/staff/events/{event_id}/cancellation-notice", data={**fields, "announcement_id": str(announcement_id)})
-        assert again.headers["Location"].endswith(f"/staff/announcements/{notice_id}/preview")
+        again = admin.post(f"/staff/events/{event_id}/cancellation-notice", data={**fields, "mailing_id": str(mailing_id)})
+        assert again.headers["Location"].endswith(f"/staff/mailings/{notice_id}/preview")
         assert "Write the cancellation mail" not in page(admin, f"/staff/events/{event_id}/edit")
-        listing = page(admin, "/staff/announcements/")
+        listing = page(admin, "/staff/mailings/")
         assert "<td>Cancellation notice</td>" in listing and listing.count("<td>Reminder</td>") == 2
 
     @pytest.mark.parametrize("value, message", [
@@ -280,30 +280,30 @@ class TestWhenTheEventChanges:
             service.cancel_event(db.session.get(Event, event_id))
             db.session.commit()
         response = editor.post(f"/staff/events/{event_id}/cancellation-notice",
-                               data={"csrf_token": csrf_token(editor), "announcement_id": value})
+                               data={"csrf_token": csrf_token(editor), "mailing_id": value})
         assert response.status_code == 303
         assert message in flashes(page(editor, f"/staff/events/{event_id}/edit"))
         with app.app_context():
-            assert only(AnnouncementKind.CANCELLATION) == []
+            assert only(MailingKind.CANCELLATION) == []
 
-    def test_a_notice_needs_csrf_and_an_announcement_of_this_event(self, app, editor, event_id):
+    def test_a_notice_needs_csrf_and_an_mailing_of_this_event(self, app, editor, event_id):
         with app.app_context():
-            other = create_announcement("newsletter", status=AnnouncementStatus.SENT)
+            other = create_mailing("newsletter", status=MailingStatus.SENT)
             service.cancel_event(db.session.get(Event, event_id))
             db.session.commit()
         path = f"/staff/events/{event_id}/cancellation-notice"
-        assert editor.post(path, data={"announcement_id": str(other)}).status_code == 400
-        response = editor.post(path, data={"csrf_token": csrf_token(editor), "announcement_id": str(other)})
+        assert editor.post(path, data={"mailing_id": str(other)}).status_code == 400
+        response = editor.post(path, data={"csrf_token": csrf_token(editor), "mailing_id": str(other)})
         assert response.status_code == 303
         assert "Please choose an announcement of this event." in flashes(page(editor, f"/staff/events/{event_id}/edit"))
         with app.app_context():
-            assert only(AnnouncementKind.CANCELLATION) == []
+            assert only(MailingKind.CANCELLATION) == []
 
     def test_the_cancellation_offer_speaks_danish(self, app, admin, event_id):
-        announcement_id = draft_of(app, admin, event_id)
+        mailing_id = draft_of(app, admin, event_id)
         with app.app_context():
-            db.session.execute(db.update(Announcement).where(Announcement.id == announcement_id)
-                               .values(status=AnnouncementStatus.SENT))
+            db.session.execute(db.update(Mailing).where(Mailing.id == mailing_id)
+                               .values(status=MailingStatus.SENT))
             db.session.commit()
         admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
         admin.post(f"/staff/events/{event_id}/cancel", data={"csrf_token": csrf_token(admin)})

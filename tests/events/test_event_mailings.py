@@ -1,4 +1,4 @@
-"""Event mailings in the domain: the prefilled announcement, its reminders, and what a cancellation does."""
+"""Event mailings in the domain: the prefilled mailing, its reminders, and what a cancellation does."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -9,8 +9,8 @@ from flask_babel import force_locale
 from mailer.events import mailings, reminders, service
 from mailer.events.reminders import Outcome, ReminderRefused
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, StaffUser, StaffRole
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffUser, StaffRole
+from mailer.mailings import states
 from tests.events import NOW, make_event
 from tests.events.conftest import status_of, topic_id
 
@@ -22,16 +22,16 @@ def event(**values) -> Event:
     return db.session.get(Event, make_event(**values))
 
 
-def announce(event_: Event, *, sends_at: datetime | None = None, days=(7, 1)) -> tuple[Announcement, list]:
-    """Draft the event's announcement, schedule it and tick reminders, as staff do."""
-    announcement = mailings.draft_event_announcement(event_, None)
+def announce(event_: Event, *, sends_at: datetime | None = None, days=(7, 1)) -> tuple[Mailing, list]:
+    """Draft the event's mailing, schedule it and tick reminders, as staff do."""
+    mailing = mailings.draft_event_mailing(event_, None)
     sends_at = sends_at or NOW + timedelta(hours=1)
-    campaign.schedule(announcement.id, sends_at)
-    notes = reminders.set_reminders(announcement.id, days, sends_at)
-    return db.session.get(Announcement, announcement.id), notes
+    states.schedule(mailing.id, sends_at)
+    notes = reminders.set_reminders(mailing.id, days, sends_at)
+    return db.session.get(Mailing, mailing.id), notes
 
 
-class TestTheDraftAnnouncement:
+class TestTheDraftMailing:
     def test_it_is_filled_in_from_the_event_in_its_language(self, app, clock):
         with app.app_context():
             staff = StaffUser(email="ida@example.org", role=StaffRole.EDITOR)
@@ -40,13 +40,13 @@ class TestTheDraftAnnouncement:
             workshop = event(title="Workshop: normer & *bias*", venue="Musikhuset", city="Aarhus",
                              description_markdown="Kom og vær med, **alle** er velkomne.",
                              topic_ids=[topic_id("events-aarhus"), topic_id("newsletter")])
-            draft = mailings.draft_event_announcement(workshop, staff)
+            draft = mailings.draft_event_mailing(workshop, staff)
             # A week after NOW, 12:00 UTC is 14:00 in Copenhagen (summer time).
             assert draft.subject == "Workshop: normer & *bias* – 18. maj 2026"
             assert draft.preheader == "mandag den 18. maj 2026, 14.00–17.00 · Musikhuset, Aarhus"
             assert draft.body_markdown.startswith("Vi vil gerne invitere dig til **Workshop: normer & \\*bias\\***.")
             assert "Kom og vær med, **alle** er velkomne." in draft.body_markdown
-            assert (draft.kind, draft.status, draft.event_id) == (AnnouncementKind.ANNOUNCEMENT, AnnouncementStatus.DRAFT, workshop.id)
+            assert (draft.kind, draft.status, draft.event_id) == (MailingKind.ANNOUNCEMENT, MailingStatus.DRAFT, workshop.id)
             assert draft.language == "da"
             assert {t.slug for t in draft.topics} == {"events-aarhus", "newsletter"}
             assert draft.created_by_id == staff.id
@@ -55,7 +55,7 @@ class TestTheDraftAnnouncement:
         with app.app_context():
             talk = event(title="Panel: art and access", language="en", is_online=True, city=None,
                          online_url="https://meet.example.org/panel")
-            draft = mailings.draft_event_announcement(talk, None)
+            draft = mailings.draft_event_mailing(talk, None)
             assert draft.subject == "Panel: art and access – May 18, 2026"
             assert draft.preheader == "Monday, May 18, 2026, 14:00–17:00 · Online"
             assert draft.body_markdown.startswith("We would like to invite you to **Panel: art and access**.")
@@ -63,7 +63,7 @@ class TestTheDraftAnnouncement:
 
     def test_a_long_title_is_shortened_to_fit_the_subject(self, app, clock):
         with app.app_context():
-            draft = mailings.draft_event_announcement(event(title="Å" * 200), None)
+            draft = mailings.draft_event_mailing(event(title="Å" * 200), None)
             assert len(draft.subject) == 200 and draft.subject.endswith("… – 18. maj 2026")
 
     @pytest.mark.parametrize("change, message", [
@@ -78,8 +78,8 @@ class TestTheDraftAnnouncement:
             if cancel:
                 service.cancel_event(workshop)
             with force_locale("en"), pytest.raises(mailings.EventMailingRefused, match=message):
-                mailings.draft_event_announcement(workshop, None)
-            assert db.session.scalar(db.select(db.func.count(Announcement.id))) == 0
+                mailings.draft_event_mailing(workshop, None)
+            assert db.session.scalar(db.select(db.func.count(Mailing.id))) == 0
 
 
 class TestReminders:
@@ -87,17 +87,17 @@ class TestReminders:
         clock.set(datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc))
         with app.app_context():
             concert = event(title="Koncert", starts_at=COPENHAGEN_10AM_AFTER_DST, now=clock.now)
-            announcement, notes = announce(concert, sends_at=clock.now + timedelta(hours=1))
+            mailing, notes = announce(concert, sends_at=clock.now + timedelta(hours=1))
             assert [n.outcome for n in notes] == [Outcome.CREATED, Outcome.CREATED]
-            week, day = reminders.reminders_of(announcement.id)
+            week, day = reminders.reminders_of(mailing.id)
             # 23 March is still winter time (UTC+1), 29 March is summer time (UTC+2): both 10:00 in Copenhagen.
             assert week.scheduled_at == datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc)
             assert day.scheduled_at == datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)
             for reminder, days in ((week, 7), (day, 1)):
                 assert service.utc_to_local(reminder.scheduled_at).hour == 10
-                assert (reminder.kind, reminder.status) == (AnnouncementKind.REMINDER, AnnouncementStatus.SCHEDULED)
-                assert (reminder.parent_id, reminder.event_id, reminder.remind_days_before) == (announcement.id, concert.id, days)
-                assert [t.id for t in reminder.topics] == [t.id for t in announcement.topics]
+                assert (reminder.kind, reminder.status) == (MailingKind.REMINDER, MailingStatus.SCHEDULED)
+                assert (reminder.parent_id, reminder.event_id, reminder.remind_days_before) == (mailing.id, concert.id, days)
+                assert [t.id for t in reminder.topics] == [t.id for t in mailing.topics]
                 assert reminder.language == "da"
             assert week.subject == "Påmindelse: Koncert, om 7 dage"
             assert day.subject == "Påmindelse: Koncert, i morgen"
@@ -106,59 +106,59 @@ class TestReminders:
     def test_a_reminder_whose_time_has_passed_is_not_made_and_staff_are_told(self, app, clock):
         with app.app_context():
             soon = event(starts_in=timedelta(days=3))
-            announcement, notes = announce(soon)
+            mailing, notes = announce(soon)
             assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.SKIPPED_PAST), (1, Outcome.CREATED)]
-            assert [r.remind_days_before for r in reminders.reminders_of(announcement.id)] == [1]
+            assert [r.remind_days_before for r in reminders.reminders_of(mailing.id)] == [1]
 
-    def test_a_reminder_before_the_announcement_itself_is_not_made(self, app, clock):
+    def test_a_reminder_before_the_mailing_itself_is_not_made(self, app, clock):
         with app.app_context():
             workshop = event(starts_in=timedelta(days=10))
-            announcement, notes = announce(workshop, sends_at=NOW + timedelta(days=5))
+            mailing, notes = announce(workshop, sends_at=NOW + timedelta(days=5))
             assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.SKIPPED_EARLY), (1, Outcome.CREATED)]
 
     def test_staff_can_untick_and_add_reminders_when_they_schedule_again(self, app, clock):
         with app.app_context():
             workshop = event(starts_in=timedelta(days=20))
-            announcement, _ = announce(workshop)
-            [day] = [r for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 1]
-            notes = reminders.set_reminders(announcement.id, [1, 3], NOW + timedelta(hours=2))
+            mailing, _ = announce(workshop)
+            [day] = [r for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 1]
+            notes = reminders.set_reminders(mailing.id, [1, 3], NOW + timedelta(hours=2))
             assert {(n.days_before, n.outcome) for n in notes} == {
                 (7, Outcome.REMOVED), (3, Outcome.CREATED), (1, Outcome.KEPT)}
-            assert {r.remind_days_before: r.id for r in reminders.reminders_of(announcement.id)}[1] == day.id
-            assert reminders.pending_reminder_days(announcement.id) == [3, 1]
+            assert {r.remind_days_before: r.id for r in reminders.reminders_of(mailing.id)}[1] == day.id
+            assert reminders.pending_reminder_days(mailing.id) == [3, 1]
 
     def test_a_reminder_staff_put_back_to_draft_is_theirs_and_stays(self, app, clock):
         with app.app_context():
-            announcement, _ = announce(event(starts_in=timedelta(days=20)))
-            week = next(r for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 7)
-            campaign.unschedule(week.id)
-            reminders.set_reminders(announcement.id, [1], NOW + timedelta(hours=2))
-            reminders.remove_waiting_reminders(announcement.id)
-            assert [(r.id, r.status) for r in reminders.reminders_of(announcement.id)] == [(week.id, AnnouncementStatus.DRAFT)]
+            mailing, _ = announce(event(starts_in=timedelta(days=20)))
+            week = next(r for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 7)
+            states.unschedule(week.id)
+            reminders.set_reminders(mailing.id, [1], NOW + timedelta(hours=2))
+            reminders.remove_waiting_reminders(mailing.id)
+            assert [(r.id, r.status) for r in reminders.reminders_of(mailing.id)] == [(week.id, MailingStatus.DRAFT)]
 
     def test_going_back_to_draft_removes_the_waiting_reminders(self, app, clock):
         with app.app_context():
-            announcement, _ = announce(event(starts_in=timedelta(days=20)))
-            campaign.unschedule(announcement.id)
-            notes = reminders.remove_waiting_reminders(announcement.id)
+            mailing, _ = announce(event(starts_in=timedelta(days=20)))
+            states.unschedule(mailing.id)
+            notes = reminders.remove_waiting_reminders(mailing.id)
             assert sorted(n.days_before for n in notes) == [1, 7]
-            assert reminders.reminders_of(announcement.id) == []
+            assert reminders.reminders_of(mailing.id) == []
 
     @pytest.mark.parametrize("days, message", [([0], "from 1 to 60 days"), ([61], "from 1 to 60 days"),
                                                ([1, 2, 3, 4, 5, 6], "At most 5 reminders")])
     def test_reminder_days_out_of_range_are_refused(self, app, clock, days, message):
         with app.app_context():
-            draft = mailings.draft_event_announcement(event(starts_in=timedelta(days=30)), None)
+            draft = mailings.draft_event_mailing(event(starts_in=timedelta(days=30)), None)
             with force_locale("en"), pytest.raises(ReminderRefused, match=message):
                 reminders.set_reminders(draft.id, days, NOW)
             assert reminders.reminders_of(draft.id) == []
 
-    def test_no_reminders_for_an_event_that_has_begun_or_is_cancelled_or_for_a_plain_announcement(self, app, clock):
-        from tests.factories import create_announcement
+    def test_no_reminders_for_an_event_that_has_begun_or_is_cancelled_or_for_a_plain_mailing(self, app, clock):
+        from tests.factories import create_mailing
 
         with app.app_context():
             workshop = event(starts_in=timedelta(days=30))
-            draft = mailings.draft_event_announcement(workshop, None)
+            draft = mailings.draft_event_mailing(workshop, None)
             clock.set(workshop.starts_at + timedelta(minutes=1))
             with force_locale("en"), pytest.raises(ReminderRefused, match="already begun"):
                 reminders.set_reminders(draft.id, [1], clock.now)
@@ -167,20 +167,20 @@ class TestReminders:
             db.session.commit()
             with force_locale("en"), pytest.raises(ReminderRefused, match="is cancelled"):
                 reminders.set_reminders(draft.id, [1], NOW)
-            plain = create_announcement("newsletter")
+            plain = create_mailing("newsletter")
             with force_locale("en"), pytest.raises(ReminderRefused, match="Only the announcement of an event"):
                 reminders.set_reminders(plain, [1], NOW)
             assert reminders.set_reminders(plain, [], NOW) == []  # nothing asked, nothing refused
 
 
 class TestCancellingTheEvent:
-    def test_reminders_are_cancelled_and_a_notice_is_offered_for_the_sent_announcement(self, app, clock):
+    def test_reminders_are_cancelled_and_a_notice_is_offered_for_the_sent_mailing(self, app, clock):
         with app.app_context():
             workshop = event(starts_in=timedelta(days=20))
-            announcement, _ = announce(workshop, sends_at=NOW)
-            db.session.execute(db.update(Announcement).where(Announcement.id == announcement.id)
-                               .values(status=AnnouncementStatus.SENT))
-            another = mailings.draft_event_announcement(workshop, None)  # an English version, never sent
+            mailing, _ = announce(workshop, sends_at=NOW)
+            db.session.execute(db.update(Mailing).where(Mailing.id == mailing.id)
+                               .values(status=MailingStatus.SENT))
+            another = mailings.draft_event_mailing(workshop, None)  # an English version, never sent
             db.session.commit()
             sequence_before = workshop.sequence
             service.cancel_event(workshop)
@@ -188,42 +188,42 @@ class TestCancellingTheEvent:
             withdrawal = mailings.withdraw_event_mailings(workshop)
             assert sorted(n.days_before for n in withdrawal.cancelled_reminders) == [1, 7]
             assert all(n.outcome == Outcome.CANCELLED_EVENT for n in withdrawal.cancelled_reminders)
-            assert {status_of(r.id) for r in reminders.reminders_of(announcement.id)} == {AnnouncementStatus.CANCELLED}
+            assert {status_of(r.id) for r in reminders.reminders_of(mailing.id)} == {MailingStatus.CANCELLED}
             assert [a.id for a in withdrawal.not_yet_out] == [another.id]
-            assert [a.id for a in withdrawal.needs_notice] == [announcement.id]
+            assert [a.id for a in withdrawal.needs_notice] == [mailing.id]
             assert mailings.withdraw_event_mailings(workshop).cancelled_reminders == []  # safe to repeat
 
-            notice, created = mailings.draft_cancellation_notice(announcement.id, None)
+            notice, created = mailings.draft_cancellation_notice(mailing.id, None)
             assert created
             assert (notice.kind, notice.status, notice.parent_id, notice.event_id) == (
-                AnnouncementKind.CANCELLATION, AnnouncementStatus.DRAFT, announcement.id, workshop.id)
+                MailingKind.CANCELLATION, MailingStatus.DRAFT, mailing.id, workshop.id)
             assert notice.subject == "Aflyst: Workshop i Aarhus"
             assert "Desværre har vi måttet aflyse **Workshop i Aarhus**" in notice.body_markdown
-            assert [t.id for t in notice.topics] == [t.id for t in announcement.topics]
-            assert notice.language == announcement.language
+            assert [t.id for t in notice.topics] == [t.id for t in mailing.topics]
+            assert notice.language == mailing.language
             assert workshop.sequence == sequence_before + 1
-            again, created_again = mailings.draft_cancellation_notice(announcement.id, None)
+            again, created_again = mailings.draft_cancellation_notice(mailing.id, None)
             assert (again.id, created_again) == (notice.id, False)
             assert mailings.needs_cancellation_notice(workshop) == []
 
     def test_a_reminder_already_sent_stays_as_it_was(self, app, clock):
         with app.app_context():
             workshop = event(starts_in=timedelta(days=20))
-            announcement, _ = announce(workshop, sends_at=NOW)
-            week = next(r for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 7)
-            db.session.execute(db.update(Announcement).where(Announcement.id == week.id)
-                               .values(status=AnnouncementStatus.SENT))
+            mailing, _ = announce(workshop, sends_at=NOW)
+            week = next(r for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 7)
+            db.session.execute(db.update(Mailing).where(Mailing.id == week.id)
+                               .values(status=MailingStatus.SENT))
             db.session.commit()
             service.cancel_event(workshop)
             db.session.commit()
             withdrawal = mailings.withdraw_event_mailings(workshop)
             assert [n.days_before for n in withdrawal.cancelled_reminders] == [1]
-            assert status_of(week.id) == AnnouncementStatus.SENT
+            assert status_of(week.id) == MailingStatus.SENT
 
-    def test_no_notice_for_an_announcement_that_never_went_out_or_an_event_still_on(self, app, clock):
+    def test_no_notice_for_an_mailing_that_never_went_out_or_an_event_still_on(self, app, clock):
         with app.app_context():
             workshop = event(starts_in=timedelta(days=20))
-            draft = mailings.draft_event_announcement(workshop, None)
+            draft = mailings.draft_event_mailing(workshop, None)
             with force_locale("en"), pytest.raises(mailings.EventMailingRefused, match="not cancelled"):
                 mailings.draft_cancellation_notice(draft.id, None)
             service.cancel_event(workshop)

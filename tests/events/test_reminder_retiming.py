@@ -6,19 +6,19 @@ from datetime import datetime, timedelta, timezone
 from mailer.events import mailings, reminders, service
 from mailer.events.reminders import Outcome
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Event
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingStatus, Event
+from mailer.mailings import states
 from tests.events import NOW, make_event
 from tests.events.conftest import status_of, topic_id
 
 
-def announced(starts_at: datetime, *, sends_at: datetime, days=(7, 1)) -> tuple[Event, Announcement]:
+def announced(starts_at: datetime, *, sends_at: datetime, days=(7, 1)) -> tuple[Event, Mailing]:
     """An event announced for `sends_at`, with reminders ticked."""
     event = db.session.get(Event, make_event("Koncert", starts_at=starts_at, topic_ids=[topic_id()]))
-    announcement = mailings.draft_event_announcement(event, None)
-    campaign.schedule(announcement.id, sends_at)
-    reminders.set_reminders(announcement.id, days, sends_at)
-    return event, db.session.get(Announcement, announcement.id)
+    mailing = mailings.draft_event_mailing(event, None)
+    states.schedule(mailing.id, sends_at)
+    reminders.set_reminders(mailing.id, days, sends_at)
+    return event, db.session.get(Mailing, mailing.id)
 
 
 def move(event: Event, delta: timedelta, **changes) -> list[reminders.ReminderNote]:
@@ -42,80 +42,80 @@ def edit(event: Event, delta: timedelta, **changes) -> mailings.EventUpdate:
     return result
 
 
-def times(announcement_id: int) -> dict[int, datetime]:
-    return {r.remind_days_before: r.scheduled_at for r in reminders.reminders_of(announcement_id)}
+def times(mailing_id: int) -> dict[int, datetime]:
+    return {r.remind_days_before: r.scheduled_at for r in reminders.reminders_of(mailing_id)}
 
 
 def test_moving_the_event_three_days_retimes_both_reminders_across_summer_time(app, clock):
     clock.set(datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc))
     with app.app_context():
         # Saturday 27 March 2027, 10:00 winter time; the clocks go forward that night.
-        event, announcement = announced(datetime(2027, 3, 27, 9, 0, tzinfo=timezone.utc),
+        event, mailing = announced(datetime(2027, 3, 27, 9, 0, tzinfo=timezone.utc),
                                         sends_at=clock.now + timedelta(hours=1))
-        assert times(announcement.id) == {7: datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc),
+        assert times(mailing.id) == {7: datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc),
                                           1: datetime(2027, 3, 26, 9, 0, tzinfo=timezone.utc)}
         notes = move(event, timedelta(days=3))
         # Tuesday 30 March, 10:00 summer time: the one-day reminder is 10:00 summer time too.
         assert event.starts_at == datetime(2027, 3, 30, 8, 0, tzinfo=timezone.utc)
-        assert times(announcement.id) == {7: datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc),
+        assert times(mailing.id) == {7: datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc),
                                           1: datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)}
         assert [(n.outcome, n.days_before, n.old_time, n.new_time) for n in notes] == [
             (Outcome.RETIMED, 7, datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc)),
             (Outcome.RETIMED, 1, datetime(2027, 3, 26, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)),
         ]
-        assert {status_of(r.id) for r in reminders.reminders_of(announcement.id)} == {AnnouncementStatus.SCHEDULED}
+        assert {status_of(r.id) for r in reminders.reminders_of(mailing.id)} == {MailingStatus.SCHEDULED}
 
 
 def test_an_edit_that_keeps_the_start_changes_no_reminder(app, clock):
     with app.app_context():
-        event, announcement = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
-        before = times(announcement.id)
+        event, mailing = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
+        before = times(mailing.id)
         assert move(event, timedelta(0), title="Koncert (ny titel)") == []
-        assert times(announcement.id) == before
+        assert times(mailing.id) == before
 
 
 def test_a_reminder_that_has_started_is_left_alone(app, clock):
     with app.app_context():
-        event, announcement = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
-        week_id = next(r.id for r in reminders.reminders_of(announcement.id) if r.remind_days_before == 7)
-        week_time = times(announcement.id)[7]
-        db.session.execute(db.update(Announcement).where(Announcement.id == week_id)
-                           .values(status=AnnouncementStatus.SENDING))
+        event, mailing = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
+        week_id = next(r.id for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 7)
+        week_time = times(mailing.id)[7]
+        db.session.execute(db.update(Mailing).where(Mailing.id == week_id)
+                           .values(status=MailingStatus.SENDING))
         db.session.commit()
         notes = move(event, timedelta(days=3))
         assert [(n.days_before, n.outcome) for n in notes] == [(1, Outcome.RETIMED)]
-        assert times(announcement.id)[7] == week_time and status_of(week_id) == AnnouncementStatus.SENDING
+        assert times(mailing.id)[7] == week_time and status_of(week_id) == MailingStatus.SENDING
 
 
 def test_a_reminder_moved_into_the_past_is_cancelled_and_staff_are_told(app, clock):
     with app.app_context():
-        event, announcement = announced(NOW + timedelta(days=10), sends_at=NOW)
+        event, mailing = announced(NOW + timedelta(days=10), sends_at=NOW)
         notes = move(event, timedelta(days=-5))  # now in five days: a week before has passed
         assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.CANCELLED_PAST), (1, Outcome.RETIMED)]
-        states = {r.remind_days_before: status_of(r.id) for r in reminders.reminders_of(announcement.id)}
-        assert states == {7: AnnouncementStatus.CANCELLED, 1: AnnouncementStatus.SCHEDULED}
+        states = {r.remind_days_before: status_of(r.id) for r in reminders.reminders_of(mailing.id)}
+        assert states == {7: MailingStatus.CANCELLED, 1: MailingStatus.SCHEDULED}
 
 
-def test_a_reminder_that_would_go_before_its_scheduled_announcement_is_cancelled(app, clock):
+def test_a_reminder_that_would_go_before_its_scheduled_mailing_is_cancelled(app, clock):
     with app.app_context():
-        event, announcement = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(days=5))
+        event, mailing = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(days=5))
         notes = move(event, timedelta(days=-10))  # the week-before reminder would be at day 3, before day 5
         assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.CANCELLED_EARLY), (1, Outcome.RETIMED)]
 
 
 def test_moving_the_event_updates_the_prefilled_texts_but_keeps_what_staff_wrote(app, clock):
     with app.app_context():
-        event, announcement = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
-        week, day = reminders.reminders_of(announcement.id)
+        event, mailing = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
+        week, day = reminders.reminders_of(mailing.id)
         assert "søndag den 31. maj 2026" in week.body_markdown and "søndag den 31. maj 2026" in day.preheader
-        db.session.execute(db.update(Announcement).where(Announcement.id == day.id)
+        db.session.execute(db.update(Mailing).where(Mailing.id == day.id)
                            .values(body_markdown="Husk at tage madpakke med!"))
         db.session.commit()
         result = edit(event, timedelta(days=3))
-        assert sorted(result.refreshed_ids) == sorted([announcement.id, week.id, day.id])
-        week, day = (db.session.get(Announcement, r.id) for r in (week, day))
-        announcement = db.session.get(Announcement, announcement.id)
-        assert announcement.subject == "Koncert – 3. juni 2026"
+        assert sorted(result.refreshed_ids) == sorted([mailing.id, week.id, day.id])
+        week, day = (db.session.get(Mailing, r.id) for r in (week, day))
+        mailing = db.session.get(Mailing, mailing.id)
+        assert mailing.subject == "Koncert – 3. juni 2026"
         assert week.body_markdown.startswith("En påmindelse: **Koncert** er onsdag den 3. juni 2026, 14.00–17.00.")
         assert day.preheader.startswith("onsdag den 3. juni 2026, 14.00–17.00")
         assert day.body_markdown == "Husk at tage madpakke med!"  # staff's own words stay

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from mailer.announcements.digests import create_due_digest
+from mailer.mailings.digests import create_due_digest
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, SubscriberStatus
+from mailer.models import Mailing, MailingKind, MailingStatus, SubscriberStatus
 from mailer.models.types import utcnow
-from mailer.sending import campaign
+from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
 from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
 from tests.helpers import parse_mail, path_of
@@ -21,15 +21,15 @@ from tests.smtp_server import RecordingHandler, start_smtp_server
 
 def wait_until_sent(app, digest_id: int, worker: WorkerProcess, timeout: float = 60, wake: bool = False) -> None:
     """Wait for the digest to finish; with `wake`, do the beat's part too (retries need waking)."""
-    from mailer.tasks.sending import wake_sending_announcements
+    from mailer.tasks.sending import wake_sending_mailings
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context():
-            if campaign.status_of(digest_id) == AnnouncementStatus.SENT:
+            if states.status_of(digest_id) == MailingStatus.SENT:
                 return
         if wake:
-            wake_sending_announcements.delay()
+            wake_sending_mailings.delay()
         time.sleep(0.5)
     with app.app_context():
         rows = digest_rows(digest_id)
@@ -38,12 +38,12 @@ def wait_until_sent(app, digest_id: int, worker: WorkerProcess, timeout: float =
 
 def send_digest(app, now, worker: WorkerProcess, **wait) -> int:
     """Make the period's digest with the fixed clock; the worker starts and sends it."""
-    from mailer.tasks.sending import start_announcement
+    from mailer.tasks.sending import start_mailing
 
     with app.app_context():
         digest_id = create_due_digest(now)
     assert digest_id is not None
-    start_announcement.delay(digest_id)
+    start_mailing.delay(digest_id)
     wait_until_sent(app, digest_id, worker, **wait)
     return digest_id
 
@@ -140,7 +140,7 @@ def test_a_digest_that_never_arrived_leaves_its_events_new_for_the_next(live_app
 
 def test_the_beat_makes_this_periods_digest_once_and_the_worker_sends_it(live_app, smtp_server, worker):
     from mailer.tasks.digests import start_due_digest
-    from mailer.tasks.sending import start_due_announcements
+    from mailer.tasks.sending import start_due_mailings
 
     now = utcnow()  # the beat runs on the real clock
     with live_app.app_context():
@@ -151,16 +151,16 @@ def test_the_beat_makes_this_periods_digest_once_and_the_worker_sends_it(live_ap
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         with live_app.app_context():
-            digest_id = db.session.scalar(select(Announcement.id).where(Announcement.kind == AnnouncementKind.DIGEST))
+            digest_id = db.session.scalar(select(Mailing.id).where(Mailing.kind == MailingKind.DIGEST))
         if digest_id:
             break
         time.sleep(0.3)
     assert digest_id, worker.log_path.read_text()[-4000:]
-    start_due_announcements.delay()
+    start_due_mailings.delay()
     wait_until_sent(live_app, digest_id, worker)
     (_, recipients, data), = smtp_server.wait_for(lambda messages: len(messages) >= 1)
     assert recipients == ["mette@example.org"]
     assert "[Nyt] Workshop i København" in parse_mail(data).get_body(("plain",)).get_content()
     time.sleep(1)
     with live_app.app_context():
-        assert db.session.scalar(select(func.count()).where(Announcement.kind == AnnouncementKind.DIGEST)) == 1
+        assert db.session.scalar(select(func.count()).where(Mailing.kind == MailingKind.DIGEST)) == 1

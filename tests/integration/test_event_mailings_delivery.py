@@ -2,7 +2,7 @@
 
 The web side runs on this process with a fixed clock in spring 2026 (tests.events.NOW), so
 every reminder it schedules is already due by the worker's real clock: a reminder goes out
-exactly when the test asks for the beat's sweep (start_due_announcements), not before.
+exactly when the test asks for the beat's sweep (start_due_mailings), not before.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from icalendar import Calendar
 
 from mailer.events import mailings, reminders
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, StaffRole, StaffUser, Subscriber
+from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffRole, StaffUser, Subscriber
 from mailer.models.types import utcnow
-from mailer.sending import campaign
+from mailer.mailings import states
 from tests.conftest import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login
 from tests.events import make_event
 from tests.events.conftest import install_clock, topic_id
@@ -25,14 +25,14 @@ from tests.factories import create_subscribers
 from tests.helpers import parse_mail, path_of
 
 
-def wait_until_sent(app, announcement_id: int, worker, timeout: float = 60) -> None:
+def wait_until_sent(app, mailing_id: int, worker, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context():
-            if campaign.status_of(announcement_id) == AnnouncementStatus.SENT:
+            if states.status_of(mailing_id) == MailingStatus.SENT:
                 return
         time.sleep(0.2)
-    raise AssertionError(f"announcement {announcement_id} not sent:\n{worker.log_path.read_text()[-3000:]}")
+    raise AssertionError(f"mailing {mailing_id} not sent:\n{worker.log_path.read_text()[-3000:]}")
 
 
 def mails_with_subject(smtp_server, subject: str) -> dict[str, EmailMessage]:
@@ -76,12 +76,12 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
 
     # Announce the event in one step, then send it now with reminders a week and a day before.
     response = client.post(f"/staff/events/{event_id}/announce", data={"csrf_token": csrf_token(client)})
-    announcement_id = int(re.search(r"/announcements/(\d+)/edit", response.headers["Location"]).group(1))
-    preview = client.get(f"/staff/announcements/{announcement_id}/preview").get_data(as_text=True)
-    response = client.post(f"/staff/announcements/{announcement_id}/send-now",
+    mailing_id = int(re.search(r"/mailings/(\d+)/edit", response.headers["Location"]).group(1))
+    preview = client.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
+    response = client.post(f"/staff/mailings/{mailing_id}/send-now",
                            data={**form_fields(preview), "reminders": ["7", "1"]})
     assert response.status_code == 303
-    wait_until_sent(live_app, announcement_id, worker)
+    wait_until_sent(live_app, mailing_id, worker)
     announced = mails_with_subject(smtp_server, "Workshop om normer – 31. maj 2026")
     assert set(announced) == {f"aarhus{i}@example.org" for i in range(3)}
     method, published = vevent_of(announced["aarhus0@example.org"])
@@ -108,24 +108,24 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
     page = client.get(f"/staff/events/{event_id}/edit").get_data(as_text=True)
     assert "2 reminders cancelled:" in flashes(page) and "Write the cancellation mail" in page
     response = client.post(f"/staff/events/{event_id}/cancellation-notice",
-                           data={**form_fields(page), "announcement_id": str(announcement_id)})
-    notice_id = int(re.search(r"/announcements/(\d+)/edit", response.headers["Location"]).group(1))
-    preview = client.get(f"/staff/announcements/{notice_id}/preview").get_data(as_text=True)
+                           data={**form_fields(page), "mailing_id": str(mailing_id)})
+    notice_id = int(re.search(r"/mailings/(\d+)/edit", response.headers["Location"]).group(1))
+    preview = client.get(f"/staff/mailings/{notice_id}/preview").get_data(as_text=True)
     assert "Reminders before the event" not in preview  # a notice gets no reminders of its own
-    assert client.post(f"/staff/announcements/{notice_id}/send-now", data=form_fields(preview)).status_code == 303
+    assert client.post(f"/staff/mailings/{notice_id}/send-now", data=form_fields(preview)).status_code == 303
     wait_until_sent(live_app, notice_id, worker)
 
     # Nothing else is due: the withdrawn reminders never go, even when the beat sweeps.
-    from mailer.tasks.sending import start_due_announcements
+    from mailer.tasks.sending import start_due_mailings
 
-    start_due_announcements.delay()
+    start_due_mailings.delay()
     time.sleep(2)
     with live_app.app_context():
         kinds = {(a.kind, a.remind_days_before): a.status for a in mailings.mailings_of(event_id)}
-    assert kinds == {(AnnouncementKind.ANNOUNCEMENT, None): AnnouncementStatus.SENT,
-                     (AnnouncementKind.REMINDER, 7): AnnouncementStatus.CANCELLED,
-                     (AnnouncementKind.REMINDER, 1): AnnouncementStatus.CANCELLED,
-                     (AnnouncementKind.CANCELLATION, None): AnnouncementStatus.SENT}
+    assert kinds == {(MailingKind.ANNOUNCEMENT, None): MailingStatus.SENT,
+                     (MailingKind.REMINDER, 7): MailingStatus.CANCELLED,
+                     (MailingKind.REMINDER, 1): MailingStatus.CANCELLED,
+                     (MailingKind.CANCELLATION, None): MailingStatus.SENT}
     assert not any(parse_mail(data)["Subject"].startswith("Påmindelse") for _, _, data in smtp_server.messages)
 
     cancelled = mails_with_subject(smtp_server, "Aflyst: Workshop om normer")
@@ -138,19 +138,19 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
     assert "Aflyst: Workshop om normer" in text and "calendar.google.com" not in text
 
 
-def test_a_reminder_reaches_the_announcements_recipients_who_are_still_subscribed(live_app, worker, smtp_server, monkeypatch):
-    from mailer.tasks.sending import start_announcement, start_due_announcements
+def test_a_reminder_reaches_the_mailings_recipients_who_are_still_subscribed(live_app, worker, smtp_server, monkeypatch):
+    from mailer.tasks.sending import start_mailing, start_due_mailings
 
     install_clock(monkeypatch)
     with live_app.app_context():
         first = create_subscribers(4, "events-aarhus", language="da", prefix="first")
         event = db.session.get(Event, make_event("Koncert", starts_in=timedelta(days=20), topic_ids=[topic_id()]))
-        announcement = mailings.draft_event_announcement(event, None)
-        campaign.send_now(announcement.id)
-        reminders.set_reminders(announcement.id, [1], campaign.utcnow())
-        announcement_id, uid = announcement.id, event.uid
-    start_announcement.delay(announcement_id)
-    wait_until_sent(live_app, announcement_id, worker)
+        mailing = mailings.draft_event_mailing(event, None)
+        states.send_now(mailing.id)
+        reminders.set_reminders(mailing.id, [1], states.utcnow())
+        mailing_id, uid = mailing.id, event.uid
+    start_mailing.delay(mailing_id)
+    wait_until_sent(live_app, mailing_id, worker)
     announced = mails_with_subject(smtp_server, "Koncert – 31. maj 2026")
     assert set(announced) == {f"first{i}@example.org" for i in range(4)}
 
@@ -163,10 +163,10 @@ def test_a_reminder_reaches_the_announcements_recipients_who_are_still_subscribe
         db.session.get(Subscriber, first[1]).paused_until = utcnow() + timedelta(days=30)
         db.session.commit()
         create_subscribers(2, "events-aarhus", language="da", prefix="later")
-        [reminder] = reminders.reminders_of(announcement_id)
+        [reminder] = reminders.reminders_of(mailing_id)
         reminder_id = reminder.id
 
-    start_due_announcements.delay()  # what the beat does once the reminder's time has come
+    start_due_mailings.delay()  # what the beat does once the reminder's time has come
     wait_until_sent(live_app, reminder_id, worker)
     reminded = mails_with_subject(smtp_server, "Påmindelse: Koncert, i morgen")
     assert sorted(reminded) == ["first2@example.org", "first3@example.org"]
@@ -175,4 +175,4 @@ def test_a_reminder_reaches_the_announcements_recipients_who_are_still_subscribe
     text = reminded["first2@example.org"].get_body(("plain",)).get_content()
     assert "https://calendar.google.com/calendar/render?" in text and "https://outlook.live.com/calendar/" in text
     with live_app.app_context():
-        assert db.session.get(Announcement, reminder_id).parent_id == announcement_id
+        assert db.session.get(Mailing, reminder_id).parent_id == mailing_id

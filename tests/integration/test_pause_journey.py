@@ -11,30 +11,30 @@ import time
 from datetime import timedelta
 
 from mailer.extensions import db
-from mailer.models import AnnouncementStatus, ConsentEvent, Subscriber
-from mailer.sending import campaign
+from mailer.models import MailingStatus, ConsentEvent, Subscriber
+from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
 from mailer.tokens import TokenPurpose
 from tests.conftest import form_fields
-from tests.factories import create_announcement, create_subscriber_tokens
+from tests.factories import create_mailing, create_subscriber_tokens
 from tests.helpers import parse_mail, topic_ids
 
 
 def _send(app, subject: str) -> int:
-    """Send a newsletter announcement now, through the worker; wait until it is sent."""
-    from mailer.tasks.sending import start_announcement
+    """Send a newsletter mailing now, through the worker; wait until it is sent."""
+    from mailer.tasks.sending import start_mailing
 
     with app.app_context():
-        announcement_id = create_announcement("newsletter", subject=subject)
-        campaign.send_now(announcement_id)
-    start_announcement.delay(announcement_id)
+        mailing_id = create_mailing("newsletter", subject=subject)
+        states.send_now(mailing_id)
+    start_mailing.delay(mailing_id)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         with app.app_context():
-            if campaign.status_of(announcement_id) == AnnouncementStatus.SENT:
-                return announcement_id
+            if states.status_of(mailing_id) == MailingStatus.SENT:
+                return mailing_id
         time.sleep(0.2)
-    raise AssertionError(f"announcement {announcement_id} was not sent in time")
+    raise AssertionError(f"mailing {mailing_id} was not sent in time")
 
 
 def _received(smtp_server, subject: str) -> set[str]:

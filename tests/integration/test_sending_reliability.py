@@ -10,10 +10,10 @@ import pytest
 import redis
 
 from mailer.extensions import db
-from mailer.models import AnnouncementStatus, Delivery, Subscriber, SubscriberStatus
-from mailer.sending import campaign
+from mailer.models import MailingStatus, Delivery, Subscriber, SubscriberStatus
+from mailer.mailings import states
 from tests.conftest import REDIS_URL
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 from tests.integration.conftest import WorkerProcess
 from tests.smtp_server import RecordingHandler, start_smtp_server
 
@@ -21,7 +21,7 @@ GROUP_SIZE = 50  # mailer.config SEND_GROUP_SIZE: the documented bound of sent-b
 
 
 class Beat(threading.Thread):
-    """Do what celery beat does, every second: start due announcements and wake sending ones."""
+    """Do what celery beat does, every second: start due mailings and wake sending ones."""
 
     def __init__(self, app) -> None:
         super().__init__(daemon=True)
@@ -29,12 +29,12 @@ class Beat(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        from mailer.tasks.sending import start_due_announcements, wake_sending_announcements
+        from mailer.tasks.sending import start_due_mailings, wake_sending_mailings
 
         while not self.stopped.wait(1.0):
             try:
-                start_due_announcements.delay()
-                wake_sending_announcements.delay()
+                start_due_mailings.delay()
+                wake_sending_mailings.delay()
             except Exception:  # noqa: BLE001 - Redis may be mid-flush; beat just tries again
                 pass
 
@@ -52,43 +52,43 @@ def beat(live_app):
 
 
 def send_now(app, count: int) -> int:
-    from mailer.tasks.sending import start_announcement
+    from mailer.tasks.sending import start_mailing
 
     with app.app_context():
         create_subscribers(count)
-        announcement_id = create_announcement("newsletter")
-        campaign.send_now(announcement_id)
-    start_announcement.delay(announcement_id)
-    return announcement_id
+        mailing_id = create_mailing("newsletter")
+        states.send_now(mailing_id)
+    start_mailing.delay(mailing_id)
+    return mailing_id
 
 
-def wait_until_sent(app, announcement_id: int, timeout: float = 120, worker: WorkerProcess | None = None) -> None:
+def wait_until_sent(app, mailing_id: int, timeout: float = 120, worker: WorkerProcess | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with app.app_context():
-            if campaign.status_of(announcement_id) == AnnouncementStatus.SENT:
+            if states.status_of(mailing_id) == MailingStatus.SENT:
                 return
         time.sleep(0.3)
     with app.app_context():
-        counts = Counter(db.session.scalars(db.select(Delivery.status).filter_by(announcement_id=announcement_id)))
+        counts = Counter(db.session.scalars(db.select(Delivery.status).filter_by(mailing_id=mailing_id)))
     log = worker.log_path.read_text()[-4000:] if worker else ""
-    raise AssertionError(f"announcement {announcement_id} not sent in time: {dict(counts)}\n{log}")
+    raise AssertionError(f"mailing {mailing_id} not sent in time: {dict(counts)}\n{log}")
 
 
 def received(handler: RecordingHandler) -> Counter:
     return Counter(recipient for _, recipients, _ in handler.messages for recipient in recipients)
 
 
-def ledger(app, announcement_id: int) -> Counter:
+def ledger(app, mailing_id: int) -> Counter:
     with app.app_context():
-        return Counter(db.session.scalars(db.select(Delivery.status).filter_by(announcement_id=announcement_id)))
+        return Counter(db.session.scalars(db.select(Delivery.status).filter_by(mailing_id=mailing_id)))
 
 
 def test_sigkilled_workers_lose_no_recipient_and_duplicate_within_the_bound(live_app, service_env, smtp_server, beat, tmp_path):
     worker = WorkerProcess(service_env, tmp_path / "worker.log")
     worker.start()
     count, kills = 3000, 3
-    announcement_id = send_now(live_app, count)
+    mailing_id = send_now(live_app, count)
     rng = random.Random(8058)
     try:
         for kill in range(kills):
@@ -96,92 +96,92 @@ def test_sigkilled_workers_lose_no_recipient_and_duplicate_within_the_bound(live
             smtp_server.wait_for(lambda messages: len(messages) >= target, timeout=60)
             worker.kill()
             worker.start()
-        wait_until_sent(live_app, announcement_id)
+        wait_until_sent(live_app, mailing_id)
     finally:
         worker.stop()
     got = received(smtp_server)
     assert set(got) == {f"reader{i}@example.org" for i in range(count)}  # nobody lost
     duplicates = sum(got.values()) - count
     assert duplicates <= kills * GROUP_SIZE
-    assert ledger(live_app, announcement_id) == {"sent": count}  # an expired lease is not "unknown"
+    assert ledger(live_app, mailing_id) == {"sent": count}  # an expired lease is not "unknown"
 
 
 def test_flushing_redis_mid_campaign_loses_no_recipient(live_app, smtp_server, worker, beat):
     count = 1500
-    announcement_id = send_now(live_app, count)
+    mailing_id = send_now(live_app, count)
     smtp_server.wait_for(lambda messages: len(messages) >= 300)
     redis.Redis.from_url(REDIS_URL).flushdb()  # every queued task is gone; the ledger is not
-    wait_until_sent(live_app, announcement_id)
+    wait_until_sent(live_app, mailing_id)
     got = received(smtp_server)
     assert set(got) == {f"reader{i}@example.org" for i in range(count)}
     assert max(got.values()) == 1
 
 
 def test_redelivered_send_tasks_send_nothing_extra(live_app, smtp_server, worker):
-    from mailer.tasks.sending import send_announcement, start_announcement
+    from mailer.tasks.sending import send_mailing, start_mailing
 
-    announcement_id = send_now(live_app, 200)
+    mailing_id = send_now(live_app, 200)
     for _ in range(3):
-        send_announcement.delay(announcement_id)  # as if the broker redelivered the wake-up
-    wait_until_sent(live_app, announcement_id, worker=worker)
+        send_mailing.delay(mailing_id)  # as if the broker redelivered the wake-up
+    wait_until_sent(live_app, mailing_id, worker=worker)
     for _ in range(3):
-        send_announcement.delay(announcement_id)
-        start_announcement.delay(announcement_id)
+        send_mailing.delay(mailing_id)
+        start_mailing.delay(mailing_id)
     time.sleep(3)
     got = received(smtp_server)
     assert len(got) == 200 and max(got.values()) == 1
 
 
 def test_two_beats_and_send_now_together_start_the_campaign_once(live_app, service_env, smtp_server, tmp_path):
-    from mailer.tasks.sending import start_announcement, start_due_announcements
+    from mailer.tasks.sending import start_mailing, start_due_mailings
 
     worker = WorkerProcess(service_env, tmp_path / "worker.log", concurrency=2)
     worker.start()
     try:
         with live_app.app_context():
             create_subscribers(300)
-            announcement_id = create_announcement("newsletter")
-            campaign.send_now(announcement_id)
+            mailing_id = create_mailing("newsletter")
+            states.send_now(mailing_id)
         for _ in range(2):
-            start_due_announcements.delay()
-            start_announcement.delay(announcement_id)
-        wait_until_sent(live_app, announcement_id)
+            start_due_mailings.delay()
+            start_mailing.delay(mailing_id)
+        wait_until_sent(live_app, mailing_id)
         time.sleep(2)
     finally:
         worker.stop()
     got = received(smtp_server)
     assert len(got) == 300 and max(got.values()) == 1
-    assert sum(ledger(live_app, announcement_id).values()) == 300
+    assert sum(ledger(live_app, mailing_id).values()) == 300
 
 
 def test_pause_and_resume_never_resend_and_cancel_stops_within_a_group(live_app, smtp_server, worker, beat):
     count = 1200
-    announcement_id = send_now(live_app, count)
+    mailing_id = send_now(live_app, count)
     smtp_server.wait_for(lambda messages: len(messages) >= 200)
     with live_app.app_context():
-        campaign.pause(announcement_id)
+        states.pause(mailing_id)
     time.sleep(1.5)
     at_pause = len(smtp_server.messages)
     time.sleep(2)
     assert len(smtp_server.messages) == at_pause  # nothing more leaves while paused
-    assert ledger(live_app, announcement_id)["claimed"] == 0  # unsent claims were handed back
+    assert ledger(live_app, mailing_id)["claimed"] == 0  # unsent claims were handed back
     with live_app.app_context():
-        campaign.resume(announcement_id)
-    wait_until_sent(live_app, announcement_id)
+        states.resume(mailing_id)
+    wait_until_sent(live_app, mailing_id)
     got = received(smtp_server)
     assert len(got) == count and max(got.values()) == 1
 
     with live_app.app_context():
         create_subscribers(1200, prefix="second")
-        cancel_id = create_announcement("newsletter")
-        campaign.send_now(cancel_id)
-    from mailer.tasks.sending import start_announcement
+        cancel_id = create_mailing("newsletter")
+        states.send_now(cancel_id)
+    from mailer.tasks.sending import start_mailing
 
     before = len(smtp_server.messages)
-    start_announcement.delay(cancel_id)
+    start_mailing.delay(cancel_id)
     smtp_server.wait_for(lambda messages: len(messages) >= before + 100)
     with live_app.app_context():
-        campaign.cancel(cancel_id)
+        states.cancel(cancel_id)
     at_cancel = len(smtp_server.messages)
     time.sleep(2)
     assert len(smtp_server.messages) - at_cancel <= GROUP_SIZE
@@ -222,15 +222,15 @@ def test_a_faulty_smtp_server_gives_retries_bounces_and_no_loss(live_app, servic
     worker = WorkerProcess(env, tmp_path / "worker.log")
     worker.start()
     try:
-        announcement_id = send_now(live_app, count)
-        wait_until_sent(live_app, announcement_id, timeout=90)
+        mailing_id = send_now(live_app, count)
+        wait_until_sent(live_app, mailing_id, timeout=90)
     finally:
         worker.stop()
         controller.stop()
     got = received(handler)
     assert set(got) == set(addresses) - refused and max(got.values()) == 1
     assert all(handler.attempts[address] >= 2 for address in deferred | dropped)  # retried
-    assert ledger(live_app, announcement_id) == {"sent": count - 3, "bounced": 3}
+    assert ledger(live_app, mailing_id) == {"sent": count - 3, "bounced": 3}
     with live_app.app_context():
         statuses = dict(db.session.execute(db.select(Subscriber.email, Subscriber.status)).all())
     assert {a for a, s in statuses.items() if s == SubscriberStatus.BOUNCED} == refused

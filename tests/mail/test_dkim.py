@@ -47,7 +47,7 @@ def dns(key_files):
     return dnsfunc
 
 
-def announcement(**overrides) -> bytes:
+def mailing(**overrides) -> bytes:
     builder = MessageBuilder(sender="Kunst & Kultur i Balance <news@example.org>", message_id_domain=DOMAIN,
                              static_headers={"List-Id": '"Kunst & Kultur i Balance" <newsletter.example.org>'})
     fields = dict(to="Søren Ærø <soeren@example.dk>", subject="Åbent værksted på Østerbro",
@@ -64,14 +64,14 @@ def signature_tags(signed: bytes) -> dict[bytes, bytes]:
 
 
 def test_signed_message_verifies(signer, dns):
-    signed = signer.sign(announcement())
+    signed = signer.sign(mailing())
     assert signed.startswith(b"DKIM-Signature: ")
     assert dkim.verify(signed, dnsfunc=dns)
     assert dns.lookups == [b"mailer2026._domainkey.example.org."]
 
 
 def test_signature_covers_the_unsubscribe_headers(signer):
-    tags = signature_tags(signer.sign(announcement()))
+    tags = signature_tags(signer.sign(mailing()))
     assert tags[b"a"] == b"rsa-sha256"
     assert tags[b"c"] == b"relaxed/relaxed"
     assert (tags[b"d"], tags[b"s"]) == (b"example.org", b"mailer2026")
@@ -95,21 +95,21 @@ def test_only_present_headers_are_signed(signer, dns):
     (b"Vi ses p=C3=A5 N=C3=B8rrebro.", b"Vi ses p=C3=A5 Amager.."),               # the body
 ])
 def test_tampering_after_signing_fails_verification(signer, dns, old, new):
-    signed = signer.sign(announcement())
+    signed = signer.sign(mailing())
     assert old in signed
     assert not dkim.verify(signed.replace(old, new, 1), dnsfunc=dns)
 
 
 def test_signature_survives_relaxed_rewrapping(signer, dns):
     """Relaxed canonicalisation: a relay that refolds headers or changes spacing breaks nothing."""
-    signed = signer.sign(announcement())
+    signed = signer.sign(mailing())
     relayed = signed.replace(b"List-Unsubscribe-Post: List-Unsubscribe", b"List-Unsubscribe-Post:  List-Unsubscribe")
     assert relayed != signed
     assert dkim.verify(relayed, dnsfunc=dns)
 
 
 def test_signed_message_still_parses_without_defects(signer):
-    signed = signer.sign(announcement())
+    signed = signer.sign(mailing())
     msg = BytesParser(policy=email.policy.default).parsebytes(signed)
     assert msg.defects == []
     for part in msg.walk():
@@ -123,7 +123,7 @@ def test_signed_message_still_parses_without_defects(signer):
 
 def test_crlf_key_file_is_accepted(key_files, dns):
     pem = key_files[0].read_bytes().replace(b"\n", b"\r\n")
-    signed = DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=pem).sign(announcement())
+    signed = DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=pem).sign(mailing())
     assert dkim.verify(signed, dnsfunc=dns)
 
 
@@ -154,7 +154,7 @@ def test_signer_from_env(key_files, dns):
     assert dkim_signer_from_env({"MAILER_DKIM_KEY_FILE": "", "MAILER_DKIM_SELECTOR": " "}) is None
     signer = dkim_signer_from_env({"MAILER_DKIM_KEY_FILE": str(key_files[0]),
                                    "MAILER_DKIM_SELECTOR": SELECTOR, "MAILER_DKIM_DOMAIN": DOMAIN})
-    assert dkim.verify(signer.sign(announcement()), dnsfunc=dns)
+    assert dkim.verify(signer.sign(mailing()), dnsfunc=dns)
 
 
 @pytest.mark.parametrize("environ, message", [

@@ -7,12 +7,12 @@ import pytest
 
 from mailer.extensions import db
 from mailer.models import ConsentChannel, ConsentEvent, Delivery, Subscriber
-from mailer.sending import campaign
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from mailer.subscribers import preferences
 from mailer.subscribers.ledger import Origin
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 
 NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
 PAUSE_ENDS = datetime(2026, 6, 10, 22, 0, tzinfo=timezone.utc)  # midnight in Copenhagen, 11 June
@@ -40,17 +40,17 @@ def readers(app, clock) -> dict[str, int]:
     return ids
 
 
-def send_announcement(subject: str, *, change_after_snapshot=None) -> set[int]:
-    """Send a newsletter announcement through the engine on this process; return who got it."""
-    announcement_id = create_announcement("newsletter", subject=subject)
-    campaign.send_now(announcement_id)
-    assert campaign.start(announcement_id)
+def send_mailing(subject: str, *, change_after_snapshot=None) -> set[int]:
+    """Send a newsletter mailing through the engine on this process; return who got it."""
+    mailing_id = create_mailing("newsletter", subject=subject)
+    states.send_now(mailing_id)
+    assert states.start(mailing_id)
     if change_after_snapshot:
         change_after_snapshot()
         db.session.commit()
-    SendingRun(announcement_id, "test-worker", build_sender(), engine_settings()).run()
+    SendingRun(mailing_id, "test-worker", build_sender(), engine_settings()).run()
     return set(db.session.scalars(
-        db.select(Delivery.subscriber_id).filter_by(announcement_id=announcement_id, status="sent")))
+        db.select(Delivery.subscriber_id).filter_by(mailing_id=mailing_id, status="sent")))
 
 
 def _actions(subscriber_id: int) -> list[tuple[str, str]]:
@@ -58,24 +58,24 @@ def _actions(subscriber_id: int) -> list[tuple[str, str]]:
     return [(event.action, event.channel) for event in events]
 
 
-def test_announcements_reach_every_announcement_and_both_never_digest_only(app, outbox, readers):
+def test_mailings_reach_every_mailing_and_both_never_digest_only(app, outbox, readers):
     with app.app_context():
-        assert send_announcement("Ny workshop") == {readers["announcements"], readers["both"]}
+        assert send_mailing("Ny workshop") == {readers["announcements"], readers["both"]}
     assert sorted(recipient for _, recipient, _ in outbox.sent) == ["reader0@example.org", "reader1@example.org"]
 
 
 def test_a_paused_subscriber_gets_nothing_until_the_pause_ends_then_mail_again(app, outbox, clock, readers):
     paused = readers["paused"]
     with app.app_context():
-        assert paused not in send_announcement("Under pausen")
+        assert paused not in send_mailing("Under pausen")
         clock["now"] = PAUSE_ENDS - timedelta(minutes=1)
-        assert paused not in send_announcement("Sidste dag af pausen")
+        assert paused not in send_mailing("Sidste dag af pausen")
         # The pause has run out: mail goes out again even before the sweep records it.
         clock["now"] = PAUSE_ENDS
-        assert paused in send_announcement("Efter pausen")
+        assert paused in send_mailing("Efter pausen")
         assert preferences.resume_ended_pauses(PAUSE_ENDS) == 1
         db.session.commit()
-        assert paused in send_announcement("Og igen")
+        assert paused in send_mailing("Og igen")
         assert db.session.get(Subscriber, paused).paused_until is None
         assert _actions(paused) == [("pause", "link"), ("resume", "automatic")]
     assert [r for _, r, _ in outbox.sent].count("reader3@example.org") == 2
@@ -85,7 +85,7 @@ def test_a_pause_chosen_after_the_snapshot_acts_at_once(app, outbox, readers):
     subscriber_id = readers["announcements"]
     with app.app_context():
         subscriber = db.session.get(Subscriber, subscriber_id)
-        recipients = send_announcement("Ny debat", change_after_snapshot=lambda: preferences.pause(subscriber, 3, LINK))
+        recipients = send_mailing("Ny debat", change_after_snapshot=lambda: preferences.pause(subscriber, 3, LINK))
         assert subscriber_id not in recipients and readers["both"] in recipients
         status = db.session.scalar(db.select(Delivery.status).filter_by(subscriber_id=subscriber_id))
         assert status == "skipped"
@@ -95,6 +95,6 @@ def test_switching_to_digest_only_after_the_snapshot_acts_at_once(app, outbox, r
     subscriber_id = readers["announcements"]
     with app.app_context():
         subscriber = db.session.get(Subscriber, subscriber_id)
-        recipients = send_announcement(
+        recipients = send_mailing(
             "Ny debat", change_after_snapshot=lambda: preferences.set_frequency(subscriber, "digest", LINK))
         assert recipients == {readers["both"]}

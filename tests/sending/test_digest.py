@@ -12,13 +12,13 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select, update
 
-from mailer.announcements.digests import create_due_digest
+from mailer.mailings.digests import create_due_digest
 from mailer.events.calendar import calendar_links
 from mailer.events.service import cancel_event, format_when
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Delivery, Event, Subscriber, SubscriberStatus
+from mailer.models import Mailing, MailingStatus, Delivery, Event, Subscriber, SubscriberStatus
 from mailer.models.types import utcnow
-from mailer.sending import campaign
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError
@@ -32,12 +32,12 @@ def send_digest(now, transport=None) -> int:
     """What beat and a worker do: make the period's digest, start it and send it; return its id."""
     digest_id = create_due_digest(now)
     assert digest_id is not None
-    assert campaign.start(digest_id)
+    assert states.start(digest_id)
     sender = build_sender()
     if transport is not None:
         sender.transports = [transport]
     SendingRun(digest_id, "test-worker", sender, engine_settings()).run()
-    assert campaign.status_of(digest_id) == AnnouncementStatus.SENT
+    assert states.status_of(digest_id) == MailingStatus.SENT
     return digest_id
 
 
@@ -75,7 +75,7 @@ class RefusingTransport:
 def test_only_readers_who_chose_the_digest_get_it_and_a_pause_holds_it_back(app, outbox):
     with app.app_context():
         add_event("Workshop om normer og privilegier", created=NOW - WEEK, starts=NOW + WEEK)
-        add_subscriber("announcements@example.org", frequency="announcements")
+        add_subscriber("mailings@example.org", frequency="announcements")
         add_subscriber("digest@example.org", frequency="digest")
         add_subscriber("both@example.org", frequency="both")
         add_subscriber("paused@example.org", paused_until=utcnow() + 30 * DAY)
@@ -162,15 +162,15 @@ def test_a_second_run_with_nothing_new_sends_nothing_and_says_so_to_staff(app, o
         assert digest_rows(first) == {"mette@example.org": "sent"}
         assert digest_rows(second) == {}
     assert sent_before == 1 and len(outbox.sent) == 1
-    page = admin.get(f"/staff/announcements/{second}").get_data(as_text=True)
+    page = admin.get(f"/staff/mailings/{second}").get_data(as_text=True)
     assert "No one had new events since their last digest" in page
     assert 'role="alert"' not in page  # nothing to worry about
-    listing = admin.get("/staff/announcements/").get_data(as_text=True)
-    assert f'href="/staff/announcements/{second}"' in listing  # a digest opens on its progress page
+    listing = admin.get("/staff/mailings/").get_data(as_text=True)
+    assert f'href="/staff/mailings/{second}"' in listing  # a digest opens on its progress page
     # It has no draft to edit, preview or test-send: those pages lead to its progress page.
-    for path in (f"/staff/announcements/{second}/edit", f"/staff/announcements/{second}/preview"):
+    for path in (f"/staff/mailings/{second}/edit", f"/staff/mailings/{second}/preview"):
         response = admin.get(path)
-        assert response.status_code == 302 and response.headers["Location"].endswith(f"/staff/announcements/{second}")
+        assert response.status_code == 302 and response.headers["Location"].endswith(f"/staff/mailings/{second}")
 
 
 @pytest.mark.parametrize("fault", ["451 until the retries run out", "550, then they sign up again"])
@@ -221,7 +221,7 @@ def test_a_digest_whose_new_events_were_deleted_after_the_snapshot_sends_nothing
         add_subscriber("mette@example.org")
         event_id = add_event("Workshop i København", created=NOW - WEEK, starts=NOW + WEEK)
         digest_id = create_due_digest(NOW)
-        assert campaign.start(digest_id)
+        assert states.start(digest_id)
         db.session.delete(db.session.get(Event, event_id))
         db.session.commit()
         SendingRun(digest_id, "test-worker", build_sender(), engine_settings()).run()
@@ -235,6 +235,6 @@ def test_digests_have_no_public_copy(app, client, outbox):
         add_subscriber("mette@example.org")
         add_event("Workshop i København", created=NOW - WEEK, starts=NOW + WEEK)
         digest_id = send_digest(NOW)
-        subject = db.session.get(Announcement, digest_id).subject
+        subject = db.session.get(Mailing, digest_id).subject
     assert subject not in client.get("/archive").get_data(as_text=True)
     assert client.get(f"/archive/{digest_id}").status_code == 404

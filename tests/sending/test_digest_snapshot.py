@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import event, select, update
 
-from mailer.announcements.digests import create_due_digest
+from mailer.mailings.digests import create_due_digest
 from mailer.extensions import db
 from mailer.models import Delivery, Subscriber
 from mailer.sending import digest
@@ -15,9 +15,9 @@ from tests.digests import NOW, WEEK, add_event, add_subscriber
 from tests.factories import create_subscribers
 
 
-def payloads(announcement_id: int) -> dict[str, dict]:
+def payloads(mailing_id: int) -> dict[str, dict]:
     rows = db.session.execute(select(Subscriber.email, Delivery.payload).join(Delivery).where(
-        Delivery.announcement_id == announcement_id))
+        Delivery.mailing_id == mailing_id))
     return {email: json.loads(payload) for email, payload in rows}
 
 

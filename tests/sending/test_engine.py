@@ -7,37 +7,37 @@ import pytest
 
 from mailer.extensions import db
 from mailer.models import (
-    Announcement,
-    AnnouncementStatus,
+    Mailing,
+    MailingStatus,
     ConsentChannel,
     Delivery,
     Subscriber,
     SubscriberStatus,
 )
-from mailer.sending import campaign
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError, UncertainDeliveryError
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import unsubscribe
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail
 
 
-def run_engine(announcement_id: int, transport=None, worker: str = "test-worker") -> int:
+def run_engine(mailing_id: int, transport=None, worker: str = "test-worker") -> int:
     sender = build_sender()
     if transport is not None:
         sender.transports = [transport]
-    return SendingRun(announcement_id, worker, sender, engine_settings()).run()
+    return SendingRun(mailing_id, worker, sender, engine_settings()).run()
 
 
-def start_now(announcement_id: int) -> None:
-    campaign.send_now(announcement_id)
-    assert campaign.start(announcement_id)
+def start_now(mailing_id: int) -> None:
+    states.send_now(mailing_id)
+    assert states.start(mailing_id)
 
 
-def ledger_statuses(announcement_id: int) -> Counter:
-    return Counter(db.session.scalars(db.select(Delivery.status).filter_by(announcement_id=announcement_id)))
+def ledger_statuses(mailing_id: int) -> Counter:
+    return Counter(db.session.scalars(db.select(Delivery.status).filter_by(mailing_id=mailing_id)))
 
 
 def test_every_confirmed_subscriber_of_the_topics_gets_one_personal_mail(app, outbox):
@@ -45,11 +45,11 @@ def test_every_confirmed_subscriber_of_the_topics_gets_one_personal_mail(app, ou
         create_subscribers(120, "newsletter", language="da")
         create_subscribers(5, "events-aarhus", prefix="aarhus")  # another topic: not in the audience
         create_subscribers(5, "newsletter", prefix="pending", status=SubscriberStatus.PENDING)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
-        assert run_engine(announcement_id) == 120
-        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
-        assert ledger_statuses(announcement_id) == {"sent": 120}
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        assert run_engine(mailing_id) == 120
+        assert states.status_of(mailing_id) == MailingStatus.SENT
+        assert ledger_statuses(mailing_id) == {"sent": 120}
     recipients = Counter(recipient for _, recipient, _ in outbox.sent)
     assert len(recipients) == 120 and set(recipients.values()) == {1}
     one_click_urls = set()
@@ -72,9 +72,9 @@ def test_every_confirmed_subscriber_of_the_topics_gets_one_personal_mail(app, ou
 def test_the_one_click_link_in_a_sent_mail_unsubscribes_its_recipient(app, outbox):
     with app.app_context():
         create_subscribers(3)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
-        run_engine(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        run_engine(mailing_id)
     _, recipient, data = outbox.sent[0]
     url = parse_mail(data)["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
     response = app.test_client(use_cookies=False).post(url.split("news.example.org", 1)[1], data={"List-Unsubscribe": "One-Click"})
@@ -89,11 +89,11 @@ def test_language_filter_and_each_subscriber_in_their_own_language(app, outbox):
     with app.app_context():
         create_subscribers(3, language="da", prefix="da")
         create_subscribers(2, language="en", prefix="en")
-        both = create_announcement("newsletter")
-        english_only = create_announcement("newsletter", language="en")
-        for announcement_id in (both, english_only):
-            start_now(announcement_id)
-            run_engine(announcement_id)
+        both = create_mailing("newsletter")
+        english_only = create_mailing("newsletter", language="en")
+        for mailing_id in (both, english_only):
+            start_now(mailing_id)
+            run_engine(mailing_id)
     languages = Counter()
     for _, recipient, data in outbox.sent:
         html = parse_mail(data).get_body(("html",)).get_content()
@@ -104,24 +104,24 @@ def test_language_filter_and_each_subscriber_in_their_own_language(app, outbox):
 def test_a_subscriber_who_leaves_after_the_snapshot_is_skipped(app, outbox):
     with app.app_context():
         ids = create_subscribers(4)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
         unsubscribe(db.session.get(Subscriber, ids[0]), Origin(ConsentChannel.LINK))
         db.session.commit()
-        run_engine(announcement_id)
-        assert ledger_statuses(announcement_id) == {"sent": 3, "skipped": 1}
+        run_engine(mailing_id)
+        assert ledger_statuses(mailing_id) == {"sent": 3, "skipped": 1}
     assert "reader0@example.org" not in {r for _, r, _ in outbox.sent}
 
 
 def test_starting_twice_and_running_twice_send_once(app, outbox):
     with app.app_context():
         create_subscribers(10)
-        announcement_id = create_announcement("newsletter")
-        campaign.send_now(announcement_id)
-        assert campaign.start(announcement_id) is True
-        assert campaign.start(announcement_id) is False
-        run_engine(announcement_id)
-        assert run_engine(announcement_id) == 0
+        mailing_id = create_mailing("newsletter")
+        states.send_now(mailing_id)
+        assert states.start(mailing_id) is True
+        assert states.start(mailing_id) is False
+        run_engine(mailing_id)
+        assert run_engine(mailing_id) == 0
         assert db.session.scalar(db.select(db.func.count()).select_from(Delivery)) == 10
     assert len(outbox.sent) == 10
 
@@ -151,21 +151,21 @@ def test_smtp_faults_become_retries_bounces_and_unknowns(app):
     app.config["SEND_RETRY_SECONDS"] = 0
     with app.app_context():
         create_subscribers(10)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
         transport = FlakyTransport({
             "reader1@example.org": TransientSendError("451 try later", code=451, reply="451 try later", stage="rcpt"),
             "reader2@example.org": PermanentSendError("550 no such user", code=550, reply="550 no such user", stage="rcpt"),
             "reader3@example.org": UncertainDeliveryError("connection lost after the dot", stage="reply"),
         })
-        run_engine(announcement_id, transport)
+        run_engine(mailing_id, transport)
         # The 451 comes back as soon as its retry is due (immediately here); the rest are final.
-        assert ledger_statuses(announcement_id) == {"sent": 8, "bounced": 1, "unknown": 1}
+        assert ledger_statuses(mailing_id) == {"sent": 8, "bounced": 1, "unknown": 1}
         assert transport.sent.count("reader1@example.org") == 1
         # What staff see in the ledger: the server's words, the Message-ID and when it went.
         rows = {email: row for email, row in db.session.execute(
             db.select(Subscriber.email, Delivery).join(Delivery, Delivery.subscriber_id == Subscriber.id)
-            .where(Delivery.announcement_id == announcement_id)).all()}
+            .where(Delivery.mailing_id == mailing_id)).all()}
         assert rows["reader2@example.org"].smtp_reply == "550 no such user"
         assert rows["reader2@example.org"].sent_at is None and rows["reader2@example.org"].message_id is None
         assert "after the dot" in rows["reader3@example.org"].last_error
@@ -174,72 +174,72 @@ def test_smtp_faults_become_retries_bounces_and_unknowns(app):
         assert rows["reader1@example.org"].attempts == 2 and rows["reader1@example.org"].status == "sent"
         bounced = db.session.scalar(db.select(Subscriber).filter_by(email="reader2@example.org"))
         assert bounced.status == SubscriberStatus.BOUNCED
-        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
+        assert states.status_of(mailing_id) == MailingStatus.SENT
 
 
 def test_pause_takes_effect_between_groups_and_resume_sends_the_rest_once(app):
     app.config["SEND_GROUP_SIZE"] = 10
     with app.app_context():
         create_subscribers(60)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
 
         def pause_after_15(count):
             if count == 15:
                 with app.app_context():  # as staff would, from another process
-                    campaign.pause(announcement_id)
+                    states.pause(mailing_id)
 
         first = FlakyTransport({}, after_each=pause_after_15)
-        run_engine(announcement_id, first)
+        run_engine(mailing_id, first)
         assert len(first.sent) == 20  # the group in flight finishes, the next one does not start
-        assert campaign.status_of(announcement_id) == AnnouncementStatus.PAUSED
-        assert ledger_statuses(announcement_id) == {"sent": 20, "pending": 40}
+        assert states.status_of(mailing_id) == MailingStatus.PAUSED
+        assert ledger_statuses(mailing_id) == {"sent": 20, "pending": 40}
 
-        campaign.resume(announcement_id)
+        states.resume(mailing_id)
         second = FlakyTransport({})
-        run_engine(announcement_id, second)
+        run_engine(mailing_id, second)
         assert sorted(first.sent + second.sent) == sorted(f"reader{i}@example.org" for i in range(60))
-        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
+        assert states.status_of(mailing_id) == MailingStatus.SENT
 
 
 def test_cancel_stops_sending_within_one_group(app):
     app.config["SEND_GROUP_SIZE"] = 10
     with app.app_context():
         create_subscribers(50)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
         def cancel_after_5(count):
             if count == 5:
                 with app.app_context():
-                    campaign.cancel(announcement_id)
+                    states.cancel(mailing_id)
 
         transport = FlakyTransport({}, after_each=cancel_after_5)
-        run_engine(announcement_id, transport)
+        run_engine(mailing_id, transport)
         assert len(transport.sent) == 10
-        assert campaign.status_of(announcement_id) == AnnouncementStatus.CANCELLED
+        assert states.status_of(mailing_id) == MailingStatus.CANCELLED
 
 
-def test_many_failures_pause_the_announcement_with_a_reason(app):
+def test_many_failures_pause_the_mailing_with_a_reason(app):
     app.config.update(SEND_FAILURE_MINIMUM=20, SEND_GROUP_SIZE=10)
     with app.app_context():
         create_subscribers(100)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
         errors = {f"reader{i}@example.org": PermanentSendError("554 relay denied", code=554, reply="554", stage="data")
                   for i in range(100)}
-        run_engine(announcement_id, FlakyTransport(errors))
-        announcement = db.session.get(Announcement, announcement_id)
-        assert announcement.status == AnnouncementStatus.PAUSED
-        assert "failed" in announcement.status_reason
-        assert ledger_statuses(announcement_id)["pending"] >= 70
+        run_engine(mailing_id, FlakyTransport(errors))
+        mailing = db.session.get(Mailing, mailing_id)
+        assert mailing.status == MailingStatus.PAUSED
+        assert "failed" in mailing.status_reason
+        assert ledger_statuses(mailing_id)["pending"] >= 70
 
 
-@pytest.mark.parametrize("state", [AnnouncementStatus.SENDING, AnnouncementStatus.SENT, AnnouncementStatus.CANCELLED])
-def test_only_drafts_and_scheduled_announcements_can_be_scheduled(app, state):
+@pytest.mark.parametrize("state", [MailingStatus.SENDING, MailingStatus.SENT, MailingStatus.CANCELLED])
+def test_only_drafts_and_scheduled_mailings_can_be_scheduled(app, state):
     with app.app_context():
-        announcement_id = create_announcement("newsletter", status=state)
-        with pytest.raises(campaign.InvalidTransition):
-            campaign.send_now(announcement_id)
+        mailing_id = create_mailing("newsletter", status=state)
+        with pytest.raises(states.InvalidTransition):
+            states.send_now(mailing_id)
 
 
 def test_a_slow_batch_keeps_its_lease_so_no_other_worker_takes_it(app):
@@ -247,79 +247,79 @@ def test_a_slow_batch_keeps_its_lease_so_no_other_worker_takes_it(app):
 
     with app.app_context():
         create_subscribers(6)
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
-        mine = ledger.claim_batch(announcement_id, "slow-worker", 6, lease_seconds=0.01)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        mine = ledger.claim_batch(mailing_id, "slow-worker", 6, lease_seconds=0.01)
         import time
 
         time.sleep(0.05)  # the lease has run out: another worker could take these rows now...
         ledger.renew_lease([r.delivery_id for r in mine], "slow-worker", lease_seconds=60)
         # ...but the renewal keeps them with the worker still sending them.
-        assert ledger.claim_batch(announcement_id, "other-worker", 6, lease_seconds=60) == []
+        assert ledger.claim_batch(mailing_id, "other-worker", 6, lease_seconds=60) == []
         ledger.renew_lease([r.delivery_id for r in mine], "other-worker", lease_seconds=0)
-        assert ledger.claim_batch(announcement_id, "other-worker", 6, lease_seconds=60) == []
+        assert ledger.claim_batch(mailing_id, "other-worker", 6, lease_seconds=60) == []
 
 
 def test_a_large_audience_enters_the_ledger_in_chunks_and_finishes_only_when_all_are_in(app, outbox, monkeypatch):
-    monkeypatch.setattr(campaign, "AUDIENCE_CHUNK", 7)
+    monkeypatch.setattr(states, "AUDIENCE_CHUNK", 7)
     with app.app_context():
         create_subscribers(30, "newsletter", language="da")
         create_subscribers(4, "newsletter", prefix="leaver", language="da")
-        announcement_id = create_announcement("newsletter")
-        start_now(announcement_id)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
         # Only the first chunk is in the ledger after the start, so the first mail can leave at once.
-        assert sum(ledger_statuses(announcement_id).values()) == 7
-        assert not campaign.finish_if_done(announcement_id)  # nothing open, but the audience is not all in
+        assert sum(ledger_statuses(mailing_id).values()) == 7
+        assert not states.finish_if_done(mailing_id)  # nothing open, but the audience is not all in
         # Someone who leaves before their chunk is snapshotted never gets a row.
         leaver = db.session.scalar(db.select(Subscriber).where(Subscriber.email.like("leaver0%")))
         unsubscribe(leaver, Origin(ConsentChannel.LINK))
         db.session.commit()
-        assert run_engine(announcement_id) == 33
-        assert campaign.status_of(announcement_id) == AnnouncementStatus.SENT
-        assert ledger_statuses(announcement_id) == {"sent": 33}
+        assert run_engine(mailing_id) == 33
+        assert states.status_of(mailing_id) == MailingStatus.SENT
+        assert ledger_statuses(mailing_id) == {"sent": 33}
     recipients = Counter(recipient for _, recipient, _ in outbox.sent)
     assert len(recipients) == 33 and set(recipients.values()) == {1}
     assert not any(r.startswith("leaver0") for r in recipients)
 
 
 def _reminder_of(parent_id: int) -> int:
-    from mailer.models import AnnouncementKind
+    from mailer.models import MailingKind
 
-    reminder_id = create_announcement("newsletter", subject="Påmindelse")
-    reminder = db.session.get(Announcement, reminder_id)
-    reminder.kind, reminder.parent_id = AnnouncementKind.REMINDER, parent_id
+    reminder_id = create_mailing("newsletter", subject="Påmindelse")
+    reminder = db.session.get(Mailing, reminder_id)
+    reminder.kind, reminder.parent_id = MailingKind.REMINDER, parent_id
     db.session.commit()
     return reminder_id
 
 
-def test_a_reminder_due_while_its_announcement_is_still_going_out_waits_for_it(app, outbox):
+def test_a_reminder_due_while_its_mailing_is_still_going_out_waits_for_it(app, outbox):
     with app.app_context():
         create_subscribers(8, "newsletter")
-        parent_id = create_announcement("newsletter")
+        parent_id = create_mailing("newsletter")
         start_now(parent_id)
         reminder_id = _reminder_of(parent_id)
-        campaign.send_now(reminder_id)
-        # Started now, it would reach only those the announcement had reached so far (nobody).
-        assert reminder_id not in campaign.due_announcement_ids()
-        assert not campaign.start(reminder_id)
+        states.send_now(reminder_id)
+        # Started now, it would reach only those the mailing had reached so far (nobody).
+        assert reminder_id not in states.due_mailing_ids()
+        assert not states.start(reminder_id)
         run_engine(parent_id)
-        assert campaign.status_of(parent_id) == AnnouncementStatus.SENT
-        assert reminder_id in campaign.due_announcement_ids()
-        assert campaign.start(reminder_id)
+        assert states.status_of(parent_id) == MailingStatus.SENT
+        assert reminder_id in states.due_mailing_ids()
+        assert states.start(reminder_id)
         assert run_engine(reminder_id) == 8
     subjects = Counter(parse_mail(data)["Subject"] for _, _, data in outbox.sent)
     assert subjects == {"Ny workshop i Aarhus": 8, "Påmindelse": 8}
 
 
-def test_cancelling_an_announcement_cancels_its_waiting_reminders(app):
+def test_cancelling_an_mailing_cancels_its_waiting_reminders(app):
     with app.app_context():
         create_subscribers(3, "newsletter")
-        parent_id = create_announcement("newsletter")
+        parent_id = create_mailing("newsletter")
         start_now(parent_id)
         reminder_id = _reminder_of(parent_id)
-        campaign.schedule(reminder_id, campaign.utcnow())
-        unrelated_id = create_announcement("newsletter")
-        campaign.schedule(unrelated_id, campaign.utcnow())
-        campaign.cancel(parent_id)
-        assert campaign.status_of(reminder_id) == AnnouncementStatus.CANCELLED
-        assert campaign.status_of(unrelated_id) == AnnouncementStatus.SCHEDULED
+        states.schedule(reminder_id, states.utcnow())
+        unrelated_id = create_mailing("newsletter")
+        states.schedule(unrelated_id, states.utcnow())
+        states.cancel(parent_id)
+        assert states.status_of(reminder_id) == MailingStatus.CANCELLED
+        assert states.status_of(unrelated_id) == MailingStatus.SCHEDULED

@@ -15,7 +15,7 @@ from mailer.models.types import utcnow
 from mailer.subscribers import gdpr
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 from tests.staff import csrf_token
 
 
@@ -26,8 +26,8 @@ def make_reader(app) -> int:
         subscriber = db.session.get(Subscriber, subscriber_id)
         revoke_tokens(subscriber, Origin(ConsentChannel.STAFF, ip="192.0.2.7"))
         revoke_tokens(subscriber, Origin(ConsentChannel.STAFF))
-        announcement_id = create_announcement(subject="Workshop i Aarhus")
-        db.session.add(Delivery(announcement_id=announcement_id, subscriber_id=subscriber_id,
+        mailing_id = create_mailing(subject="Workshop i Aarhus")
+        db.session.add(Delivery(mailing_id=mailing_id, subscriber_id=subscriber_id,
                                 status=DeliveryStatus.SENT, sent_at=utcnow()))
         db.session.commit()
         return subscriber_id

@@ -5,11 +5,11 @@ import html as html_lib
 
 import pytest
 
-from mailer.announcements.preview import render_preview, send_test
+from mailer.mailings.preview import render_preview, send_test
 from mailer.extensions import db
 from mailer.models import Subscriber
 from tests.conftest import form_fields
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail
 
 
@@ -25,11 +25,11 @@ def _subscriber(app, email: str, *, name: str, language: str) -> int:
 def test_preview_shows_the_mail_as_the_chosen_subscriber_gets_it(app, editor):
     åse = _subscriber(app, "aase@example.org", name="Åse Ødegård", language="en")
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
+        mailing_id = create_mailing("newsletter")
         public_id = db.session.get(Subscriber, åse).public_id
-    search = editor.get(f"/staff/announcements/{announcement_id}/preview?q=AASE").get_data(as_text=True)
+    search = editor.get(f"/staff/mailings/{mailing_id}/preview?q=AASE").get_data(as_text=True)
     assert f"subscriber={åse}" in search
-    response = editor.get(f"/staff/announcements/{announcement_id}/preview?subscriber={åse}")
+    response = editor.get(f"/staff/mailings/{mailing_id}/preview?subscriber={åse}")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert 'sandbox=""' in page and "srcdoc=" in page
@@ -39,7 +39,7 @@ def test_preview_shows_the_mail_as_the_chosen_subscriber_gets_it(app, editor):
     text = html_lib.unescape(page.split('<pre class="mail-text">', 1)[1].split("</pre>", 1)[0])
     assert "Hello Åse Ødegård," in text and "https://news.example.org/unsubscribe/" in text
     with app.app_context():
-        message = render_preview(announcement_id, åse)
+        message = render_preview(mailing_id, åse)
         # The unsubscribe link is the subscriber's own: it opens their unsubscribe page.
         link = message.text.split("https://news.example.org", 1)[1].split("/unsubscribe/", 1)[1].split()[0]
     unsubscribe_page = app.test_client().get("/unsubscribe/" + link)
@@ -48,19 +48,19 @@ def test_preview_shows_the_mail_as_the_chosen_subscriber_gets_it(app, editor):
     assert "aase" not in link
 
 
-def test_a_missing_subscriber_or_announcement_is_a_clean_answer(app, editor):
+def test_a_missing_subscriber_or_mailing_is_a_clean_answer(app, editor):
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
-    assert editor.get(f"/staff/announcements/{announcement_id}/preview?subscriber=999999").status_code == 200
-    assert editor.get("/staff/announcements/999999/preview").status_code == 404
-    assert editor.get(f"/staff/announcements/{announcement_id}/preview?subscriber=abc").status_code == 200
+        mailing_id = create_mailing("newsletter")
+    assert editor.get(f"/staff/mailings/{mailing_id}/preview?subscriber=999999").status_code == 200
+    assert editor.get("/staff/mailings/999999/preview").status_code == 404
+    assert editor.get(f"/staff/mailings/{mailing_id}/preview?subscriber=abc").status_code == 200
 
 
 def test_a_test_send_arrives_with_the_test_prefix_and_parses_cleanly(app, editor, outbox):
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
-    page = editor.get(f"/staff/announcements/{announcement_id}/preview").get_data(as_text=True)
-    response = editor.post(f"/staff/announcements/{announcement_id}/test", data={
+        mailing_id = create_mailing("newsletter")
+    page = editor.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
+    response = editor.post(f"/staff/mailings/{mailing_id}/test", data={
         **form_fields(page), "addresses": "anna@example.org, bo@example.org", "language": "da"})
     assert response.status_code == 303
     assert [recipient for _, recipient, _ in outbox.sent] == ["anna@example.org", "bo@example.org"]
@@ -83,9 +83,9 @@ def test_a_test_send_arrives_with_the_test_prefix_and_parses_cleanly(app, editor
 ])
 def test_bad_test_addresses_are_refused_with_a_message(app, editor, outbox, addresses, message):
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
-    page = editor.get(f"/staff/announcements/{announcement_id}/preview").get_data(as_text=True)
-    response = editor.post(f"/staff/announcements/{announcement_id}/test", data={**form_fields(page), "addresses": addresses})
+        mailing_id = create_mailing("newsletter")
+    page = editor.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
+    response = editor.post(f"/staff/mailings/{mailing_id}/test", data={**form_fields(page), "addresses": addresses})
     assert response.status_code == 400
     assert message in html_lib.unescape(response.get_data(as_text=True))
     assert outbox.sent == []
@@ -105,8 +105,8 @@ def test_send_test_uses_the_given_transport(app):
 
     recorder = Recorder()
     with app.app_context():
-        announcement_id = create_announcement("newsletter", language="en")
-        ids = send_test(announcement_id, ["staff@example.org"], recorder)
+        mailing_id = create_mailing("newsletter", language="en")
+        ids = send_test(mailing_id, ["staff@example.org"], recorder)
     assert len(ids) == 1 and ids[0].startswith("<")
     mail = parse_mail(recorder.sent[0][1])
     assert mail["Message-ID"] == ids[0]

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from mailer.announcements import digests
-from mailer.announcements.digests import DigestSchedule, create_due_digest, digest_schedule, period_start
+from mailer.mailings import digests
+from mailer.mailings.digests import DigestSchedule, create_due_digest, digest_schedule, period_start
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Topic
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingKind, MailingStatus, Topic
+from mailer.mailings import states
 from tests.digests import NOW, WEEK
 
 MONDAY, SUNDAY = 0, 6
@@ -63,8 +63,8 @@ def test_a_misconfigured_schedule_names_the_variable_to_fix(config, named):
 
 
 def digest_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Announcement).where(
-        Announcement.kind == AnnouncementKind.DIGEST))
+    return db.session.scalar(select(func.count()).select_from(Mailing).where(
+        Mailing.kind == MailingKind.DIGEST))
 
 
 def test_one_digest_per_period_scheduled_for_every_topic_in_each_readers_language(app):
@@ -75,17 +75,17 @@ def test_one_digest_per_period_scheduled_for_every_topic_in_each_readers_languag
         assert create_due_digest(NOW + 6 * timedelta(days=1)) is None  # Sunday: still the same week
         second = create_due_digest(NOW + WEEK)
         assert second not in (None, first)
-        digest = db.session.get(Announcement, first)
+        digest = db.session.get(Mailing, first)
         assert (digest.kind, digest.status, digest.scheduled_at, digest.language) == (
-            AnnouncementKind.DIGEST, AnnouncementStatus.SCHEDULED, NOW, None)
+            MailingKind.DIGEST, MailingStatus.SCHEDULED, NOW, None)
         assert {t.id for t in digest.topics} == set(db.session.scalars(select(Topic.id)))
         assert digest.subject == "Oversigt over kommende arrangementer, uge 20 2026"
-        assert first in campaign.due_announcement_ids()  # start_due_announcements picks it up
+        assert first in states.due_mailing_ids()  # start_due_mailings picks it up
 
 
 def test_a_digest_staff_cancelled_still_counts_for_its_period(app):
     with app.app_context():
-        campaign.cancel(create_due_digest(NOW))
+        states.cancel(create_due_digest(NOW))
         assert create_due_digest(NOW + timedelta(hours=1)) is None
         assert digest_count() == 1
 

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import update
 
 from mailer.extensions import db
-from mailer.models import Announcement, MailTemplate
-from mailer.sending import campaign
+from mailer.models import Mailing, MailTemplate
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from tests.conftest import form_fields
-from tests.factories import create_announcement, create_subscribers
+from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail
 
 HTML = ('<html lang="{{ language }}"><body><h1>{{ subject }}</h1><p>{{ greeting }}</p>{{ body_html }}'
@@ -52,12 +52,12 @@ def test_a_saved_template_is_used_for_real_sends(app, admin, outbox):
     with app.app_context():
         template_id = db.session.scalar(db.select(MailTemplate.id))
         create_subscribers(2)
-        announcement_id = create_announcement("newsletter")
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id).values(template_id=template_id))
+        mailing_id = create_mailing("newsletter")
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(template_id=template_id))
         db.session.commit()
-        campaign.send_now(announcement_id)
-        assert campaign.start(announcement_id)
-        SendingRun(announcement_id, "w", build_sender(), engine_settings()).run()
+        states.send_now(mailing_id)
+        assert states.start(mailing_id)
+        SendingRun(mailing_id, "w", build_sender(), engine_settings()).run()
     assert len(outbox.sent) == 2
     for _, _, data in outbox.sent:
         mail = parse_mail(data)

@@ -1,6 +1,6 @@
-"""Preview an announcement as a chosen subscriber, send tests, and record the pre-send check.
+"""Preview an mailing as a chosen subscriber, send tests, and record the pre-send check.
 
-Everything here renders through CompiledAnnouncement and builds messages the way the
+Everything here renders through CompiledMailing and builds messages the way the
 sending engine does, so what staff see and test is what subscribers get.
 """
 from __future__ import annotations
@@ -10,13 +10,13 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
-from mailer.announcements.presend import Warning, presend_warnings, warnings_to_json
+from mailer.mailings.presend import Warning, presend_warnings, warnings_to_json
 from mailer import outgoing
 from mailer.extensions import db
 from mailer.mail.transports import Transport
-from mailer.models import Announcement, Subscriber, SubscriberStatus
+from mailer.models import Mailing, Subscriber, SubscriberStatus
 from mailer.sending.ledger import Recipient
-from mailer.sending.personalize import CompiledAnnouncement, PersonalMessage, placeholder_recipient
+from mailer.sending.personalize import CompiledMailing, PersonalMessage, placeholder_recipient
 from mailer.subscribers.lifecycle import find_subscriber
 
 log = logging.getLogger(__name__)
@@ -25,15 +25,15 @@ TEST_PREFIX = "[TEST] "
 MAX_TEST_ADDRESSES = 10
 
 
-class AnnouncementMissing(LookupError):
-    """No announcement (or subscriber) with that id."""
+class MailingMissing(LookupError):
+    """No mailing (or subscriber) with that id."""
 
 
-def _announcement(announcement_id: int) -> Announcement:
-    announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None:
-        raise AnnouncementMissing(f"announcement {announcement_id} does not exist")
-    return announcement
+def _mailing(mailing_id: int) -> Mailing:
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None:
+        raise MailingMissing(f"mailing {mailing_id} does not exist")
+    return mailing
 
 
 def _as_recipient(subscriber: Subscriber, language: str) -> Recipient:
@@ -42,23 +42,23 @@ def _as_recipient(subscriber: Subscriber, language: str) -> Recipient:
                      attempts=0)
 
 
-def preview_language(announcement: Announcement, subscriber: Subscriber | None, fallback: str = "da") -> str:
-    """The language the subscriber would get the announcement in."""
-    if announcement.language:
-        return announcement.language
+def preview_language(mailing: Mailing, subscriber: Subscriber | None, fallback: str = "da") -> str:
+    """The language the subscriber would get the mailing in."""
+    if mailing.language:
+        return mailing.language
     return subscriber.language if subscriber is not None else fallback
 
 
-def render_preview(announcement_id: int, subscriber_id: int | None, language: str | None = None) -> PersonalMessage:
-    """Render the announcement exactly as this subscriber would get it (or a placeholder when None)."""
-    announcement = _announcement(announcement_id)
+def render_preview(mailing_id: int, subscriber_id: int | None, language: str | None = None) -> PersonalMessage:
+    """Render the mailing exactly as this subscriber would get it (or a placeholder when None)."""
+    mailing = _mailing(mailing_id)
     subscriber = None
     if subscriber_id is not None:
         subscriber = db.session.get(Subscriber, subscriber_id)
         if subscriber is None:
-            raise AnnouncementMissing(f"subscriber {subscriber_id} does not exist")
-    chosen = preview_language(announcement, subscriber, language or "da")
-    compiled = CompiledAnnouncement(announcement, chosen)
+            raise MailingMissing(f"subscriber {subscriber_id} does not exist")
+    chosen = preview_language(mailing, subscriber, language or "da")
+    compiled = CompiledMailing(mailing, chosen)
     recipient = _as_recipient(subscriber, chosen) if subscriber else placeholder_recipient(language=chosen)
     return compiled.personalise(recipient)
 
@@ -76,31 +76,31 @@ def find_subscribers(query: str, limit: int = 20) -> list[Subscriber]:
     ))
 
 
-def check_announcement(announcement_id: int) -> list[Warning]:
-    """Run the pre-send check on every language the announcement goes out in."""
-    announcement = _announcement(announcement_id)
+def check_mailing(mailing_id: int) -> list[Warning]:
+    """Run the pre-send check on every language the mailing goes out in."""
+    mailing = _mailing(mailing_id)
     warnings: dict[str, Warning] = {}
-    for language in ([announcement.language] if announcement.language else ["da", "en"]):
-        message = CompiledAnnouncement(announcement, language).personalise(placeholder_recipient(language=language))
-        for warning in presend_warnings(message.subject, announcement.preheader or "", message.html, message.text):
+    for language in ([mailing.language] if mailing.language else ["da", "en"]):
+        message = CompiledMailing(mailing, language).personalise(placeholder_recipient(language=language))
+        for warning in presend_warnings(message.subject, mailing.preheader or "", message.html, message.text):
             warnings.setdefault(warning.code, warning)
     return list(warnings.values())
 
 
-def record_presend_warnings(announcement_id: int) -> list[Warning]:
-    """Run the check and store its warnings on the announcement (they never block sending)."""
-    warnings = check_announcement(announcement_id)
-    announcement = _announcement(announcement_id)
-    announcement.presend_warnings = warnings_to_json(warnings)
+def record_presend_warnings(mailing_id: int) -> list[Warning]:
+    """Run the check and store its warnings on the mailing (they never block sending)."""
+    warnings = check_mailing(mailing_id)
+    mailing = _mailing(mailing_id)
+    mailing.presend_warnings = warnings_to_json(warnings)
     db.session.commit()
     if warnings:
-        log.info("announcement %s has pre-send warnings: %s", announcement_id, ", ".join(w.code for w in warnings))
+        log.info("mailing %s has pre-send warnings: %s", mailing_id, ", ".join(w.code for w in warnings))
     return warnings
 
 
-def send_test(announcement_id: int, addresses: Sequence[str], transport: Transport | None = None,
+def send_test(mailing_id: int, addresses: Sequence[str], transport: Transport | None = None,
               language: str | None = None) -> list[str]:
-    """Send the announcement to staff-entered addresses with "[TEST] " in front; return the Message-IDs.
+    """Send the mailing to staff-entered addresses with "[TEST] " in front; return the Message-IDs.
 
     The message is built like the engine builds it (List-Id, List-Unsubscribe, attachments,
     DKIM when configured), personalised for a placeholder recipient named "Test".
@@ -109,9 +109,9 @@ def send_test(announcement_id: int, addresses: Sequence[str], transport: Transpo
         raise ValueError("no test addresses")
     if len(addresses) > MAX_TEST_ADDRESSES:
         raise ValueError(f"at most {MAX_TEST_ADDRESSES} test addresses")
-    announcement = _announcement(announcement_id)
-    chosen = announcement.language or language or "da"
-    compiled = CompiledAnnouncement(announcement, chosen)
+    mailing = _mailing(mailing_id)
+    chosen = mailing.language or language or "da"
+    compiled = CompiledMailing(mailing, chosen)
     builder = outgoing.message_builder({"List-Id": outgoing.list_id()})
     # The transport real sends use: a fresh SMTP connection, or the shared outbox / memory one.
     opened = [] if transport is not None else outgoing.open_run_transports(1)
@@ -130,5 +130,5 @@ def send_test(announcement_id: int, addresses: Sequence[str], transport: Transpo
             message_ids.append(built.message_id)
     finally:
         outgoing.close_run_transports(opened)
-    log.info("test of announcement %s sent to %s address(es)", announcement_id, len(message_ids))
+    log.info("test of mailing %s sent to %s address(es)", mailing_id, len(message_ids))
     return message_ids

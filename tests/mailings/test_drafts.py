@@ -6,39 +6,39 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from mailer.announcements import drafts
+from mailer.mailings import drafts
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus
+from mailer.models import Mailing, MailingStatus
 from mailer.models.types import utcnow
 from tests.conftest import form_fields
-from tests.factories import create_announcement
+from tests.factories import create_mailing
 from tests.helpers import topic_ids
 
 
-def _set_status(app, announcement_id: int, status: AnnouncementStatus) -> None:
+def _set_status(app, mailing_id: int, status: MailingStatus) -> None:
     with app.app_context():
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id).values(status=status))
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(status=status))
         db.session.commit()
 
 
-def test_an_editor_drafts_an_announcement_with_the_form(app, editor):
-    page = editor.get("/staff/announcements/new")
+def test_an_editor_drafts_an_mailing_with_the_form(app, editor):
+    page = editor.get("/staff/mailings/new")
     assert page.status_code == 200
     [newsletter] = topic_ids(app, "newsletter")
-    response = editor.post("/staff/announcements/new", data={
+    response = editor.post("/staff/mailings/new", data={
         **form_fields(page.get_data(as_text=True)), "subject": "Ny workshop i Aarhus", "preheader": "Den 19. september",
         "body_markdown": "Kom og vær med.", "topics": [str(newsletter)], "language": "da",
         "event_id": "None", "template_id": "None",
     })
     assert response.status_code == 303
     with app.app_context():
-        announcement = db.session.scalar(db.select(Announcement))
-        assert announcement.subject == "Ny workshop i Aarhus"
-        assert announcement.status == AnnouncementStatus.DRAFT
-        assert announcement.language == "da"
-        assert [t.slug for t in announcement.topics] == ["newsletter"]
-        assert announcement.created_by_id is not None
-    listing = editor.get("/staff/announcements/").get_data(as_text=True)
+        mailing = db.session.scalar(db.select(Mailing))
+        assert mailing.subject == "Ny workshop i Aarhus"
+        assert mailing.status == MailingStatus.DRAFT
+        assert mailing.language == "da"
+        assert [t.slug for t in mailing.topics] == ["newsletter"]
+        assert mailing.created_by_id is not None
+    listing = editor.get("/staff/mailings/").get_data(as_text=True)
     assert "Ny workshop i Aarhus" in listing and "Draft" in listing
 
 
@@ -52,23 +52,23 @@ def test_an_editor_drafts_an_announcement_with_the_form(app, editor):
     ({"event_id": "424242"}, "valid choice"),
 ])
 def test_bad_input_gets_the_form_back_with_errors(app, editor, fields, message):
-    page = editor.get("/staff/announcements/new")
+    page = editor.get("/staff/mailings/new")
     [newsletter] = topic_ids(app, "newsletter")
     data = {**form_fields(page.get_data(as_text=True)), "subject": "Emne", "body_markdown": "Tekst",
             "topics": [str(newsletter)], "language": "None", "event_id": "None", "template_id": "None", **fields}
-    response = editor.post("/staff/announcements/new", data=data)
+    response = editor.post("/staff/mailings/new", data=data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(Announcement)) == 0
+        assert db.session.scalar(db.select(db.func.count()).select_from(Mailing)) == 0
 
 
-@pytest.mark.parametrize("status", [AnnouncementStatus.DRAFT, AnnouncementStatus.SCHEDULED])
-def test_drafts_and_scheduled_announcements_can_be_edited(app, editor, status):
+@pytest.mark.parametrize("status", [MailingStatus.DRAFT, MailingStatus.SCHEDULED])
+def test_drafts_and_scheduled_mailings_can_be_edited(app, editor, status):
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
-    _set_status(app, announcement_id, status)
-    path = f"/staff/announcements/{announcement_id}/edit"
+        mailing_id = create_mailing("newsletter")
+    _set_status(app, mailing_id, status)
+    path = f"/staff/mailings/{mailing_id}/edit"
     page = editor.get(path)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -79,28 +79,28 @@ def test_drafts_and_scheduled_announcements_can_be_edited(app, editor, status):
                                        "event_id": "None", "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
-        announcement = db.session.get(Announcement, announcement_id)
-        assert (announcement.subject, announcement.language, announcement.status) == ("Ændret emne", "en", status)
-        assert [t.slug for t in announcement.topics] == ["events-aarhus"]
+        mailing = db.session.get(Mailing, mailing_id)
+        assert (mailing.subject, mailing.language, mailing.status) == ("Ændret emne", "en", status)
+        assert [t.slug for t in mailing.topics] == ["events-aarhus"]
 
 
-@pytest.mark.parametrize("status", [AnnouncementStatus.SENDING, AnnouncementStatus.PAUSED, AnnouncementStatus.SENT,
-                                    AnnouncementStatus.CANCELLED, AnnouncementStatus.FAILED])
-def test_started_or_finished_announcements_cannot_be_edited(app, editor, status):
+@pytest.mark.parametrize("status", [MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT,
+                                    MailingStatus.CANCELLED, MailingStatus.FAILED])
+def test_started_or_finished_mailings_cannot_be_edited(app, editor, status):
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
-    form_page = editor.get(f"/staff/announcements/{announcement_id}/edit").get_data(as_text=True)
-    _set_status(app, announcement_id, status)
-    assert editor.get(f"/staff/announcements/{announcement_id}/edit").status_code == 303
-    response = editor.post(f"/staff/announcements/{announcement_id}/edit", data={
+        mailing_id = create_mailing("newsletter")
+    form_page = editor.get(f"/staff/mailings/{mailing_id}/edit").get_data(as_text=True)
+    _set_status(app, mailing_id, status)
+    assert editor.get(f"/staff/mailings/{mailing_id}/edit").status_code == 303
+    response = editor.post(f"/staff/mailings/{mailing_id}/edit", data={
         **form_fields(form_page), "subject": "Too late", "body_markdown": "x",
         "topics": [str(t) for t in topic_ids(app, "newsletter")], "language": "None", "event_id": "None",
         "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
-        assert db.session.get(Announcement, announcement_id).subject == "Ny workshop i Aarhus"
+        assert db.session.get(Mailing, mailing_id).subject == "Ny workshop i Aarhus"
         with pytest.raises(drafts.NotEditable):
-            drafts.update_draft(announcement_id, drafts.DraftData(subject="Too late", topic_ids=topic_ids(app, "newsletter")))
+            drafts.update_draft(mailing_id, drafts.DraftData(subject="Too late", topic_ids=topic_ids(app, "newsletter")))
 
 
 def test_the_domain_service_validates_on_its_own(app):
@@ -108,25 +108,25 @@ def test_the_domain_service_validates_on_its_own(app):
         with pytest.raises(drafts.DraftInvalid) as error:
             drafts.create_draft(drafts.DraftData(subject=" ", language="fr", topic_ids=[], event_id=77, template_id=88))
         assert set(error.value.errors) == {"subject", "language", "topic_ids", "event_id", "template_id"}
-        announcement = drafts.create_draft(drafts.DraftData(subject="  Emne  ", topic_ids=topic_ids(app, "newsletter")))
-        assert announcement.subject == "Emne" and announcement.status == AnnouncementStatus.DRAFT
+        mailing = drafts.create_draft(drafts.DraftData(subject="  Emne  ", topic_ids=topic_ids(app, "newsletter")))
+        assert mailing.subject == "Emne" and mailing.status == MailingStatus.DRAFT
 
 
-def test_editing_a_scheduled_announcement_keeps_its_time_and_records_the_check(app, admin):
+def test_editing_a_scheduled_mailing_keeps_its_time_and_records_the_check(app, admin):
     with app.app_context():
-        announcement_id = create_announcement("newsletter")
+        mailing_id = create_mailing("newsletter")
         when = utcnow() + timedelta(days=2)
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id)
-                           .values(status=AnnouncementStatus.SCHEDULED, scheduled_at=when))
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id)
+                           .values(status=MailingStatus.SCHEDULED, scheduled_at=when))
         db.session.commit()
-    path = f"/staff/announcements/{announcement_id}/edit"
+    path = f"/staff/mailings/{mailing_id}/edit"
     html = admin.get(path).get_data(as_text=True)
     response = admin.post(path, data={**form_fields(html), "subject": "Emne", "preheader": "",
                                       "body_markdown": "Tekst", "topics": [str(t) for t in topic_ids(app, "newsletter")],
                                       "language": "None", "event_id": "None", "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
-        announcement = db.session.get(Announcement, announcement_id)
-        assert announcement.status == AnnouncementStatus.SCHEDULED
-        assert abs((announcement.scheduled_at - when).total_seconds()) < 1
-        assert "preheader_empty" in announcement.presend_warnings
+        mailing = db.session.get(Mailing, mailing_id)
+        assert mailing.status == MailingStatus.SCHEDULED
+        assert abs((mailing.scheduled_at - when).total_seconds()) < 1
+        assert "preheader_empty" in mailing.presend_warnings

@@ -84,7 +84,7 @@ def _length(text: str) -> int:
 
 
 def presend_warnings(subject: str, preheader: str, html: str, text: str) -> list[Warning]:
-    """Check one rendered announcement; return its warnings (empty when all is well)."""
+    """Check one rendered mailing; return its warnings (empty when all is well)."""
     warnings: list[Warning] = []
     inspector = _MailInspector()
     inspector.feed(html)
@@ -122,7 +122,7 @@ def presend_warnings(subject: str, preheader: str, html: str, text: str) -> list
 
 
 def warnings_to_json(warnings: list[Warning]) -> str:
-    """Serialise warnings for Announcement.presend_warnings."""
+    """Serialise warnings for Mailing.presend_warnings."""
     return json.dumps([asdict(w) for w in warnings], ensure_ascii=False)
 
 

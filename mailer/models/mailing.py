@@ -1,4 +1,4 @@
-"""Announcements and their per-recipient delivery ledger."""
+"""Mailings and their per-recipient delivery ledger."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -13,7 +13,7 @@ from mailer.models.subscriber import Topic
 from mailer.models.types import UTCDateTime, utcnow
 
 
-class AnnouncementStatus(StrEnum):
+class MailingStatus(StrEnum):
     DRAFT = "draft"
     SCHEDULED = "scheduled"
     SENDING = "sending"
@@ -23,9 +23,9 @@ class AnnouncementStatus(StrEnum):
     FAILED = "failed"
 
 
-class AnnouncementKind(StrEnum):
-    ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take announcements
-    REMINDER = "reminder"          # to those who got the parent announcement and are still subscribed
+class MailingKind(StrEnum):
+    ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take mailings
+    REMINDER = "reminder"          # to those who got the parent mailing and are still subscribed
     CANCELLATION = "cancellation"  # the same audience as a reminder; its .ics cancels the event
     DIGEST = "digest"              # the periodic upcoming-events digest, different for each recipient
 
@@ -40,15 +40,15 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"      # unsubscribed between the snapshot and the send
 
 
-announcement_topic = Table(
-    "announcement_topic",
+mailing_topic = Table(
+    "mailing_topic",
     db.metadata,
-    Column("announcement_id", Integer, ForeignKey("announcement.id", ondelete="CASCADE"), primary_key=True),
+    Column("mailing_id", Integer, ForeignKey("mailing.id", ondelete="CASCADE"), primary_key=True),
     Column("topic_id", Integer, ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True),
 )
 
 
-class Announcement(db.Model):
+class Mailing(db.Model):
     """A mailing to the confirmed subscribers of some topics, in one language or both."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,11 +57,11 @@ class Announcement(db.Model):
     body_markdown: Mapped[str] = mapped_column(Text, default="")
     # None means subscribers of either language, each in their own.
     language: Mapped[str | None] = mapped_column(String(2))
-    status: Mapped[str] = mapped_column(String(16), default=AnnouncementStatus.DRAFT, index=True)
-    kind: Mapped[str] = mapped_column(String(16), default=AnnouncementKind.ANNOUNCEMENT,
-                                      server_default=AnnouncementKind.ANNOUNCEMENT.value)
-    # A reminder or cancellation notice goes to the recipients of this announcement.
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("announcement.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=MailingStatus.DRAFT, index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=MailingKind.ANNOUNCEMENT,
+                                      server_default=MailingKind.ANNOUNCEMENT.value)
+    # A reminder or cancellation notice goes to the recipients of this mailing.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"), index=True)
     # A reminder is scheduled this many days before its event starts (re-timed when the event moves).
     remind_days_before: Mapped[int | None] = mapped_column()
     # The audience is snapshotted in chunks after the start; "sent" waits for the last chunk.
@@ -77,24 +77,24 @@ class Announcement(db.Model):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("mail_template.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
-    # The pre-send check's warnings (JSON list), recorded when the announcement is scheduled or sent.
+    # The pre-send check's warnings (JSON list), recorded when the mailing is scheduled or sent.
     presend_warnings: Mapped[str | None] = mapped_column(Text)
 
-    topics: Mapped[list[Topic]] = relationship(secondary=announcement_topic, order_by=Topic.position)
+    topics: Mapped[list[Topic]] = relationship(secondary=mailing_topic, order_by=Topic.position)
     event: Mapped[Event | None] = relationship()
-    parent: Mapped[Announcement | None] = relationship(remote_side="Announcement.id")
+    parent: Mapped[Mailing | None] = relationship(remote_side="Mailing.id")
 
 
 class Delivery(db.Model):
-    """One recipient of one announcement: the ledger is the truth about who got it."""
+    """One recipient of one mailing: the ledger is the truth about who got it."""
 
     __table_args__ = (
-        UniqueConstraint("announcement_id", "subscriber_id"),
-        Index("ix_delivery_claimable", "announcement_id", "status", "id"),
+        UniqueConstraint("mailing_id", "subscriber_id"),
+        Index("ix_delivery_claimable", "mailing_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcement.id", ondelete="CASCADE"))
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -21,7 +21,7 @@ from markupsafe import Markup
 OUTPUT_LIMIT = 512 * 1024  # characters of output per part
 SOURCE_LIMIT = 60_000      # characters of source per part
 
-# What CompiledAnnouncement hands every template; per-recipient values arrive as markers.
+# What CompiledMailing hands every template; per-recipient values arrive as markers.
 HTML_VARIABLES = (
     "subject", "preheader", "language", "organisation_name", "greeting", "name", "unsubscribe_url",
     "manage_url", "view_in_browser_url", "body_html", "event_card_html", "web_version",

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from mailer.announcements.presend import presend_warnings
+from mailer.mailings.presend import presend_warnings
 from mailer.extensions import db
-from mailer.models import Announcement
+from mailer.models import Mailing
 from tests.conftest import form_fields
-from tests.factories import create_announcement
+from tests.factories import create_mailing
 
 GOOD_HTML = ('<!doctype html><html lang="da"><head><title>x</title><style>p{color:red}</style></head><body>'
              '<p>Kom til workshop. <a href="https://example.org/tilmeld">Tilmeld dig workshoppen</a></p>'
@@ -52,18 +52,18 @@ def test_hidden_text_does_not_count_as_content(app):
 
 def test_the_preview_shows_the_warnings_and_sending_records_them(app, admin, run_tasks):
     with app.app_context():
-        announcement_id = create_announcement(
+        mailing_id = create_mailing(
             "newsletter", subject="Ny workshop " + "x" * 80,
             body="![](https://example.org/a.jpg)\n\n[klik her](http://example.org/tilmeld)")
-        db.session.get(Announcement, announcement_id).preheader = ""
+        db.session.get(Mailing, mailing_id).preheader = ""
         db.session.commit()
-    page = admin.get(f"/staff/announcements/{announcement_id}/preview").get_data(as_text=True)
+    page = admin.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
     for code in ("image_without_alt", "vague_link_text", "insecure_link", "subject_too_long", "preheader_empty"):
         assert f'data-code="{code}"' in page
-    response = admin.post(f"/staff/announcements/{announcement_id}/send-now", data=form_fields(page))
+    response = admin.post(f"/staff/mailings/{mailing_id}/send-now", data=form_fields(page))
     assert response.status_code == 303  # warnings never block sending
     with app.app_context():
-        recorded = json.loads(db.session.get(Announcement, announcement_id).presend_warnings)
+        recorded = json.loads(db.session.get(Mailing, mailing_id).presend_warnings)
     assert {w["code"] for w in recorded} == {"image_without_alt", "vague_link_text", "insecure_link",
                                              "subject_too_long", "preheader_empty"}
     assert all(w["message"] for w in recorded)

@@ -1,4 +1,4 @@
-"""Helpers for the announcement tests; the staff fixtures live in tests/conftest.py."""
+"""Helpers for the mailing tests; the staff fixtures live in tests/conftest.py."""
 from __future__ import annotations
 
 from datetime import datetime, timezone

@@ -1,4 +1,4 @@
-"""The public archive shows web versions of sent announcements only, without personal links."""
+"""The public archive shows web versions of sent mailings only, without personal links."""
 from __future__ import annotations
 
 import html as html_lib
@@ -6,16 +6,16 @@ import html as html_lib
 from sqlalchemy import update
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus
+from mailer.models import Mailing, MailingStatus
 from mailer.models.types import utcnow
-from tests.factories import create_announcement
+from tests.factories import create_mailing
 
 
-def test_only_sent_announcements_are_in_the_archive(app):
+def test_only_sent_mailings_are_in_the_archive(app):
     with app.app_context():
-        ids = {status: create_announcement("newsletter", subject=f"Emne {status}", status=status)
-               for status in AnnouncementStatus}
-        db.session.execute(update(Announcement).where(Announcement.id == ids[AnnouncementStatus.SENT])
+        ids = {status: create_mailing("newsletter", subject=f"Emne {status}", status=status)
+               for status in MailingStatus}
+        db.session.execute(update(Mailing).where(Mailing.id == ids[MailingStatus.SENT])
                            .values(finished_at=utcnow()))
         db.session.commit()
     client = app.test_client()
@@ -23,9 +23,9 @@ def test_only_sent_announcements_are_in_the_archive(app):
     assert listing.status_code == 200
     page = listing.get_data(as_text=True)
     assert "Emne sent" in page
-    for status, announcement_id in ids.items():
-        response = client.get(f"/archive/{announcement_id}")
-        if status == AnnouncementStatus.SENT:
+    for status, mailing_id in ids.items():
+        response = client.get(f"/archive/{mailing_id}")
+        if status == MailingStatus.SENT:
             assert response.status_code == 200
         else:
             assert status not in page.replace("Emne sent", "")
@@ -35,8 +35,8 @@ def test_only_sent_announcements_are_in_the_archive(app):
 
 def test_the_web_version_has_no_personal_links(app):
     with app.app_context():
-        announcement_id = create_announcement("newsletter", status=AnnouncementStatus.SENT, language="da")
-    page = html_lib.unescape(app.test_client().get(f"/archive/{announcement_id}").get_data(as_text=True))
+        mailing_id = create_mailing("newsletter", status=MailingStatus.SENT, language="da")
+    page = html_lib.unescape(app.test_client().get(f"/archive/{mailing_id}").get_data(as_text=True))
     assert "<strong>workshop</strong>" in page
     assert "/unsubscribe/" not in page and "/manage/" not in page
     assert "/subscribe" in page

@@ -1,4 +1,4 @@
-"""Create and edit announcements while they are drafts (or scheduled, not yet started)."""
+"""Create and edit mailings while they are drafts (or scheduled, not yet started)."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Event, MailTemplate, Topic
-from mailer.sending.campaign import EDITABLE, InvalidTransition
+from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, Topic
+from mailer.mailings.states import EDITABLE, InvalidTransition
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ BODY_LIMIT = 60_000
 
 
 class NotEditable(InvalidTransition):
-    """The announcement has started (or finished), so its content is frozen."""
+    """The mailing has started (or finished), so its content is frozen."""
 
 
 class DraftInvalid(ValueError):
@@ -79,52 +79,52 @@ def _validated(data: DraftData) -> tuple[list[Topic], DraftData]:
     return topics, clean
 
 
-def _apply(announcement: Announcement, topics: list[Topic], data: DraftData) -> None:
-    announcement.subject = data.subject
-    announcement.preheader = data.preheader
-    announcement.body_markdown = data.body_markdown
-    announcement.language = data.language
-    announcement.topics = topics
-    announcement.event_id = data.event_id
-    announcement.template_id = data.template_id
+def _apply(mailing: Mailing, topics: list[Topic], data: DraftData) -> None:
+    mailing.subject = data.subject
+    mailing.preheader = data.preheader
+    mailing.body_markdown = data.body_markdown
+    mailing.language = data.language
+    mailing.topics = topics
+    mailing.event_id = data.event_id
+    mailing.template_id = data.template_id
 
 
 def create_draft(data: DraftData, created_by_id: int | None = None, *,
-                 kind: AnnouncementKind = AnnouncementKind.ANNOUNCEMENT, parent_id: int | None = None) -> Announcement:
+                 kind: MailingKind = MailingKind.ANNOUNCEMENT, parent_id: int | None = None) -> Mailing:
     """Save a new draft and return it (committed); a reminder or cancellation notice names its parent."""
     topics, clean = _validated(data)
-    announcement = Announcement(status=AnnouncementStatus.DRAFT, created_by_id=created_by_id, kind=kind,
+    mailing = Mailing(status=MailingStatus.DRAFT, created_by_id=created_by_id, kind=kind,
                                 parent_id=parent_id)
-    _apply(announcement, topics, clean)
-    db.session.add(announcement)
+    _apply(mailing, topics, clean)
+    db.session.add(mailing)
     db.session.commit()
-    log.info("%s %s drafted by staff %s", kind, announcement.id, created_by_id)
-    return announcement
+    log.info("%s %s drafted by staff %s", kind, mailing.id, created_by_id)
+    return mailing
 
 
-def update_draft(announcement_id: int, data: DraftData) -> Announcement:
-    """Change a draft or scheduled announcement; raise NotEditable once it has started.
+def update_draft(mailing_id: int, data: DraftData) -> Mailing:
+    """Change a draft or scheduled mailing; raise NotEditable once it has started.
 
     The row is locked while it changes, so a start cannot slip in between the status
     check and the commit and send half-edited content.
     """
-    announcement = db.session.scalar(
-        select(Announcement).where(Announcement.id == announcement_id)
+    mailing = db.session.scalar(
+        select(Mailing).where(Mailing.id == mailing_id)
         .with_for_update().execution_options(populate_existing=True)
     )
-    if announcement is None:
-        raise LookupError(f"announcement {announcement_id} does not exist")
-    if announcement.status not in EDITABLE:
+    if mailing is None:
+        raise LookupError(f"mailing {mailing_id} does not exist")
+    if mailing.status not in EDITABLE:
         db.session.rollback()
-        raise NotEditable("only a draft or scheduled announcement can be edited")
+        raise NotEditable("only a draft or scheduled mailing can be edited")
     try:
         topics, clean = _validated(data)
     except DraftInvalid:
         db.session.rollback()
         raise
-    _apply(announcement, topics, clean)
-    # A scheduled announcement's recorded check described the old content.
-    announcement.presend_warnings = None
+    _apply(mailing, topics, clean)
+    # A scheduled mailing's recorded check described the old content.
+    mailing.presend_warnings = None
     db.session.commit()
-    log.info("announcement %s edited", announcement_id)
-    return announcement
+    log.info("mailing %s edited", mailing_id)
+    return mailing

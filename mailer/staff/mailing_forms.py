@@ -1,4 +1,4 @@
-"""Forms of the announcement and mail-template pages, with messages in the staff member's language."""
+"""Forms of the mailing and mail-template pages, with messages in the staff member's language."""
 from __future__ import annotations
 
 from email_validator import EmailNotValidError, validate_email
@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from mailer.announcements.drafts import BODY_LIMIT
-from mailer.announcements.preview import MAX_TEST_ADDRESSES
+from mailer.mailings.drafts import BODY_LIMIT
+from mailer.mailings.preview import MAX_TEST_ADDRESSES
 from mailer.events.reminders import MAX_DAYS, MIN_DAYS, SUGGESTED_DAYS
 from mailer.public.forms import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 
@@ -24,7 +24,7 @@ def _optional_language(value: object) -> str | None:
     return value if value in ("da", "en") else None
 
 
-class AnnouncementForm(FlaskForm):
+class MailingForm(FlaskForm):
     subject = StringField(_l("Subject"), validators=[
         DataRequired(_l("Please enter a subject.")),
         Length(max=200, message=_l("The subject can be at most 200 characters.")), no_control_characters])
@@ -47,7 +47,7 @@ def _reminder_choices() -> list[tuple[int, str]]:
 
 
 class SendNowForm(FlaskForm):
-    """Send now; an announcement of an event may tick reminders before the event."""
+    """Send now; an mailing of an event may tick reminders before the event."""
 
     reminders = CheckboxListField(_l("Reminders before the event"), coerce=int, choices=_reminder_choices,
                                   validate_choice=True)

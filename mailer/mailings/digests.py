@@ -1,7 +1,7 @@
 """Create the periodic upcoming-events digest: at most one per period, scheduled for the moment it is made.
 
-The digest is an ordinary announcement of kind DIGEST to every topic, in each subscriber's own
-language; the sending engine starts it like any other (start_due_announcements) and
+The digest is an ordinary mailing of kind DIGEST to every topic, in each subscriber's own
+language; the sending engine starts it like any other (start_due_mailings) and
 mailer.sending.digest picks each recipient's events. A period is due from its weekday and hour
 in Copenhagen time; a beat that comes late (the scheduler was down) still makes that period's
 digest, once.
@@ -21,7 +21,7 @@ from sqlalchemy import false, select, text, update
 
 from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementKind, AnnouncementStatus, Topic
+from mailer.models import Mailing, MailingKind, MailingStatus, Topic
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def period_start(schedule: DigestSchedule, now: datetime) -> datetime:
 
 
 def digest_subject(schedule: DigestSchedule, due: datetime) -> str:
-    """What staff see in the announcements list (subscribers get their own subject, in their language)."""
+    """What staff see in the mailings list (subscribers get their own subject, in their language)."""
     local = utc_to_local(due).date()
     language = current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(language):
@@ -100,12 +100,12 @@ def _one_creator_at_a_time() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     else:
         # SQLite: a write, even one that changes nothing, takes the database's write lock at once.
-        db.session.execute(update(Announcement).where(false()).values(kind=Announcement.kind))
+        db.session.execute(update(Mailing).where(false()).values(kind=Mailing.kind))
 
 
 def _made_since(moment: datetime) -> int | None:
-    query = select(Announcement.id).where(Announcement.kind == AnnouncementKind.DIGEST,
-                                          Announcement.created_at >= moment)
+    query = select(Mailing.id).where(Mailing.kind == MailingKind.DIGEST,
+                                          Mailing.created_at >= moment)
     return db.session.scalar(query.limit(1))
 
 
@@ -125,10 +125,10 @@ def create_due_digest(now: datetime) -> int | None:
         db.session.rollback()
         log.debug("digest of the period from %s already exists: %s", due.isoformat(), existing)
         return None
-    digest = Announcement(
-        kind=AnnouncementKind.DIGEST, subject=digest_subject(schedule, due), preheader="", body_markdown="",
+    digest = Mailing(
+        kind=MailingKind.DIGEST, subject=digest_subject(schedule, due), preheader="", body_markdown="",
         language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
-        status=AnnouncementStatus.SCHEDULED, scheduled_at=now, created_at=now, updated_at=now,
+        status=MailingStatus.SCHEDULED, scheduled_at=now, created_at=now, updated_at=now,
     )
     db.session.add(digest)
     db.session.commit()

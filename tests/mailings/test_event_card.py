@@ -1,23 +1,23 @@
-"""An announcement of an event: the card in both parts and an .ics attachment, in a real send."""
+"""An mailing of an event: the card in both parts and an .ics attachment, in a real send."""
 from __future__ import annotations
 
 from icalendar import Calendar
 from sqlalchemy import update
 
 from mailer.extensions import db
-from mailer.models import Announcement
-from mailer.sending import campaign
+from mailer.models import Mailing
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
-from tests.announcements.conftest import create_event
-from tests.factories import create_announcement, create_subscribers
+from tests.mailings.conftest import create_event
+from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail
 
 
-def _send(announcement_id: int) -> None:
-    campaign.send_now(announcement_id)
-    assert campaign.start(announcement_id)
-    SendingRun(announcement_id, "test-worker", build_sender(), engine_settings()).run()
+def _send(mailing_id: int) -> None:
+    states.send_now(mailing_id)
+    assert states.start(mailing_id)
+    SendingRun(mailing_id, "test-worker", build_sender(), engine_settings()).run()
 
 
 def test_the_event_card_and_calendar_file_reach_each_recipient(app, outbox):
@@ -25,10 +25,10 @@ def test_the_event_card_and_calendar_file_reach_each_recipient(app, outbox):
         create_subscribers(2, language="da", prefix="da")
         create_subscribers(1, language="en", prefix="en")
         event_id = create_event()
-        announcement_id = create_announcement("newsletter")
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id).values(event_id=event_id))
+        mailing_id = create_mailing("newsletter")
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(event_id=event_id))
         db.session.commit()
-        _send(announcement_id)
+        _send(mailing_id)
     assert len(outbox.sent) == 3
     for _, recipient, data in outbox.sent:
         mail = parse_mail(data)
@@ -41,7 +41,7 @@ def test_the_event_card_and_calendar_file_reach_each_recipient(app, outbox):
             assert "https://example.org/tilmeld" in part
             assert "https://calendar.google.com/calendar/render?" in part
             assert "https://outlook.live.com/calendar/" in part
-            assert f"https://news.example.org/archive/{announcement_id}" in part  # view in browser
+            assert f"https://news.example.org/archive/{mailing_id}" in part  # view in browser
         assert 'alt="Deltagere i en rundkreds"' in html and "https://example.org/workshop.jpg" in html
         # 15:00 UTC on 19 September is 17:00 in Copenhagen (summer time), in the reader's language.
         if recipient.startswith("da"):
@@ -63,9 +63,9 @@ def test_an_online_event_says_online(app, outbox):
     with app.app_context():
         create_subscribers(1, language="en", prefix="en")
         event_id = create_event(is_online=True, venue=None, city=None, online_url="https://meet.example.org/x")
-        announcement_id = create_announcement("newsletter")
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id).values(event_id=event_id))
+        mailing_id = create_mailing("newsletter")
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(event_id=event_id))
         db.session.commit()
-        _send(announcement_id)
+        _send(mailing_id)
     text = parse_mail(outbox.sent[0][2]).get_body(("plain",)).get_content()
     assert "Where: Online" in text

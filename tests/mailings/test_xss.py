@@ -4,12 +4,12 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from mailer.extensions import db
-from mailer.models import Announcement, AnnouncementStatus, Subscriber
-from mailer.sending import campaign
+from mailer.models import Mailing, MailingStatus, Subscriber
+from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
-from tests.announcements.conftest import create_event
-from tests.factories import create_announcement, create_subscribers
+from tests.mailings.conftest import create_event
+from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail
 
 SCRIPT = "<script>alert(1)</script>"
@@ -17,17 +17,17 @@ SCRIPT = "<script>alert(1)</script>"
 
 def test_subject_with_script_is_escaped_on_every_page(app, editor):
     with app.app_context():
-        announcement_id = create_announcement("newsletter", subject="Hej " + SCRIPT)
-    for path in ("/staff/announcements/", f"/staff/announcements/{announcement_id}/preview",
-                 f"/staff/announcements/{announcement_id}/edit"):
+        mailing_id = create_mailing("newsletter", subject="Hej " + SCRIPT)
+    for path in ("/staff/mailings/", f"/staff/mailings/{mailing_id}/preview",
+                 f"/staff/mailings/{mailing_id}/edit"):
         page = editor.get(path).get_data(as_text=True)
         assert SCRIPT not in page, path
         assert "&lt;script&gt;" in page, path
     with app.app_context():
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id)
-                           .values(status=AnnouncementStatus.SENT))
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id)
+                           .values(status=MailingStatus.SENT))
         db.session.commit()
-    for path in ("/archive", f"/archive/{announcement_id}"):
+    for path in ("/archive", f"/archive/{mailing_id}"):
         page = app.test_client().get(path).get_data(as_text=True)
         assert SCRIPT not in page and "alert(1)" in page, path
 
@@ -38,13 +38,13 @@ def test_script_in_body_event_and_name_never_reaches_a_mail_as_markup(app, outbo
         db.session.get(Subscriber, reader).name = "Eve " + SCRIPT
         event_id = create_event(title="Fest " + SCRIPT, description_markdown="Kom " + SCRIPT,
                                 venue="Sal " + SCRIPT, image_alt='" onerror="alert(1)')
-        announcement_id = create_announcement("newsletter", subject="Nyt " + SCRIPT,
+        mailing_id = create_mailing("newsletter", subject="Nyt " + SCRIPT,
                                               body="Tekst\n\n" + SCRIPT + "\n\n<img src=x onerror=alert(1)>")
-        db.session.execute(update(Announcement).where(Announcement.id == announcement_id).values(event_id=event_id))
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(event_id=event_id))
         db.session.commit()
-        campaign.send_now(announcement_id)
-        assert campaign.start(announcement_id)
-        SendingRun(announcement_id, "w", build_sender(), engine_settings()).run()
+        states.send_now(mailing_id)
+        assert states.start(mailing_id)
+        SendingRun(mailing_id, "w", build_sender(), engine_settings()).run()
     [(_, _, data)] = outbox.sent
     mail = parse_mail(data)
     html = mail.get_body(("html",)).get_content()

@@ -1,1 +1,0 @@
-"""Announcements in the staff workspace: drafts, preview, test sends, the pre-send check, custom templates."""

@@ -1,0 +1,185 @@
+"""Move mailings through their states with conditional UPDATEs, so repeats do nothing."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import aliased
+
+from mailer.extensions import db
+from mailer.models import Mailing, MailingKind, MailingStatus
+from mailer.models.types import utcnow
+from mailer.sending import ledger
+from mailer.sending.audience import snapshot_audience
+
+log = logging.getLogger(__name__)
+
+EDITABLE = (MailingStatus.DRAFT, MailingStatus.SCHEDULED)
+
+
+class InvalidTransition(ValueError):
+    """The mailing is not in a state that allows this."""
+
+
+def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
+    result = db.session.execute(
+        update(Mailing)
+        .where(Mailing.id == mailing_id, Mailing.status.in_(allowed))
+        .values(updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def schedule(mailing_id: int, when: datetime) -> None:
+    """Schedule a draft (or re-time a scheduled one) to start at `when` (aware datetime)."""
+    if not _transition(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when):
+        raise InvalidTransition("only a draft or scheduled mailing can be scheduled")
+
+
+def send_now(mailing_id: int) -> None:
+    """Schedule for now; the caller queues the start task, which takes the same path as beat."""
+    schedule(mailing_id, utcnow())
+
+
+def unschedule(mailing_id: int) -> None:
+    """Turn a scheduled mailing back into a draft."""
+    if not _transition(mailing_id, (MailingStatus.SCHEDULED,), status=MailingStatus.DRAFT, scheduled_at=None):
+        raise InvalidTransition("only a scheduled mailing can go back to draft")
+
+
+def _parent_not_going_out():
+    """A reminder or cancellation notice waits while its parent is still scheduled, sending or paused:
+    its audience is the parent's recipients, so starting early would miss those not yet sent to."""
+    parent = aliased(Mailing)
+    return ~exists().where(parent.id == Mailing.parent_id, parent.status.in_(
+        (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED)))
+
+
+def due_mailing_ids() -> list[int]:
+    """Return scheduled mailings whose time has come."""
+    query = select(Mailing.id).where(
+        Mailing.status == MailingStatus.SCHEDULED, Mailing.scheduled_at <= utcnow(),
+        _parent_not_going_out(),
+    )
+    return list(db.session.scalars(query))
+
+
+# Audience rows are snapshotted this many subscribers at a time: the first chunk when the
+# mailing starts, the rest by the senders as they run out of rows. One INSERT ... SELECT
+# for a whole 1M list held back the first mail for 40-60 s (docs/PERFORMANCE.md).
+AUDIENCE_CHUNK = 5000
+
+
+def start(mailing_id: int) -> bool:
+    """Start a due mailing once: scheduled -> sending and the first audience chunk, in one transaction.
+
+    Two beats, a redelivered task and a manual "send now" may all call this; only the
+    one whose conditional UPDATE matches starts the mailing.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(Mailing)
+        .where(Mailing.id == mailing_id, Mailing.status == MailingStatus.SCHEDULED,
+               Mailing.scheduled_at <= now, _parent_not_going_out())
+        .values(status=MailingStatus.SENDING, started_at=now, updated_at=now,
+                audience_complete=False, audience_cursor=0)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    added = _snapshot_next_chunk(mailing_id, 0)
+    db.session.commit()
+    log.info("mailing %s started; first %s recipients in the ledger", mailing_id, added)
+    return True
+
+
+def _snapshot_next_chunk(mailing_id: int, cursor: int) -> int:
+    chunk = snapshot_audience(mailing_id, cursor, AUDIENCE_CHUNK)
+    db.session.execute(
+        update(Mailing).where(Mailing.id == mailing_id)
+        .values(audience_cursor=chunk.last_subscriber_id, audience_complete=chunk.complete)
+        .execution_options(synchronize_session=False)
+    )
+    return chunk.added
+
+
+class AudienceState(Enum):
+    COMPLETE = "complete"   # every recipient has a ledger row
+    EXTENDED = "extended"   # one more chunk went in
+    BUSY = "busy"           # another worker is adding a chunk right now
+
+
+def extend_audience(mailing_id: int) -> AudienceState:
+    """Add the next chunk of the audience to the ledger, unless it is all there already."""
+    # The row lock keeps two senders from snapshotting the same chunk; a sender that finds
+    # it taken goes back to claiming (rows are on their way).
+    row = db.session.execute(
+        select(Mailing.audience_complete, Mailing.audience_cursor)
+        .where(Mailing.id == mailing_id)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None or row.audience_complete:
+        db.session.rollback()
+        return AudienceState.BUSY if row is None else AudienceState.COMPLETE
+    _snapshot_next_chunk(mailing_id, row.audience_cursor or 0)
+    db.session.commit()
+    return AudienceState.EXTENDED
+
+
+def audience_complete(mailing_id: int) -> bool:
+    """Return True once every recipient of the mailing has a ledger row."""
+    return bool(db.session.scalar(select(Mailing.audience_complete).where(Mailing.id == mailing_id)))
+
+
+def pause(mailing_id: int, reason: str | None = None) -> None:
+    """Pause sending; workers stop between groups and hand their unsent rows back."""
+    if not _transition(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.PAUSED,
+                       status_reason=reason):
+        raise InvalidTransition("only a sending mailing can be paused")
+    log.warning("mailing %s paused: %s", mailing_id, reason or "by staff")
+
+
+def resume(mailing_id: int) -> None:
+    """Resume a paused mailing; the caller wakes the workers."""
+    if not _transition(mailing_id, (MailingStatus.PAUSED,), status=MailingStatus.SENDING,
+                       status_reason=None):
+        raise InvalidTransition("only a paused mailing can be resumed")
+
+
+def cancel(mailing_id: int) -> None:
+    """Cancel before or during sending; rows not yet sent stay unsent."""
+    allowed = (*EDITABLE, MailingStatus.SENDING, MailingStatus.PAUSED)
+    if not _transition(mailing_id, allowed, status=MailingStatus.CANCELLED, finished_at=utcnow()):
+        raise InvalidTransition("this mailing can no longer be cancelled")
+    # Its reminders would go only to whoever it reached before the cancel: they go too.
+    db.session.execute(
+        update(Mailing)
+        .where(Mailing.parent_id == mailing_id, Mailing.kind == MailingKind.REMINDER,
+               Mailing.status.in_(EDITABLE))
+        .values(status=MailingStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def finish_if_done(mailing_id: int) -> bool:
+    """Mark sent only when the whole audience is in the ledger and no row is pending, claimed or retrying."""
+    if not audience_complete(mailing_id) or ledger.has_open_rows(mailing_id):
+        return False
+    return _transition(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.SENT,
+                       finished_at=utcnow())
+
+
+def sending_mailing_ids() -> list[int]:
+    """Return mailings currently sending."""
+    return list(db.session.scalars(select(Mailing.id).where(Mailing.status == MailingStatus.SENDING)))
+
+
+def status_of(mailing_id: int) -> str | None:
+    """Read the current status straight from the database (not the session's cache)."""
+    return db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))

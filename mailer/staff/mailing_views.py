@@ -1,0 +1,287 @@
+"""Staff pages to draft, preview, test, schedule and send mailings.
+
+Editors draft, preview and send tests; only admins schedule, send now and unschedule
+(cancel and pause live on the progress page, staff_sending). Scheduling or sending the
+mailing of an event also sets its reminders (mailer.events.reminders).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
+
+from mailer.mailings import drafts, preview
+from mailer.mailings.custom_templates import TemplateRefused
+from mailer.events import reminders
+from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.extensions import db
+from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, StaffRole, Topic
+from mailer.models.types import utcnow
+from mailer.mailings import states
+from mailer.mail.transports import SendError
+from mailer.staff.mailing_forms import ActionForm, MailingForm, ScheduleForm, SendNowForm, TestSendForm
+from mailer.staff.mailing_preview_page import render_preview_page
+from mailer.staff.auth import staff_required
+from mailer.staff.mailing_notices import flash_reminder_notes, kind_labels
+from mailer.staff.sending_views import mailing_status_labels
+from mailer.staff.views import LogoutForm
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("staff_mailings", __name__, url_prefix="/staff/mailings")
+
+
+def _load_or_404(mailing_id: int) -> Mailing:
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None:
+        abort(404)
+    if mailing.kind == MailingKind.DIGEST:
+        # A digest is made by the schedule and differs for each reader: it has no draft to
+        # edit, preview or test-send. Its page is the progress page.
+        abort(redirect(url_for("staff_sending.mailing", mailing_id=mailing.id)))
+    return mailing
+
+
+def _language() -> str:
+    return str(get_locale() or "da")
+
+
+def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
+    language = _language()
+    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in db.session.scalars(
+        select(Topic).order_by(Topic.position, Topic.id))]
+    form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
+                             SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
+    # Offer upcoming events, plus the one already chosen even if it has passed.
+    events = list(db.session.scalars(select(Event).where(Event.starts_at >= utcnow()).order_by(Event.starts_at)))
+    if mailing is not None and mailing.event is not None and mailing.event not in events:
+        events.insert(0, mailing.event)
+    form.event_id.choices = [SelectChoice(None, gettext("No event"))] + [
+        SelectChoice(e.id, f"{e.title} ({utc_to_local(e.starts_at).strftime('%Y-%m-%d')})") for e in events]
+    form.template_id.choices = [SelectChoice(None, gettext("Standard template"))] + [
+        SelectChoice(t.id, t.name) for t in db.session.scalars(select(MailTemplate).order_by(MailTemplate.name))]
+
+
+def _draft_data(form: MailingForm) -> drafts.DraftData:
+    return drafts.DraftData(
+        subject=form.subject.data or "", preheader=form.preheader.data or "",
+        body_markdown=form.body_markdown.data or "", language=form.language.data,
+        topic_ids=list(form.topics.data or []), event_id=form.event_id.data, template_id=form.template_id.data,
+    )
+
+
+def _render_form(form: MailingForm, mailing: Mailing | None, code: int = 200):
+    return render_template("staff/mailing_form.html", form=form, mailing=mailing,
+                           status_labels=mailing_status_labels(), logout_form=LogoutForm()), code
+
+
+def _form_errors_from(form: MailingForm, error: drafts.DraftInvalid) -> None:
+    fields = {"topic_ids": form.topics}
+    for name, message in error.errors.items():
+        field = fields.get(name) or getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, str(message)]
+
+
+@bp.get("/")
+@staff_required()
+def index():
+    """All mailings, newest first, with their status."""
+    mailings = list(db.session.scalars(select(Mailing).order_by(Mailing.created_at.desc(),
+                                                                          Mailing.id.desc()).limit(500)))
+    return render_template("staff/mailings.html", mailings=mailings,
+                           status_labels=mailing_status_labels(), kind_labels=kind_labels(),
+                           editable=states.EDITABLE, logout_form=LogoutForm())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required()
+def new():
+    """Draft a new mailing."""
+    form = MailingForm()
+    _fill_choices(form)
+    if request.method == "GET":
+        event_id = request.args.get("event", type=int)
+        if event_id and db.session.get(Event, event_id):
+            form.event_id.data = event_id
+        return _render_form(form, None)
+    if not form.validate():
+        return _render_form(form, None, 400)
+    try:
+        mailing = drafts.create_draft(_draft_data(form), created_by_id=current_user.id)
+    except drafts.DraftInvalid as error:
+        _form_errors_from(form, error)
+        return _render_form(form, None, 400)
+    flash(gettext("The draft is saved."), "success")
+    return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing.id), code=303)
+
+
+@bp.route("/<int:mailing_id>/edit", methods=["GET", "POST"])
+@staff_required()
+def edit(mailing_id: int):
+    """Edit a draft or scheduled mailing."""
+    mailing = _load_or_404(mailing_id)
+    if mailing.status not in states.EDITABLE:
+        flash(gettext("This mailing can no longer be edited: it has started or finished."), "error")
+        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
+    form = MailingForm(obj=None) if request.method == "POST" else MailingForm(
+        subject=mailing.subject, preheader=mailing.preheader, body_markdown=mailing.body_markdown,
+        topics=[t.id for t in mailing.topics], language=mailing.language,
+        event_id=mailing.event_id, template_id=mailing.template_id)
+    _fill_choices(form, mailing)
+    if request.method == "GET":
+        return _render_form(form, mailing)
+    if not form.validate():
+        return _render_form(form, mailing, 400)
+    try:
+        updated = drafts.update_draft(mailing_id, _draft_data(form))
+    except drafts.NotEditable:
+        flash(gettext("This mailing can no longer be edited: it has started or finished."), "error")
+        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
+    except drafts.DraftInvalid as error:
+        _form_errors_from(form, error)
+        return _render_form(form, mailing, 400)
+    if updated.status == MailingStatus.SCHEDULED:
+        _record_check(mailing_id)
+    flash(gettext("Your changes are saved."), "success")
+    return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
+
+
+def _record_check(mailing_id: int) -> None:
+    """Record the pre-send check on an mailing about to be scheduled or sent."""
+    if states.status_of(mailing_id) not in states.EDITABLE:
+        return
+    try:
+        preview.record_presend_warnings(mailing_id)
+    except TemplateRefused as error:  # the check must never stop a send; the engine reports the failure
+        log.warning("pre-send check of mailing %s could not render: %s", mailing_id, error)
+
+
+@bp.get("/<int:mailing_id>/preview")
+@staff_required()
+def preview_page(mailing_id: int):
+    """Subject, HTML and text as a chosen subscriber gets them, the pre-send check and the send controls."""
+    return render_preview_page(_load_or_404(mailing_id))
+
+
+@bp.post("/<int:mailing_id>/test")
+@staff_required()
+def test_send(mailing_id: int):
+    """Send a [TEST] copy to up to ten staff-entered addresses."""
+    mailing = _load_or_404(mailing_id)
+    form = TestSendForm()
+    if not form.validate():
+        return render_preview_page(mailing, 400, test_form=form)
+    try:
+        preview.send_test(mailing_id, form.address_list, language=form.language.data or None)
+    except (SendError, OSError, ValueError) as error:
+        log.warning("test send of mailing %s failed: %s", mailing_id, error)
+        flash(gettext("The test could not be sent: %(error)s", error=str(error)), "error")
+        return render_preview_page(mailing, 502 if isinstance(error, (SendError, OSError)) else 400, test_form=form)
+    flash(gettext("A test was sent to %(addresses)s.", addresses=", ".join(form.address_list)), "success")
+    return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
+
+
+def _not_allowed_now():
+    flash(gettext("This mailing is no longer a draft or scheduled, so that is not possible."), "error")
+
+
+def _checked_reminder_days(mailing: Mailing, form: SendNowForm) -> list[int] | None:
+    """The reminders asked for, or None after putting the reason on the form."""
+    days = form.reminder_days()
+    try:
+        return reminders.check_reminders(mailing, days, utcnow())
+    except reminders.ReminderRefused as refusal:
+        form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
+        return None
+
+
+def _set_reminders(mailing: Mailing, days: list[int], sends_at: datetime) -> None:
+    """Make the waiting reminders match the form, and tell staff what that did."""
+    if not reminders.can_have_reminders(mailing):
+        return
+    flash_reminder_notes(reminders.set_reminders(mailing.id, days, sends_at))
+
+
+@bp.post("/<int:mailing_id>/schedule")
+@staff_required(StaffRole.ADMIN)
+def schedule(mailing_id: int):
+    """Schedule for a Danish local time in the future."""
+    mailing = _load_or_404(mailing_id)
+    form = ScheduleForm()
+    if not form.validate():
+        return render_preview_page(mailing, 400, schedule_form=form)
+    local: datetime = form.when.data
+    try:
+        when = local_to_utc(local)
+    except NonExistentLocalTime:
+        form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
+        return render_preview_page(mailing, 400, schedule_form=form)
+    if when <= utcnow():
+        form.when.errors = [gettext("Please choose a time in the future.")]
+        return render_preview_page(mailing, 400, schedule_form=form)
+    days = _checked_reminder_days(mailing, form)
+    if days is None:
+        return render_preview_page(mailing, 400, schedule_form=form)
+    _record_check(mailing_id)
+    try:
+        states.schedule(mailing_id, when)
+    except states.InvalidTransition:
+        _not_allowed_now()
+        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
+    log.info("mailing %s scheduled for %s by staff %s", mailing_id, when.isoformat(), current_user.id)
+    flash(gettext("The mailing is scheduled for %(when)s (Danish time).", when=local.strftime("%Y-%m-%d %H:%M")),
+          "success")
+    _set_reminders(mailing, days, when)
+    return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
+
+
+@bp.post("/<int:mailing_id>/send-now")
+@staff_required(StaffRole.ADMIN)
+def send_now(mailing_id: int):
+    """Start sending at once (with the reminders ticked) and go to the progress page."""
+    mailing = _load_or_404(mailing_id)
+    form = SendNowForm()
+    if not form.validate() or (days := _checked_reminder_days(mailing, form)) is None:
+        if form.csrf_token.errors:
+            abort(400)
+        shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
+        shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
+        return render_preview_page(mailing, 400, schedule_form=shown)
+    _record_check(mailing_id)
+    try:
+        states.send_now(mailing_id)
+    except states.InvalidTransition:
+        _not_allowed_now()
+        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
+    _set_reminders(mailing, days, utcnow())
+    from mailer.tasks import queue
+    from mailer.tasks.sending import start_mailing
+
+    queue(start_mailing, mailing_id)
+    log.info("mailing %s sent now by staff %s", mailing_id, current_user.id)
+    flash(gettext("Sending has started."), "success")
+    return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
+
+
+@bp.post("/<int:mailing_id>/unschedule")
+@staff_required(StaffRole.ADMIN)
+def unschedule(mailing_id: int):
+    """Turn a scheduled mailing back into a draft."""
+    _load_or_404(mailing_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        states.unschedule(mailing_id)
+    except states.InvalidTransition:
+        flash(gettext("Only a scheduled mailing can go back to draft."), "error")
+    else:
+        flash(gettext("The mailing is a draft again and will not be sent."), "success")
+        # Its reminders would go to nobody: they follow the mailing back out of the schedule.
+        flash_reminder_notes(reminders.remove_waiting_reminders(mailing_id))
+    return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)

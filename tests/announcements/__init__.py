@@ -1,1 +1,0 @@
-"""Tests of the announcement workspace: drafts, preview, test sends, checks, templates, archive."""

@@ -1,0 +1,1 @@
+"""Tests of the mailing workspace: drafts, preview, test sends, checks, templates, archive."""
