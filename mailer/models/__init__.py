@@ -7,7 +7,7 @@ from mailer.models.staff import StaffRole, StaffUser
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
 __all__ = [
-    "Announcement",
+    "Mailing",
     "MailingKind",
     "MailingStatus",
     "Delivery",

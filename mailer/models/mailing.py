@@ -24,7 +24,7 @@ class MailingStatus(StrEnum):
 
 
 class MailingKind(StrEnum):
-    ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take mailings
+    ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take announcements
     REMINDER = "reminder"          # to those who got the parent mailing and are still subscribed
     CANCELLATION = "cancellation"  # the same audience as a reminder; its .ics cancels the event
     DIGEST = "digest"              # the periodic upcoming-events digest, different for each recipient
