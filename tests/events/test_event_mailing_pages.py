@@ -131,7 +131,7 @@ class TestRemindersWhenSending:
         assert 'value="7" checked' in preview or re.search(r'checked[^>]*value="7"', preview)
         assert 'value="3"' in preview  # the typed one is shown again
         listing = page(admin, "/staff/mailings/")
-        assert listing.count("<td>Reminder</td>") == 3 and listing.count("<td>Mailing</td>") == 1
+        assert listing.count("<td>Reminder</td>") == 3 and listing.count("<td>Announcement</td>") == 1
 
     def test_send_now_sets_reminders_too(self, app, admin, event_id):
         mailing_id = draft_of(app, admin, event_id)
