@@ -9,7 +9,7 @@ from mailer.extensions import db
 from mailer.models import ConsentChannel, ConsentEvent, StaffRole, StaffUser
 from mailer.mail.transports import list_outbox
 from mailer.subscribers import lifecycle
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
 outbox_cli = AppGroup("outbox", help="Read the outbox folder of the embedded default.")

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from mailer.events.service import EventData, SessionData, create_event, local_to_utc, utc_to_local
+from mailer.clock import local_to_utc, utc_to_local
+from mailer.events.service import EventData, SessionData, create_event
 from mailer.extensions import db
 from mailer.models import Event, EventType, Topic
-from mailer.models.types import utcnow
+from mailer import clock
 
 
 def _at(day: date | str, hour: int, minute: int = 0) -> datetime:
@@ -234,7 +235,7 @@ def seed_demo_events() -> int:
     """Create the demo events whose titles do not exist yet; return how many were created."""
     existing = set(db.session.scalars(db.select(Event.title)))
     topic_ids = {t.slug: t.id for t in db.session.scalars(db.select(Topic))}
-    today = utc_to_local(utcnow()).date()
+    today = utc_to_local(clock.utcnow()).date()
     created = 0
     for data, slugs in [*past_events(), *upcoming_demo_events(today)]:
         if data.title in existing:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import get_locale
 
-from mailer.subscribers.ledger import CONSENT_VERSION
+from mailer.subscribers.consent import CONSENT_VERSION
 
 
 def init_app(app: Flask) -> None:

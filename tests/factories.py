@@ -41,7 +41,7 @@ def create_subscribers(count: int, topic_slug: str = "newsletter", *, language: 
 def create_mailing(*topic_slugs: str, language: str | None = None, subject: str = "Ny workshop i Aarhus",
                         body: str = "Kom til **workshop** om normer og privilegier.\n\n[Tilmeld dig](https://example.org/tilmeld)",
                         status: MailingStatus = MailingStatus.DRAFT) -> int:
-    """Create an mailing for the given topics (default: the newsletter); return its id."""
+    """Create a mailing for the given topics (default: the newsletter); return its id."""
     topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(topic_slugs or ("newsletter",)))))
     mailing = Mailing(subject=subject, preheader="Workshop den 19. september", body_markdown=body,
                                 language=language, status=status, topics=topics)

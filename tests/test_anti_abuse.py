@@ -22,7 +22,7 @@ def test_new_pending_and_confirmed_addresses_get_the_same_answer(app, client, ou
     subscribe(client, "pending@example.org", [newsletter])
     run_tasks()
     later = utcnow() + timedelta(hours=2)
-    monkeypatch.setattr("mailer.subscribers.lifecycle.utcnow", lambda: later)
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
     sent_before = len(outbox.sent)
 
     answers = []
@@ -46,7 +46,7 @@ def test_at_most_one_opt_in_mail_per_address_per_hour(app, client, outbox, run_t
     assert [r for _, r, _ in outbox.sent] == ["again@example.org"]
 
     later = utcnow() + timedelta(minutes=61)
-    monkeypatch.setattr("mailer.subscribers.lifecycle.utcnow", lambda: later)
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
     subscribe(client, "AGAIN@example.org", [newsletter])
     run_tasks()
     assert [r for _, r, _ in outbox.sent] == ["again@example.org", "again@example.org"]
@@ -75,7 +75,7 @@ def test_signup_rate_limit_per_ip(app, client):
 def test_new_link_request_answers_the_same_for_unknown_addresses(app, client, outbox, run_tasks, monkeypatch):
     _confirmed(app, client, outbox, run_tasks, "known@example.org")
     later = utcnow() + timedelta(hours=2)
-    monkeypatch.setattr("mailer.subscribers.lifecycle.utcnow", lambda: later)
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
     sent_before = len(outbox.sent)
     page = client.get("/confirm/broken-token")
     assert page.status_code == 400 and 'action="/new-link"' in page.get_data(as_text=True)

@@ -5,7 +5,7 @@ from mailer.extensions import db
 from mailer.models import ConsentChannel, Frequency, Subscriber
 from mailer.models.types import utcnow
 from mailer.subscribers import preferences
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from tests.factories import create_subscribers
 
 

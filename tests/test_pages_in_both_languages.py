@@ -7,7 +7,7 @@ import pytest
 
 from mailer.extensions import db
 from mailer.models import Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
-from mailer.subscribers.mails import deliver_link_mail, deliver_welcome_mail
+from mailer.subscribers.owed_mails import deliver_link_mail, deliver_welcome_mail
 from mailer.models.types import utcnow
 from mailer.tokens import TokenPurpose
 from tests.factories import create_subscriber_tokens

@@ -30,9 +30,7 @@ PAUSED_UNTIL = {"en": "Paused until June 11, 2026.", "da": "Sat på pause til 11
 def clock(monkeypatch):
     """Fix "now" for the preference centre, its task and the audience query."""
     state = {"now": NOW}
-    monkeypatch.setattr("mailer.subscribers.preferences.utcnow", lambda: state["now"])
-    monkeypatch.setattr("mailer.tasks.subscriber_mail.utcnow", lambda: state["now"])
-    monkeypatch.setattr("mailer.sending.audience.utcnow", lambda: state["now"])
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: state["now"])
     return state
 
 

@@ -320,7 +320,7 @@ def test_invalid_transition_flashes_and_redirects(app, admin, sending, run_tasks
     assert "Only a paused mailing can be resumed." in _page(admin, sending)
 
     _finish(app, sending)
-    for action, message in (("pause", "Only an mailing that is sending can be paused."),
+    for action, message in (("pause", "Only a mailing that is sending can be paused."),
                             ("cancel", "cannot be cancelled")):
         response = _post(admin, sending, action)
         assert response.status_code == 303

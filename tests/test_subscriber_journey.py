@@ -163,7 +163,7 @@ class TestLeaving:
         assert _subscriber(app, "jonas@example.org")[0] == SubscriberStatus.UNSUBSCRIBED
         (newsletter,) = topic_ids(app, "newsletter")
         later = utcnow() + timedelta(minutes=61)  # past the one-opt-in-mail-an-hour limit
-        monkeypatch.setattr("mailer.subscribers.lifecycle.utcnow", lambda: later)
+        monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
         subscribe(client, "jonas@example.org", [newsletter])
         assert run_tasks() == 1
         assert "/confirm/" in parse_mail(outbox.sent[-1][2]).get_body(("plain",)).get_content()
@@ -205,7 +205,7 @@ def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, clie
     with app.app_context():
         assert queue_owed_link_mails() == 0  # too recent: the first task may still be on its way
     later = utcnow() + timedelta(minutes=3)
-    monkeypatch.setattr("mailer.tasks.subscriber_mail.utcnow", lambda: later)
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
     with app.app_context():
         assert queue_owed_link_mails() == 1
     assert run_tasks() == 1

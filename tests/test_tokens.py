@@ -5,7 +5,7 @@ import pytest
 
 from mailer.extensions import db
 from mailer.models import ConsentChannel, Subscriber
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 from mailer.tokens import InvalidToken, TokenPurpose, make_token, read_token
 

@@ -9,7 +9,7 @@ import pytest
 from mailer.events.service import cancel_event, get_event
 from mailer.extensions import db
 from mailer.models import ConsentChannel, SubscriptionStatus
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import find_subscriber, unsubscribe
 from tests.events import NOW, make_event
 from tests.helpers import link_in, parse_mail, path_of, post_form, subscribe, topic_ids
@@ -34,8 +34,7 @@ def expected_text_section(language: str, ids: dict[str, int]) -> str:
 
 @pytest.fixture
 def clock(monkeypatch):
-    monkeypatch.setattr("mailer.subscribers.mails.utcnow", lambda: NOW)
-    monkeypatch.setattr("mailer.events.service.utcnow", lambda: NOW)
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: NOW)
     return NOW
 
 
@@ -96,7 +95,7 @@ def test_welcome_lists_the_next_three_events_of_the_chosen_topics(app, client, o
 
 def test_only_confirmed_topics_count(app, client, outbox, run_tasks, events):
     """A topic the subscriber left before the welcome mail went out brings no events."""
-    from mailer.subscribers.mails import deliver_welcome_mail
+    from mailer.subscribers.owed_mails import deliver_welcome_mail
 
     subscribe(client, "leaving@example.org", topic_ids(app, "newsletter", "events-aarhus"), language="en")
     run_tasks()

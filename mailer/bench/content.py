@@ -70,7 +70,7 @@ def mailing_markdown(sections: int) -> str:
 def rendered_message_size(markdown: str, language: str = "da") -> int:
     """Size in bytes of the whole message the engine would send to one recipient (headers, both parts)."""
     from mailer.outgoing import message_builder
-    from mailer.sending.personalize import CompiledMailing
+    from mailer.composing.mailing import CompiledMailing
 
     mailing = Mailing(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown, topics=[])
     message = CompiledMailing(mailing, language).personalise(sample_recipient())
@@ -81,7 +81,7 @@ def rendered_message_size(markdown: str, language: str = "da") -> int:
 
 
 def sample_recipient():
-    from mailer.sending.ledger import Recipient
+    from mailer.sending.deliveries import Recipient
 
     return Recipient(delivery_id=0, subscriber_id=0, email="sample@example.org", name="Læser Eksempel",
                      language="da", public_id="b000001abcdefabcdefabc", token_secret="abcdefghijklmnop", attempts=1)

@@ -70,7 +70,7 @@ def _create_mailing(options: Options, app) -> tuple[int, dict]:
 
     with app.app_context():
         markdown = content.markdown_for_message_size(options.message_bytes)
-        from mailer.sending.personalize import CompiledMailing
+        from mailer.composing.mailing import CompiledMailing
         from mailer.models import Mailing
 
         mailing_id = content.create_bench_mailing(database.TOPIC_SLUG, markdown)

@@ -15,7 +15,8 @@ from icalendar import Event as VEvent
 from werkzeug.routing import BuildError
 
 from mailer.models import Event, EventStatus
-from mailer.models.types import utcnow
+from mailer import clock
+from mailer.urls import public_url
 
 PRODID = "-//mailer//events//EN"
 METHODS = ("PUBLISH", "CANCEL")
@@ -47,8 +48,6 @@ def event_url(event: Event) -> str | None:
     """The event's public page on MAILER_BASE_URL, when the events pages are installed."""
     if not has_app_context():
         return None
-    from mailer.emails import public_url
-
     try:
         return public_url("events.event", event_id=event.id)
     except BuildError:
@@ -114,7 +113,7 @@ def _calendar(method: str, name: str | None = None) -> Calendar:
 def event_to_ics(event: Event, method: str = "PUBLISH") -> bytes:
     """One event as a .ics file; METHOD:CANCEL removes it from calendars that imported it."""
     calendar = _calendar(method)
-    for component in _vevents(event, method, utcnow()):
+    for component in _vevents(event, method, clock.utcnow()):
         calendar.add_component(component)
     return calendar.to_ical()
 
@@ -122,7 +121,7 @@ def event_to_ics(event: Event, method: str = "PUBLISH") -> bytes:
 def feed_ics(events: Iterable[Event], name: str | None = None) -> bytes:
     """A subscribable calendar of several events; cancelled ones carry STATUS:CANCELLED."""
     calendar = _calendar("PUBLISH", name)
-    stamp = utcnow()
+    stamp = clock.utcnow()
     for event in events:
         for component in _vevents(event, "PUBLISH", stamp):
             calendar.add_component(component)

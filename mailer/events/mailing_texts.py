@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from babel.dates import format_date
 from flask_babel import force_locale, gettext, ngettext
 
-from mailer.events.service import event_place, format_when, utc_to_local
+from mailer.clock import format_when, utc_to_local
+from mailer.events.service import event_place
 from mailer.models import Event
 
 SUBJECT_LIMIT = 200  # Mailing.subject and .preheader

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from mailer.mailings import drafts
 from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text
-from mailer.events.reminders import Outcome, ReminderNote, retime_reminders
+from mailer.events.reminders import ReminderOutcome, ReminderNote, retime_reminders
 from mailer.events.service import EventData, has_ended, update_event
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus, StaffUser
@@ -23,7 +23,7 @@ from mailer.mailings import states
 
 log = logging.getLogger(__name__)
 
-# An mailing in one of these has reached (or is reaching) people, who should hear of a cancellation.
+# A mailing in one of these has reached (or is reaching) people, who should hear of a cancellation.
 REACHED_PEOPLE = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 # Not yet (fully) out: staff should look at these when the event is cancelled.
 NOT_YET_OUT = (MailingStatus.DRAFT, MailingStatus.SCHEDULED, MailingStatus.SENDING,
@@ -185,7 +185,7 @@ def withdraw_event_mailings(event: Event) -> Withdrawal:
             except states.InvalidTransition:
                 continue  # finished in the meantime
             withdrawal.cancelled_reminders.append(ReminderNote(
-                Outcome.CANCELLED_EVENT, mailing.remind_days_before or 0, mailing.id, mailing.scheduled_at))
+                ReminderOutcome.CANCELLED_EVENT, mailing.remind_days_before or 0, mailing.id, mailing.scheduled_at))
         elif mailing.kind == MailingKind.ANNOUNCEMENT and mailing.status in NOT_YET_OUT:
             withdrawal.not_yet_out.append(mailing)
     withdrawal.needs_notice = needs_cancellation_notice(event)

@@ -1,6 +1,6 @@
 """Reminders before an event: scheduled mailings that follow the event when it moves.
 
-A reminder is an Mailing of kind REMINDER whose parent is the event's mailing. It
+A reminder is a Mailing of kind REMINDER whose parent is the event's mailing. It
 goes out a whole number of days before the event, at the same Copenhagen clock time (so "one
 day before" a 10:00 event is 10:00 the day before, across a change to or from summer time),
 to those who got the parent and are still subscribed (see mailer.sending.audience).
@@ -17,10 +17,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
 from mailer.events.mailing_texts import reminder_text
-from mailer.events.service import COPENHAGEN, utc_to_local
+from mailer.clock import COPENHAGEN, utc_to_local
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus
-from mailer.models.types import utcnow
+from mailer import clock
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class ReminderRefused(ValueError):
         self.message = message
 
 
-class Outcome(StrEnum):
+class ReminderOutcome(StrEnum):
     CREATED = "created"
     KEPT = "kept"
     RETIMED = "retimed"
@@ -55,7 +55,7 @@ class Outcome(StrEnum):
 class ReminderNote:
     """What happened to one reminder, for the staff page."""
 
-    outcome: Outcome
+    outcome: ReminderOutcome
     days_before: int
     reminder_id: int | None = None
     old_time: datetime | None = None
@@ -85,7 +85,7 @@ def checked_days(days: Iterable[int]) -> list[int]:
 
 
 def reminders_of(mailing_id: int) -> list[Mailing]:
-    """The reminders of an mailing, the earliest first."""
+    """The reminders of a mailing, the earliest first."""
     return list(db.session.scalars(
         select(Mailing)
         .where(Mailing.parent_id == mailing_id, Mailing.kind == MailingKind.REMINDER)
@@ -100,7 +100,7 @@ def pending_reminder_days(mailing_id: int) -> list[int]:
 
 
 def can_have_reminders(mailing: Mailing) -> bool:
-    """Only an mailing of an event (not a reminder or a notice) gets reminders."""
+    """Only a mailing of an event (not a reminder or a notice) gets reminders."""
     return mailing.kind == MailingKind.ANNOUNCEMENT and mailing.event_id is not None
 
 
@@ -114,7 +114,7 @@ def check_reminders(mailing: Mailing, days: Iterable[int], now: datetime | None 
         raise ReminderRefused(_l("Only the announcement of an event can have reminders."))
     if event.status == EventStatus.CANCELLED:
         raise ReminderRefused(_l("The event is cancelled, so it gets no reminders."))
-    if event.starts_at <= (now or utcnow()):
+    if event.starts_at <= (now or clock.utcnow()):
         raise ReminderRefused(_l("The event has already begun, so it gets no reminders."))
     return wanted
 
@@ -137,14 +137,14 @@ def _set_time(reminder_id: int, when: datetime) -> bool:
     result = db.session.execute(
         update(Mailing)
         .where(Mailing.id == reminder_id, Mailing.status == MailingStatus.SCHEDULED)
-        .values(scheduled_at=when, updated_at=utcnow())
+        .values(scheduled_at=when, updated_at=clock.utcnow())
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
 def _cancel_scheduled(reminder_id: int) -> bool:
-    now = utcnow()
+    now = clock.utcnow()
     result = db.session.execute(
         update(Mailing)
         .where(Mailing.id == reminder_id, Mailing.status == MailingStatus.SCHEDULED)
@@ -165,7 +165,7 @@ def _remove_scheduled(reminder_id: int) -> bool:
 
 
 def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
-    """Make the mailing's waiting reminders exactly `days`, for an mailing going out at `sends_at`.
+    """Make the mailing's waiting reminders exactly `days`, for a mailing going out at `sends_at`.
 
     Called when staff schedule or send the announcement of an event. Scheduled reminders
     with the same days stay (re-timed if needed); unticked ones are removed; a reminder
@@ -179,7 +179,7 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
     )
     if mailing is None:
         raise LookupError(f"mailing {mailing_id} does not exist")
-    now = utcnow()
+    now = clock.utcnow()
     try:
         wanted = check_reminders(mailing, days, now)
     except ReminderRefused:
@@ -190,26 +190,26 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
     notes: list[ReminderNote] = []
     for days_before, reminder in existing.items():
         if days_before not in wanted and _remove_scheduled(reminder.id):
-            notes.append(ReminderNote(Outcome.REMOVED, days_before, None, reminder.scheduled_at))
+            notes.append(ReminderNote(ReminderOutcome.REMOVED, days_before, None, reminder.scheduled_at))
     for days_before in wanted:
         when = reminder_time(mailing.event.starts_at, days_before)
         reminder = existing.get(days_before)
         outcome = None
         if when <= now:
-            outcome = Outcome.SKIPPED_PAST
+            outcome = ReminderOutcome.SKIPPED_PAST
         elif when <= sends_at:
-            outcome = Outcome.SKIPPED_EARLY
+            outcome = ReminderOutcome.SKIPPED_EARLY
         if outcome is not None:
             if reminder is not None:
                 _remove_scheduled(reminder.id)
             notes.append(ReminderNote(outcome, days_before, None, None, when))
         elif reminder is None:
             created = _new_reminder(mailing, mailing.event, days_before, when)
-            notes.append(ReminderNote(Outcome.CREATED, days_before, created.id, None, when))
+            notes.append(ReminderNote(ReminderOutcome.CREATED, days_before, created.id, None, when))
         elif reminder.scheduled_at != when and _set_time(reminder.id, when):
-            notes.append(ReminderNote(Outcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
+            notes.append(ReminderNote(ReminderOutcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
         else:
-            notes.append(ReminderNote(Outcome.KEPT, days_before, reminder.id, None, reminder.scheduled_at))
+            notes.append(ReminderNote(ReminderOutcome.KEPT, days_before, reminder.id, None, reminder.scheduled_at))
     db.session.commit()
     log.info("mailing %s reminders: %s", mailing_id, [(n.days_before, n.outcome.value) for n in notes])
     return notes
@@ -217,7 +217,7 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
 
 def remove_waiting_reminders(mailing_id: int) -> list[ReminderNote]:
     """Remove the scheduled reminders (the mailing went back to draft). Commits."""
-    notes = [ReminderNote(Outcome.REMOVED, r.remind_days_before or 0, None, r.scheduled_at)
+    notes = [ReminderNote(ReminderOutcome.REMOVED, r.remind_days_before or 0, None, r.scheduled_at)
              for r in reminders_of(mailing_id)
              if r.status == MailingStatus.SCHEDULED and _remove_scheduled(r.id)]
     db.session.commit()
@@ -231,7 +231,7 @@ def retime_reminders(event: Event) -> list[ReminderNote]:
     reminder that has started or been sent is left alone. One whose new time has passed,
     or that would now go before its mailing, is cancelled.
     """
-    now = utcnow()
+    now = clock.utcnow()
     notes: list[ReminderNote] = []
     reminders = list(db.session.scalars(
         select(Mailing)
@@ -251,11 +251,11 @@ def retime_reminders(event: Event) -> list[ReminderNote]:
         if parent is not None and parent.status not in PARENT_SENT:
             parent_goes_at = parent.scheduled_at
         if when <= now or (parent_goes_at is not None and when <= parent_goes_at):
-            outcome = Outcome.CANCELLED_PAST if when <= now else Outcome.CANCELLED_EARLY
+            outcome = ReminderOutcome.CANCELLED_PAST if when <= now else ReminderOutcome.CANCELLED_EARLY
             if _cancel_scheduled(reminder.id):
                 notes.append(ReminderNote(outcome, days_before, reminder.id, reminder.scheduled_at, when))
         elif _set_time(reminder.id, when):
-            notes.append(ReminderNote(Outcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
+            notes.append(ReminderNote(ReminderOutcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
     if notes:
         log.info("event %s moved: reminders %s", event.id, [(n.reminder_id, n.outcome.value) for n in notes])
     return notes

@@ -10,38 +10,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_
 
+from mailer.composing.markdown import markdown_to_safe_html
 from mailer.extensions import db
 from mailer.models import Event, EventSession, EventStatus, EventType, Topic
-from mailer.models.types import utcnow
+from mailer import clock
+from mailer.clock import FieldValueError, NonExistentLocalTime, local_to_utc
 
 log = logging.getLogger(__name__)
 
-COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 LANGUAGES = ("da", "en")
 CONTROL_CHARACTERS = ("\r", "\n", "\x00")
 
 
-class EventValidationError(ValueError):
+class EventValidationError(FieldValueError):
     """Input that cannot become an event; `field` names the form field it belongs to."""
-
-    def __init__(self, field: str, message: str) -> None:
-        # The message may be a lazy translation: it is resolved only when shown, in the reader's language.
-        super().__init__(field)
-        self.field = field
-        self.message = message
-
-    def __str__(self) -> str:
-        return str(self.message)
-
-
-class NonExistentLocalTime(EventValidationError):
-    """A wall-clock time skipped when the clocks go forward (e.g. 2026-03-29 02:30)."""
 
 
 @dataclass
@@ -85,38 +71,6 @@ def event_type_labels() -> dict[str, str]:
         EventType.PANEL: _l("Panel debate"),
         EventType.OTHER: _l("Other"),
     }
-
-
-def local_to_utc(local: datetime, zone: ZoneInfo = COPENHAGEN) -> datetime:
-    """Read a naive wall-clock time in `zone` and return it as aware UTC.
-
-    A time that does not exist (the spring-forward gap) raises NonExistentLocalTime. A time
-    that happens twice (the autumn fall-back hour) deterministically means its first
-    occurrence, still in summer time (fold=0).
-    """
-    if local.tzinfo is not None:
-        return local.astimezone(timezone.utc)
-    naive = local.replace(fold=0)
-    aware = naive.replace(tzinfo=zone)
-    round_trip = aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
-    if round_trip != naive:
-        raise NonExistentLocalTime(
-            "starts_at",
-            _l("%(time)s does not exist in Danish time: the clocks go forward that night. Please choose another time.",
-               time=naive.strftime("%Y-%m-%d %H:%M")),
-        )
-    return aware.astimezone(timezone.utc)
-
-
-def is_ambiguous_local(local: datetime, zone: ZoneInfo = COPENHAGEN) -> bool:
-    """Return True for a wall-clock time that happens twice (the clocks go back that night)."""
-    naive = local.replace(tzinfo=None)
-    return naive.replace(tzinfo=zone, fold=0).utcoffset() != naive.replace(tzinfo=zone, fold=1).utcoffset()
-
-
-def utc_to_local(moment: datetime, zone: ZoneInfo = COPENHAGEN) -> datetime:
-    """Return an aware datetime as aware Copenhagen time."""
-    return moment.astimezone(zone)
 
 
 def _utc(moment: datetime, field_name: str) -> datetime:
@@ -281,7 +235,7 @@ def _ended(now: datetime):
 
 def upcoming_events(now: datetime | None = None, *, include_cancelled: bool = True) -> list[Event]:
     """Events that have not ended yet, soonest first."""
-    query = db.select(Event).where(_not_ended(now or utcnow()))
+    query = db.select(Event).where(_not_ended(now or clock.utcnow()))
     if not include_cancelled:
         query = query.where(Event.status != EventStatus.CANCELLED)
     return list(db.session.scalars(query.order_by(Event.starts_at, Event.id)))
@@ -289,13 +243,13 @@ def upcoming_events(now: datetime | None = None, *, include_cancelled: bool = Tr
 
 def previous_events(now: datetime | None = None) -> list[Event]:
     """Events that have ended, newest first."""
-    query = db.select(Event).where(_ended(now or utcnow()))
+    query = db.select(Event).where(_ended(now or clock.utcnow()))
     return list(db.session.scalars(query.order_by(Event.starts_at.desc(), Event.id.desc())))
 
 
 def has_ended(event: Event, now: datetime | None = None) -> bool:
     """Return True once the event's end (or start, when it has no end) has passed."""
-    return (event.ends_at or event.starts_at) <= (now or utcnow())
+    return (event.ends_at or event.starts_at) <= (now or clock.utcnow())
 
 
 def event_place(event: Event) -> str:
@@ -307,23 +261,4 @@ def event_place(event: Event) -> str:
 
 def description_html(event: Event) -> str:
     """The event's Markdown description as safe HTML."""
-    # Imported here: the sending engine renders event cards and may import this package.
-    from mailer.sending.personalize import markdown_to_safe_html
-
     return markdown_to_safe_html(event.description_markdown or "")
-
-
-def _clock(moment: datetime, locale: str) -> str:
-    # 24-hour clock in both languages; Danish writes 13.00, English 13:00.
-    return format_time(moment, "HH.mm" if locale.startswith("da") else "HH:mm", tzinfo=COPENHAGEN, locale=locale)
-
-
-def format_when(starts_at: datetime, ends_at: datetime | None, locale: str) -> str:
-    """Say when something happens, in Danish time, e.g. "Tuesday, September 19, 2023, 13:00–16:00"."""
-    start = utc_to_local(starts_at)
-    if ends_at is None:
-        return f"{format_date(start, 'full', locale=locale)}, {_clock(start, locale)}"
-    end = utc_to_local(ends_at)
-    if start.date() == end.date():
-        return f"{format_date(start, 'full', locale=locale)}, {_clock(start, locale)}–{_clock(end, locale)}"
-    return f"{format_date(start, 'long', locale=locale)} – {format_date(end, 'long', locale=locale)}"

@@ -2,7 +2,7 @@
 
 The digest is an ordinary mailing of kind DIGEST to every topic, in each subscriber's own
 language; the sending engine starts it like any other (start_due_mailings) and
-mailer.sending.digest picks each recipient's events. A period is due from its weekday and hour
+mailer.sending.digest_audience picks each recipient's events. A period is due from its weekday and hour
 in Copenhagen time; a beat that comes late (the scheduler was down) still makes that period's
 digest, once.
 """
@@ -19,7 +19,7 @@ from flask import current_app
 from flask_babel import force_locale, gettext
 from sqlalchemy import false, select, text, update
 
-from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Topic
 

@@ -1,4 +1,4 @@
-"""Preview an mailing as a chosen subscriber, send tests, and record the pre-send check.
+"""Preview a mailing as a chosen subscriber, send tests, and record the pre-send check.
 
 Everything here renders through CompiledMailing and builds messages the way the
 sending engine does, so what staff see and test is what subscribers get.
@@ -15,8 +15,8 @@ from mailer import outgoing
 from mailer.extensions import db
 from mailer.mail.transports import Transport
 from mailer.models import Mailing, Subscriber, SubscriberStatus
-from mailer.sending.ledger import Recipient
-from mailer.sending.personalize import CompiledMailing, PersonalMessage, placeholder_recipient
+from mailer.sending.deliveries import Recipient
+from mailer.composing.mailing import CompiledMailing, PersonalMessage, placeholder_recipient
 from mailer.subscribers.lifecycle import find_subscriber
 
 log = logging.getLogger(__name__)

@@ -10,9 +10,9 @@ from sqlalchemy.orm import aliased
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus
-from mailer.models.types import utcnow
-from mailer.sending import ledger
-from mailer.sending.audience import snapshot_audience
+from mailer import clock
+from mailer.sending import deliveries
+from mailer.sending.snapshot import snapshot_audience
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -
     result = db.session.execute(
         update(Mailing)
         .where(Mailing.id == mailing_id, Mailing.status.in_(allowed))
-        .values(updated_at=utcnow(), **values)
+        .values(updated_at=clock.utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -42,7 +42,7 @@ def schedule(mailing_id: int, when: datetime) -> None:
 
 def send_now(mailing_id: int) -> None:
     """Schedule for now; the caller queues the start task, which takes the same path as beat."""
-    schedule(mailing_id, utcnow())
+    schedule(mailing_id, clock.utcnow())
 
 
 def unschedule(mailing_id: int) -> None:
@@ -62,7 +62,7 @@ def _parent_not_going_out():
 def due_mailing_ids() -> list[int]:
     """Return scheduled mailings whose time has come."""
     query = select(Mailing.id).where(
-        Mailing.status == MailingStatus.SCHEDULED, Mailing.scheduled_at <= utcnow(),
+        Mailing.status == MailingStatus.SCHEDULED, Mailing.scheduled_at <= clock.utcnow(),
         _parent_not_going_out(),
     )
     return list(db.session.scalars(query))
@@ -80,7 +80,7 @@ def start(mailing_id: int) -> bool:
     Two beats, a redelivered task and a manual "send now" may all call this; only the
     one whose conditional UPDATE matches starts the mailing.
     """
-    now = utcnow()
+    now = clock.utcnow()
     result = db.session.execute(
         update(Mailing)
         .where(Mailing.id == mailing_id, Mailing.status == MailingStatus.SCHEDULED,
@@ -96,6 +96,7 @@ def start(mailing_id: int) -> bool:
     db.session.commit()
     log.info("mailing %s started; first %s recipients in the ledger", mailing_id, added)
     return True
+
 
 
 def _snapshot_next_chunk(mailing_id: int, cursor: int) -> int:
@@ -154,14 +155,14 @@ def resume(mailing_id: int) -> None:
 def cancel(mailing_id: int) -> None:
     """Cancel before or during sending; rows not yet sent stay unsent."""
     allowed = (*EDITABLE, MailingStatus.SENDING, MailingStatus.PAUSED)
-    if not _transition(mailing_id, allowed, status=MailingStatus.CANCELLED, finished_at=utcnow()):
+    if not _transition(mailing_id, allowed, status=MailingStatus.CANCELLED, finished_at=clock.utcnow()):
         raise InvalidTransition("this mailing can no longer be cancelled")
     # Its reminders would go only to whoever it reached before the cancel: they go too.
     db.session.execute(
         update(Mailing)
         .where(Mailing.parent_id == mailing_id, Mailing.kind == MailingKind.REMINDER,
                Mailing.status.in_(EDITABLE))
-        .values(status=MailingStatus.CANCELLED, finished_at=utcnow(), updated_at=utcnow())
+        .values(status=MailingStatus.CANCELLED, finished_at=clock.utcnow(), updated_at=clock.utcnow())
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -169,10 +170,10 @@ def cancel(mailing_id: int) -> None:
 
 def finish_if_done(mailing_id: int) -> bool:
     """Mark sent only when the whole audience is in the ledger and no row is pending, claimed or retrying."""
-    if not audience_complete(mailing_id) or ledger.has_open_rows(mailing_id):
+    if not audience_complete(mailing_id) or deliveries.has_open_rows(mailing_id):
         return False
     return _transition(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.SENT,
-                       finished_at=utcnow())
+                       finished_at=clock.utcnow())
 
 
 def sending_mailing_ids() -> list[int]:

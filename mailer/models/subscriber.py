@@ -5,7 +5,8 @@ import secrets
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, and_, func, or_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
@@ -87,6 +88,18 @@ class Subscriber(db.Model):
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="Subscription.topic_id"
     )
+
+    @hybrid_property
+    def link_mail_owed(self) -> bool:
+        """A link mail was requested and has not gone out since: the one rule, in Python and in SQL."""
+        return self.link_requested_at is not None and (
+            self.link_sent_at is None or self.link_sent_at < self.link_requested_at)
+
+    @link_mail_owed.inplace.expression
+    @classmethod
+    def _link_mail_owed_expression(cls):
+        return and_(cls.link_requested_at.is_not(None),
+                    or_(cls.link_sent_at.is_(None), cls.link_sent_at < cls.link_requested_at))
 
     def subscription_for(self, topic_id: int) -> Subscription | None:
         return next((s for s in self.subscriptions if s.topic_id == topic_id), None)

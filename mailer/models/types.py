@@ -6,10 +6,12 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from mailer import clock
+
 
 def utcnow() -> datetime:
-    """Return the current time as an aware UTC datetime."""
-    return datetime.now(timezone.utc)
+    """Column defaults ask the clock here, at insert time, so a frozen clock (tests) reaches them too."""
+    return clock.utcnow()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

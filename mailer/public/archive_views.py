@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus
-from mailer.sending.personalize import CompiledMailing
+from mailer.composing.mailing import CompiledMailing
 
 log = logging.getLogger(__name__)
 

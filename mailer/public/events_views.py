@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask_babel import get_locale, gettext
 
+from mailer import clock
 from mailer.events import calendar, service
 from mailer.models import Event, EventStatus
 
@@ -15,8 +16,8 @@ ICS_TYPE = "text/calendar; charset=utf-8"
 @bp.context_processor
 def events_context() -> dict[str, object]:
     return {
-        "event_when": lambda event: service.format_when(event.starts_at, event.ends_at, str(get_locale())),
-        "session_when": lambda session: service.format_when(session.starts_at, session.ends_at, str(get_locale())),
+        "event_when": lambda event: clock.format_when(event.starts_at, event.ends_at, str(get_locale())),
+        "session_when": lambda session: clock.format_when(session.starts_at, session.ends_at, str(get_locale())),
         "event_type_labels": service.event_type_labels(),
         "event_place": service.event_place,
         "cancelled": EventStatus.CANCELLED,

@@ -22,7 +22,7 @@ from mailer.public.forms import (
     submitted_too_fast,
 )
 from mailer.subscribers import lifecycle, preferences
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.tasks import queue
 from mailer.tasks.subscriber_mail import send_link_mail, send_welcome_mail
 from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token

@@ -1,4 +1,4 @@
-"""Who gets an mailing: the delivery ledger's snapshot and the check just before sending.
+"""Who gets a mailing: the delivery ledger's snapshot and the check just before sending.
 
 Each kind of mailing has its own audience (see MailingKind); all of them leave out
 subscribers who are not confirmed or whose pause has not run out yet. The same query
@@ -23,7 +23,7 @@ from mailer.models import (
     Subscription,
     SubscriptionStatus,
 )
-from mailer.models.types import utcnow
+from mailer import clock
 from mailer.sending.sql import dialect_insert, in_ids, on_postgresql
 
 TAKES_ANNOUNCEMENTS = (Frequency.ANNOUNCEMENTS.value, Frequency.BOTH.value)
@@ -46,7 +46,7 @@ def _subscribed_to_a_topic_of(mailing: Mailing, *ranges):
 
 def receiving_mail_now():
     """Confirmed subscribers who have not paused their mail (a pause in the past has run out)."""
-    now = utcnow()
+    now = clock.utcnow()
     return and_(Subscriber.status == SubscriberStatus.CONFIRMED,
                 (Subscriber.paused_until.is_(None)) | (Subscriber.paused_until <= now))
 
@@ -90,19 +90,14 @@ class SnapshotChunk:
     complete: bool                # True when no eligible subscriber is left after it (a short chunk)
 
 
-def snapshot_audience(mailing_id: int, after_subscriber_id: int = 0, limit: int | None = None) -> SnapshotChunk:
-    """Insert pending delivery rows for the audience, in subscriber-id order.
+def snapshot_list_audience(mailing_id: int, after_subscriber_id: int = 0, limit: int | None = None) -> SnapshotChunk:
+    """Insert pending delivery rows for the audience of a mailing that is the same for everyone, in subscriber-id order.
 
     With `limit`, only eligible subscribers with ids above `after_subscriber_id` are taken,
     at most `limit` of them, so a large audience can be snapshotted in chunks. Repeating a
     chunk adds nothing: UNIQUE (mailing, subscriber) turns it into a no-op.
     """
     mailing = db.session.get(Mailing, mailing_id)
-    if mailing.kind == MailingKind.DIGEST:
-        # Imported here: only digests choose different content for each recipient.
-        from mailer.sending.digest import snapshot_digest_audience
-
-        return snapshot_digest_audience(mailing, after_subscriber_id, limit)
     query = eligible_subscribers(mailing, after=after_subscriber_id).order_by(Subscriber.id)
     if limit is None:
         recipients = query.subquery()

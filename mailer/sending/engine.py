@@ -1,4 +1,4 @@
-"""Send an mailing: claim batches, personalise, send over several connections, mark in groups.
+"""Send a mailing: claim batches, personalise, send over several connections, mark in groups.
 
 At most `group_size` messages per worker are sent but not yet marked in the ledger. If the
 worker dies, those rows come back when their lease runs out and may be sent again: that is
@@ -16,14 +16,14 @@ from datetime import timedelta
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, DeliveryStatus, Subscriber
-from mailer.models.types import utcnow
+from mailer import clock
 from mailer.mailings import states
-from mailer.sending import ledger
+from mailer.sending import deliveries
 from mailer.sending.audience import still_subscribed
-from mailer.sending.ledger import Outcome, Recipient
+from mailer.sending.deliveries import DeliveryOutcome, Recipient
 from mailer.mail.mime import MessageBuilder
-from mailer.sending.composers import composer_for
-from mailer.sending.personalize import PersonalMessage
+from mailer.composing.composers import composer_for
+from mailer.composing.mailing import PersonalMessage
 from mailer.sending.rate_limit import RateLimiter
 from mailer.subscribers.bounces import record_hard_bounce
 from mailer.mail.transports import PermanentSendError, TransientSendError, Transport, UncertainDeliveryError
@@ -53,19 +53,19 @@ class Sender:
     sign: Callable[[bytes], bytes] | None = None
 
 
-def _outcome_for_error(recipient: Recipient, error: Exception, settings: EngineSettings) -> Outcome:
+def _outcome_for_error(recipient: Recipient, error: Exception, settings: EngineSettings) -> DeliveryOutcome:
     text = str(error)
     if isinstance(error, UncertainDeliveryError):
         # The server may have the message: resending blindly could mail this person twice.
-        return Outcome(recipient.delivery_id, DeliveryStatus.UNKNOWN, error=text)
+        return DeliveryOutcome(recipient.delivery_id, DeliveryStatus.UNKNOWN, error=text)
     if isinstance(error, PermanentSendError):
         if getattr(error, "stage", None) == "mail":
-            return Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error="sender refused: " + text)
-        return Outcome(recipient.delivery_id, DeliveryStatus.BOUNCED, reply=getattr(error, "reply", None), error=text)
+            return DeliveryOutcome(recipient.delivery_id, DeliveryStatus.FAILED, error="sender refused: " + text)
+        return DeliveryOutcome(recipient.delivery_id, DeliveryStatus.BOUNCED, reply=getattr(error, "reply", None), error=text)
     if isinstance(error, TransientSendError) and recipient.attempts < settings.max_attempts:
         delay = settings.retry_base_seconds * 2 ** (recipient.attempts - 1)
-        return Outcome(recipient.delivery_id, DeliveryStatus.PENDING, error=text, retry_at=utcnow() + timedelta(seconds=delay))
-    return Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error=text)
+        return DeliveryOutcome(recipient.delivery_id, DeliveryStatus.PENDING, error=text, retry_at=clock.utcnow() + timedelta(seconds=delay))
+    return DeliveryOutcome(recipient.delivery_id, DeliveryStatus.FAILED, error=text)
 
 
 @dataclass
@@ -73,12 +73,12 @@ class _InFlight:
     """A group handed to the SMTP threads and not yet marked in the ledger."""
 
     group: list[Recipient]
-    outcomes: list[Outcome]     # the messages that failed before sending
+    outcomes: list[DeliveryOutcome]     # the messages that failed before sending
     futures: list[Future]       # one per connection, each giving a list of outcomes
 
 
 class SendingRun:
-    """One worker's pass over an mailing until nothing is left to claim."""
+    """One worker's pass over a mailing until nothing is left to claim."""
 
     def __init__(self, mailing_id: int, worker: str, sender: Sender, settings: EngineSettings) -> None:
         self.mailing_id = mailing_id
@@ -93,7 +93,7 @@ class SendingRun:
         """Send until the mailing is done, paused or cancelled; return messages sent."""
         try:
             while states.status_of(self.mailing_id) == MailingStatus.SENDING:
-                batch = ledger.claim_batch(self.mailing_id, self.worker, self.settings.batch_size,
+                batch = deliveries.claim_batch(self.mailing_id, self.worker, self.settings.batch_size,
                                            self.settings.lease_seconds)
                 if not batch:
                     # Out of rows: add the next chunk of the audience, if there is one.
@@ -120,8 +120,8 @@ class SendingRun:
 
     def _send_batch(self, batch: list[Recipient]) -> bool:
         allowed = still_subscribed(self.mailing_id, [r.subscriber_id for r in batch])
-        skipped = [Outcome(r.delivery_id, DeliveryStatus.SKIPPED) for r in batch if r.subscriber_id not in allowed]
-        ledger.record_outcomes(skipped)
+        skipped = [DeliveryOutcome(r.delivery_id, DeliveryStatus.SKIPPED) for r in batch if r.subscriber_id not in allowed]
+        deliveries.record_outcomes(skipped)
         todo = [r for r in batch if r.subscriber_id in allowed]
         size = self.settings.group_size
         groups = [todo[start:start + size] for start in range(0, len(todo), size)]
@@ -135,21 +135,21 @@ class SendingRun:
                 self._complete(in_flight)
                 in_flight = None
             if index and states.status_of(self.mailing_id) != MailingStatus.SENDING:
-                ledger.release_claims([r.delivery_id for rest in groups[index:] for r in rest])
+                deliveries.release_claims([r.delivery_id for rest in groups[index:] for r in rest])
                 return False
             if time.monotonic() - renewed_at > self.settings.lease_seconds / 3:
                 # A rate limit can make a batch outlast its lease; keep the rest of it ours.
                 rest = [r.delivery_id for later in groups[index:] for r in later]
-                ledger.renew_lease(rest, self.worker, self.settings.lease_seconds)
+                deliveries.renew_lease(rest, self.worker, self.settings.lease_seconds)
                 renewed_at = time.monotonic()
             in_flight = self._dispatch(group, prepared)
         if in_flight is not None:
             self._complete(in_flight)
         return True
 
-    def _prepare(self, group: list[Recipient]) -> list[tuple[Recipient, str, bytes] | Outcome]:
+    def _prepare(self, group: list[Recipient]) -> list[tuple[Recipient, str, bytes] | DeliveryOutcome]:
         """Personalise, build and sign each message of a group; a message that cannot be built fails alone."""
-        prepared: list[tuple[Recipient, str, bytes] | Outcome] = []
+        prepared: list[tuple[Recipient, str, bytes] | DeliveryOutcome] = []
         for recipient in group:
             try:
                 message = self._personalise_for(recipient.language)(recipient)
@@ -159,37 +159,37 @@ class SendingRun:
                 data = self.sender.sign(built.data) if self.sender.sign else built.data
                 prepared.append((recipient, built.message_id, data))
             except ValueError as error:  # e.g. an address no relay can take: fail the row, not the batch
-                prepared.append(Outcome(recipient.delivery_id, DeliveryStatus.FAILED, error=str(error)))
+                prepared.append(DeliveryOutcome(recipient.delivery_id, DeliveryStatus.FAILED, error=str(error)))
         return prepared
 
-    def _dispatch(self, group: list[Recipient], prepared: list[tuple[Recipient, str, bytes] | Outcome]) -> _InFlight:
+    def _dispatch(self, group: list[Recipient], prepared: list[tuple[Recipient, str, bytes] | DeliveryOutcome]) -> _InFlight:
         """Start sending a prepared group over the connections; return without waiting."""
-        to_send = [p for p in prepared if not isinstance(p, Outcome)]
+        to_send = [p for p in prepared if not isinstance(p, DeliveryOutcome)]
         self.sender.limiter.acquire(len(to_send))
         lanes = len(self.sender.transports)
         futures = [self._pool.submit(self._send_lane, lane, to_send[lane::lanes]) for lane in range(lanes)]
-        return _InFlight(group, [p for p in prepared if isinstance(p, Outcome)], futures)
+        return _InFlight(group, [p for p in prepared if isinstance(p, DeliveryOutcome)], futures)
 
     def _complete(self, in_flight: _InFlight) -> None:
         """Wait for a dispatched group and write its outcomes to the ledger."""
         outcomes = list(in_flight.outcomes)
         for future in in_flight.futures:
             outcomes.extend(future.result())
-        ledger.record_outcomes(outcomes)
+        deliveries.record_outcomes(outcomes)
         self._after_group(in_flight.group, outcomes)
 
-    def _send_lane(self, lane: int, items: list[tuple[Recipient, str, bytes]]) -> list[Outcome]:
+    def _send_lane(self, lane: int, items: list[tuple[Recipient, str, bytes]]) -> list[DeliveryOutcome]:
         transport = self.sender.transports[lane]
         outcomes = []
         for recipient, message_id, data in items:
             try:
                 reply = transport.send(self.sender.envelope_from, recipient.email, data, wire_ready=True)
-                outcomes.append(Outcome(recipient.delivery_id, DeliveryStatus.SENT, message_id=message_id, reply=reply))
+                outcomes.append(DeliveryOutcome(recipient.delivery_id, DeliveryStatus.SENT, message_id=message_id, reply=reply))
             except (TransientSendError, PermanentSendError, UncertainDeliveryError) as error:
                 outcomes.append(_outcome_for_error(recipient, error, self.settings))
         return outcomes
 
-    def _after_group(self, group: list[Recipient], outcomes: list[Outcome]) -> None:
+    def _after_group(self, group: list[Recipient], outcomes: list[DeliveryOutcome]) -> None:
         self.sent += sum(1 for o in outcomes if o.status == DeliveryStatus.SENT)
         bounced = {o.delivery_id for o in outcomes if o.status == DeliveryStatus.BOUNCED}
         if bounced:
@@ -201,7 +201,7 @@ class SendingRun:
             self._pause_if_failing()
 
     def _pause_if_failing(self) -> None:
-        counts = ledger.status_counts(self.mailing_id)
+        counts = deliveries.status_counts(self.mailing_id)
         failures = counts["failed"] + counts["bounced"] + counts["unknown"]
         tried = failures + counts["sent"]
         if tried >= self.settings.failure_minimum and failures > self.settings.failure_ratio * tried:

@@ -1,4 +1,4 @@
-"""How far an mailing has got, and who got it: cheap read-only queries for the staff pages."""
+"""How far a mailing has got, and who got it: cheap read-only queries for the staff pages."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Delivery, DeliveryStatus, Subscriber
-from mailer.models.types import utcnow
-from mailer.sending import ledger
+from mailer import clock
+from mailer.sending import deliveries
 
 # The rate is measured over this many recent seconds (or since the start, if younger).
 RATE_WINDOW_SECONDS = 30
@@ -56,7 +56,7 @@ def _send_rate(mailing_id: int, started_at: datetime | None, now: datetime) -> f
 
 def progress_of(mailing: Mailing, counts: Mapping[str, int], now: datetime | None = None) -> dict:
     """Build the progress of a loaded mailing from its ledger.status_counts."""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     total = sum(counts.values())
     pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(DeliveryStatus.CLAIMED, 0)
     done = total - pending
@@ -100,7 +100,7 @@ def mailing_progress(mailing_id: int) -> dict:
     and one COUNT of the recently sent rows. Raises MailingNotFound.
     """
     mailing = load_mailing(mailing_id)
-    return progress_of(mailing, ledger.status_counts(mailing_id))
+    return progress_of(mailing, deliveries.status_counts(mailing_id))
 
 
 def delivery_page(mailing_id: int, status: str | None, page: int, per_page: int = 50) -> tuple[list, int]:

@@ -11,14 +11,8 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from mailer.events.service import (
-    EventData,
-    EventValidationError,
-    SessionData,
-    event_type_labels,
-    local_to_utc,
-    utc_to_local,
-)
+from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.events.service import EventData, SessionData, event_type_labels
 from mailer.models import Event, EventType
 from mailer.public.forms import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 
@@ -74,7 +68,7 @@ def parse_sessions(text: str) -> list[SessionData]:
             raise ValidationError(_l("Line %(number)d: please keep the title under 200 characters.", number=number))
         try:
             sessions.append(SessionData(title.strip(), local_to_utc(starts_at), local_to_utc(ends_at)))
-        except EventValidationError:
+        except NonExistentLocalTime:
             raise ValidationError(
                 _l("Line %(number)d: that time does not exist in Danish time (the clocks go forward).", number=number)
             ) from None
@@ -152,7 +146,7 @@ class EventForm(FlaskForm):
             return
         try:
             local_to_utc(field.data)
-        except EventValidationError:
+        except NonExistentLocalTime:
             raise ValidationError(
                 _l("This time does not exist in Danish time: the clocks go forward that night. Please choose another time.")
             ) from None

@@ -11,8 +11,9 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from mailer import clock
 from mailer.events import mailings, service
-from mailer.events.service import EventValidationError
+from mailer.clock import FieldValueError
 from mailer.extensions import db
 from mailer.models import Mailing, Event, EventStatus, Topic
 from mailer.staff.auth import staff_required
@@ -27,7 +28,7 @@ bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 @bp.context_processor
 def events_context() -> dict[str, object]:
     return {
-        "event_when": lambda event: service.format_when(event.starts_at, event.ends_at, str(get_locale())),
+        "event_when": lambda event: clock.format_when(event.starts_at, event.ends_at, str(get_locale())),
         "event_type_labels": service.event_type_labels(),
         "event_place": service.event_place,
         "can_announce": lambda event: event.status != EventStatus.CANCELLED and not service.has_ended(event),
@@ -69,7 +70,7 @@ def _save(form: EventForm, event: Event | None):
         else:
             # In one transaction: the waiting reminders and texts change with the event, or nothing does.
             changes = mailings.update_event_and_mailings(event, form.event_data())
-    except EventValidationError as error:
+    except FieldValueError as error:  # the event's own checks and Danish time alike
         db.session.rollback()
         field = getattr(form, error.field, None) if error.field != "description_markdown" else form.description
         (field.errors if field is not None else form.form_errors).append(error.message)
@@ -163,7 +164,7 @@ def announce(event_id: int):
 @bp.post("/<int:event_id>/cancellation-notice")
 @staff_required()
 def cancellation_notice(event_id: int):
-    """Create the prefilled cancellation notice to those who got an mailing of the event."""
+    """Create the prefilled cancellation notice to those who got a mailing of the event."""
     event = _event_or_404(event_id)
     form = CancellationNoticeForm()
     if not form.validate():

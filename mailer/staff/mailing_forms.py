@@ -47,7 +47,7 @@ def _reminder_choices() -> list[tuple[int, str]]:
 
 
 class SendNowForm(FlaskForm):
-    """Send now; an mailing of an event may tick reminders before the event."""
+    """Send now; a mailing of an event may tick reminders before the event."""
 
     reminders = CheckboxListField(_l("Reminders before the event"), coerce=int, choices=_reminder_choices,
                                   validate_choice=True)

@@ -7,8 +7,8 @@ from datetime import datetime
 from flask import flash
 from flask_babel import gettext, ngettext
 
-from mailer.events.reminders import Outcome, ReminderNote
-from mailer.events.service import utc_to_local
+from mailer.events.reminders import ReminderOutcome, ReminderNote
+from mailer.clock import utc_to_local
 from mailer.models import Mailing, MailingKind
 
 
@@ -36,25 +36,25 @@ def reminder_notice(note: ReminderNote) -> str:
     before = days_before(note.days_before)
     old, new = danish_time(note.old_time), danish_time(note.new_time)
     messages = {
-        Outcome.CREATED: lambda: gettext("A reminder %(before)s is scheduled for %(when)s (Danish time).",
+        ReminderOutcome.CREATED: lambda: gettext("A reminder %(before)s is scheduled for %(when)s (Danish time).",
                                          before=before, when=new),
-        Outcome.KEPT: lambda: gettext("The reminder %(before)s stays scheduled for %(when)s (Danish time).",
+        ReminderOutcome.KEPT: lambda: gettext("The reminder %(before)s stays scheduled for %(when)s (Danish time).",
                                       before=before, when=new),
-        Outcome.RETIMED: lambda: gettext("The reminder %(before)s moves from %(old)s to %(new)s (Danish time).",
+        ReminderOutcome.RETIMED: lambda: gettext("The reminder %(before)s moves from %(old)s to %(new)s (Danish time).",
                                          before=before, old=old, new=new),
-        Outcome.REMOVED: lambda: gettext("The reminder %(before)s is removed.", before=before),
-        Outcome.SKIPPED_PAST: lambda: gettext(
+        ReminderOutcome.REMOVED: lambda: gettext("The reminder %(before)s is removed.", before=before),
+        ReminderOutcome.SKIPPED_PAST: lambda: gettext(
             "No reminder %(before)s: its time, %(when)s (Danish time), has already passed.", before=before, when=new),
-        Outcome.SKIPPED_EARLY: lambda: gettext(
+        ReminderOutcome.SKIPPED_EARLY: lambda: gettext(
             "No reminder %(before)s: at %(when)s (Danish time) it would go out before the announcement itself.",
             before=before, when=new),
-        Outcome.CANCELLED_PAST: lambda: gettext(
+        ReminderOutcome.CANCELLED_PAST: lambda: gettext(
             "The reminder %(before)s is cancelled: its new time, %(when)s (Danish time), has already passed.",
             before=before, when=new),
-        Outcome.CANCELLED_EARLY: lambda: gettext(
+        ReminderOutcome.CANCELLED_EARLY: lambda: gettext(
             "The reminder %(before)s is cancelled: at its new time, %(when)s (Danish time), it would go out "
             "before the announcement.", before=before, when=new),
-        Outcome.CANCELLED_EVENT: lambda: gettext(
+        ReminderOutcome.CANCELLED_EVENT: lambda: gettext(
             "The reminder %(before)s, planned for %(when)s (Danish time), is cancelled.", before=before, when=old),
     }
     return messages[note.outcome]()
@@ -62,15 +62,15 @@ def reminder_notice(note: ReminderNote) -> str:
 
 def flash_reminder_notes(notes: Iterable[ReminderNote]) -> None:
     """Flash one line per reminder; problems as warnings."""
-    problems = (Outcome.SKIPPED_PAST, Outcome.SKIPPED_EARLY, Outcome.CANCELLED_PAST, Outcome.CANCELLED_EARLY)
+    problems = (ReminderOutcome.SKIPPED_PAST, ReminderOutcome.SKIPPED_EARLY, ReminderOutcome.CANCELLED_PAST, ReminderOutcome.CANCELLED_EARLY)
     for note in notes:
         flash(reminder_notice(note), "warning" if note.outcome in problems else "info")
 
 
 def flash_event_moved(notes: list[ReminderNote]) -> None:
     """After an event is edited: which reminders followed it, and which had to be cancelled."""
-    retimed = [n for n in notes if n.outcome == Outcome.RETIMED]
-    cancelled = [n for n in notes if n.outcome != Outcome.RETIMED]
+    retimed = [n for n in notes if n.outcome == ReminderOutcome.RETIMED]
+    cancelled = [n for n in notes if n.outcome != ReminderOutcome.RETIMED]
     if retimed:
         flash(ngettext("%(num)d reminder re-timed to follow the event:", "%(num)d reminders re-timed to follow the event:",
                        len(retimed)), "info")

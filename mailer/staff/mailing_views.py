@@ -16,12 +16,12 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from mailer.mailings import drafts, preview
-from mailer.mailings.custom_templates import TemplateRefused
+from mailer.composing.custom_templates import TemplateRefused
 from mailer.events import reminders
-from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, StaffRole, Topic
-from mailer.models.types import utcnow
+from mailer import clock
 from mailer.mailings import states
 from mailer.mail.transports import SendError
 from mailer.staff.mailing_forms import ActionForm, MailingForm, ScheduleForm, SendNowForm, TestSendForm
@@ -58,7 +58,7 @@ def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
     form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
                              SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
     # Offer upcoming events, plus the one already chosen even if it has passed.
-    events = list(db.session.scalars(select(Event).where(Event.starts_at >= utcnow()).order_by(Event.starts_at)))
+    events = list(db.session.scalars(select(Event).where(Event.starts_at >= clock.utcnow()).order_by(Event.starts_at)))
     if mailing is not None and mailing.event is not None and mailing.event not in events:
         events.insert(0, mailing.event)
     form.event_id.choices = [SelectChoice(None, gettext("No event"))] + [
@@ -153,7 +153,7 @@ def edit(mailing_id: int):
 
 
 def _record_check(mailing_id: int) -> None:
-    """Record the pre-send check on an mailing about to be scheduled or sent."""
+    """Record the pre-send check on a mailing about to be scheduled or sent."""
     if states.status_of(mailing_id) not in states.EDITABLE:
         return
     try:
@@ -195,7 +195,7 @@ def _checked_reminder_days(mailing: Mailing, form: SendNowForm) -> list[int] | N
     """The reminders asked for, or None after putting the reason on the form."""
     days = form.reminder_days()
     try:
-        return reminders.check_reminders(mailing, days, utcnow())
+        return reminders.check_reminders(mailing, days, clock.utcnow())
     except reminders.ReminderRefused as refusal:
         form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
         return None
@@ -222,7 +222,7 @@ def schedule(mailing_id: int):
     except NonExistentLocalTime:
         form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
         return render_preview_page(mailing, 400, schedule_form=form)
-    if when <= utcnow():
+    if when <= clock.utcnow():
         form.when.errors = [gettext("Please choose a time in the future.")]
         return render_preview_page(mailing, 400, schedule_form=form)
     days = _checked_reminder_days(mailing, form)
@@ -259,7 +259,7 @@ def send_now(mailing_id: int):
     except states.InvalidTransition:
         _not_allowed_now()
         return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
-    _set_reminders(mailing, days, utcnow())
+    _set_reminders(mailing, days, clock.utcnow())
     from mailer.tasks import queue
     from mailer.tasks.sending import start_mailing
 

@@ -11,7 +11,7 @@ from flask_wtf import FlaskForm
 
 from mailer.models import MailingStatus, DeliveryStatus, StaffRole
 from mailer.mailings import states
-from mailer.sending import ledger
+from mailer.sending import deliveries
 from mailer.sending.progress import (
     MailingNotFound,
     mailing_progress,
@@ -85,7 +85,7 @@ def _progress_context(progress: dict) -> dict[str, object]:
 @bp.get("/<int:mailing_id>")
 @staff_required()
 def mailing(mailing_id: int):
-    """An mailing with its live progress, its controls and the delivery ledger."""
+    """A mailing with its live progress, its controls and the delivery ledger."""
     item = _load_or_404(mailing_id)
     status_filter = request.args.get("status", "") or None
     page = max(request.args.get("page", 1, type=int), 1)
@@ -93,7 +93,7 @@ def mailing(mailing_id: int):
         rows, filtered_total = delivery_page(mailing_id, status_filter, page, PER_PAGE)
     except ValueError:
         abort(400)
-    counts = ledger.status_counts(mailing_id)
+    counts = deliveries.status_counts(mailing_id)
     progress = progress_of(item, counts)
     last_page = max((filtered_total + PER_PAGE - 1) // PER_PAGE, 1)
     return render_template(
@@ -167,7 +167,7 @@ def pause(mailing_id: int):
         mailing_id,
         states.pause,
         gettext("Sending is paused. Messages already handed to a worker may still go out."),
-        gettext("Only an mailing that is sending can be paused."),
+        gettext("Only a mailing that is sending can be paused."),
     )
     return _back(mailing_id)
 

@@ -19,7 +19,7 @@ from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
 from mailer.staff.views import LogoutForm
 from mailer.subscribers import admin, csv_import, csv_rows, gdpr, preferences
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from mailer.mailings.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, TemplateRefused, check_template
+from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, TemplateRefused, check_template
 from mailer.extensions import db
 from mailer.models import MailTemplate, StaffRole
 from mailer.staff.mailing_forms import MailTemplateForm

@@ -10,7 +10,7 @@ from typing import Any
 
 from mailer.extensions import db
 from mailer.models import ConsentAction, ConsentChannel, ConsentEvent, Subscriber, SubscriberStatus
-from mailer.subscribers.ledger import Origin, record
+from mailer.subscribers.consent import Origin, record
 from mailer.subscribers.lifecycle import find_subscriber, unsubscribe
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from mailer.models import (
     SubscriptionStatus,
 )
 from mailer.models.subscriber import new_public_id, new_token_secret
-from mailer.models.types import utcnow
+from mailer import clock
 from mailer.subscribers.csv_rows import BadRow, ImportPlan, ImportRow, Reason, short_value
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class _Batch:
     """Rows to write in bulk at the end of an import."""
 
     def __init__(self, attest: bool, staff_email: str) -> None:
-        self.now = utcnow()
+        self.now = clock.utcnow()
         self.attest = attest
         self.subscriptions: list[dict] = []
         self.confirm_subscription_ids: list[int] = []

@@ -18,8 +18,8 @@ from mailer.models import (
     Topic,
 )
 from mailer.models.subscriber import new_token_secret
-from mailer.models.types import utcnow
-from mailer.subscribers.ledger import CONSENT_VERSION, Origin, record
+from mailer import clock
+from mailer.subscribers.consent import CONSENT_VERSION, Origin, record
 from mailer.subscribers.preferences import set_frequency
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def request_subscription(
     reveals nothing about whether the address was already known.
     """
     chosen = _checked_topic_ids(topic_ids)
-    now = utcnow()
+    now = clock.utcnow()
     subscriber = find_subscriber(email)
     proven = subscriber is not None and subscriber.status == SubscriberStatus.CONFIRMED
     if subscriber is None:
@@ -102,7 +102,7 @@ def request_subscription(
 def request_new_link(email: str) -> int | None:
     """Return the subscriber id if a fresh confirm or manage link should be mailed now."""
     subscriber = find_subscriber(email)
-    now = utcnow()
+    now = clock.utcnow()
     if subscriber is None or subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED):
         return None
     if not _may_queue_link_mail(subscriber, now):
@@ -120,7 +120,7 @@ def confirm_subscription(subscriber: Subscriber, origin: Origin) -> bool:
         subscription.status = SubscriptionStatus.CONFIRMED
         record(subscriber, ConsentAction.CONFIRM, origin, topic_id=subscription.topic_id)
     subscriber.status = SubscriberStatus.CONFIRMED
-    subscriber.confirmed_at = utcnow()
+    subscriber.confirmed_at = clock.utcnow()
     log.info("subscriber %s confirmed %s topics", subscriber.id, len(pending))
     return True
 
@@ -170,7 +170,7 @@ def update_preferences(
     if not added or was_confirmed:
         return None
     subscriber.status = SubscriberStatus.PENDING
-    now = utcnow()
+    now = clock.utcnow()
     if not _may_queue_link_mail(subscriber, now):
         return None
     subscriber.link_requested_at = now

@@ -15,11 +15,11 @@ from datetime import date, datetime, time, timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from mailer.events.service import COPENHAGEN
+from mailer.clock import COPENHAGEN
 from mailer.extensions import db
 from mailer.models import ConsentAction, ConsentChannel, Frequency, Subscriber
-from mailer.models.types import utcnow
-from mailer.subscribers.ledger import Origin, record
+from mailer import clock
+from mailer.subscribers.consent import Origin, record
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def pause_end(now: datetime, months: int) -> datetime:
 
 def is_paused(subscriber: Subscriber, now: datetime | None = None) -> bool:
     """Return True while the subscriber's pause has not run out."""
-    return subscriber.paused_until is not None and subscriber.paused_until > (now or utcnow())
+    return subscriber.paused_until is not None and subscriber.paused_until > (now or clock.utcnow())
 
 
 def pause_end_date(subscriber: Subscriber, now: datetime | None = None) -> date | None:
@@ -82,7 +82,7 @@ def set_frequency(subscriber: Subscriber, frequency: str, origin: Origin) -> boo
 
 def pause(subscriber: Subscriber, months: int, origin: Origin, now: datetime | None = None) -> bool:
     """Pause all mail for 1, 3 or 6 months from today; return False when the end date is unchanged."""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     until = pause_end(now, months)
     if subscriber.paused_until == until:
         return False

@@ -6,7 +6,7 @@ import logging
 from celery import shared_task
 
 from mailer.mailings.digests import create_due_digest
-from mailer.models.types import utcnow
+from mailer import clock
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 def start_due_digest() -> int | None:
     """Beat: create and schedule the digest when its period has come; start_due_mailings starts it."""
     try:
-        return create_due_digest(utcnow())
+        return create_due_digest(clock.utcnow())
     except ValueError as error:  # MAILER_DIGEST_* misconfigured: say so on every beat, never crash the beat
         log.error("no digest: %s", error)
         return None

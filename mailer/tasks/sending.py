@@ -9,7 +9,7 @@ from celery import shared_task
 from flask import current_app
 
 from mailer.mailings import states
-from mailer.sending import ledger
+from mailer.sending import deliveries
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, close_sender, engine_settings, one_database_connection
 
@@ -46,7 +46,7 @@ def wake_sending_mailings() -> int:
     """Beat: wake senders for sending mailings that have rows to claim; finish the done ones."""
     woken = 0
     for mailing_id in states.sending_mailing_ids():
-        if ledger.has_claimable_rows(mailing_id) or not states.audience_complete(mailing_id):
+        if deliveries.has_claimable_rows(mailing_id) or not states.audience_complete(mailing_id):
             _wake(mailing_id)
             woken += 1
         else:

@@ -5,14 +5,11 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from sqlalchemy import or_
-
 from mailer.extensions import db
-from mailer.models import Subscriber
-from mailer.models.types import utcnow
 from mailer.mail.transports import TransientSendError
+from mailer import clock
 from mailer.subscribers import preferences
-from mailer.subscribers.mails import deliver_link_mail, deliver_welcome_mail
+from mailer.subscribers.owed_mails import deliver_link_mail, deliver_welcome_mail, owed_link_mail_ids
 from mailer.outgoing import get_transport
 
 log = logging.getLogger(__name__)
@@ -35,13 +32,7 @@ def send_welcome_mail(subscriber_id: int) -> None:
 @shared_task(ignore_result=True)
 def queue_owed_link_mails() -> int:
     """Queue link mails that were requested but never sent, e.g. when the broker was down."""
-    cutoff = utcnow() - timedelta(minutes=2)
-    owed = db.session.scalars(
-        db.select(Subscriber.id).where(
-            Subscriber.link_requested_at < cutoff,
-            or_(Subscriber.link_sent_at.is_(None), Subscriber.link_sent_at < Subscriber.link_requested_at),
-        )
-    ).all()
+    owed = owed_link_mail_ids(requested_before=clock.utcnow() - timedelta(minutes=2))
     for subscriber_id in owed:
         send_link_mail.delay(subscriber_id)
     if owed:
@@ -56,6 +47,6 @@ def resume_ended_pauses() -> int:
 
     Mail does not wait for this: the audience query already treats a past pause as over.
     """
-    resumed = preferences.resume_ended_pauses(utcnow())
+    resumed = preferences.resume_ended_pauses(clock.utcnow())
     db.session.commit()
     return resumed

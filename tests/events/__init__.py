@@ -12,9 +12,8 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 
 
 def fix_clock(monkeypatch, now: datetime = NOW) -> datetime:
-    """Make the events service (and the .ics DTSTAMP) believe it is `now`."""
-    monkeypatch.setattr("mailer.events.service.utcnow", lambda: now)
-    monkeypatch.setattr("mailer.events.calendar.utcnow", lambda: now)
+    """Freeze the one clock every module asks (mailer.clock.utcnow) at `now`."""
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: now)
     return now
 
 

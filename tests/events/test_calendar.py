@@ -7,7 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from icalendar import Calendar
 
-from mailer.events import calendar_links, event_to_ics, feed_ics, service
+from mailer import clock
+from mailer.events import service
+from mailer.events.calendar import calendar_links, event_to_ics, feed_ics
 from mailer.events.calendar import plain_text
 from mailer.events.service import SessionData
 from mailer.extensions import db
@@ -46,10 +48,10 @@ def test_one_event_as_ics(app, monkeypatch):
 
 def test_summer_and_winter_times_are_utc(app):
     with app.app_context():
-        summer = db.session.get(Event, make_event("Sommer", starts_at=service.local_to_utc(datetime(2026, 7, 1, 18, 0)),
-                                                  ends_at=service.local_to_utc(datetime(2026, 7, 1, 20, 0))))
-        winter = db.session.get(Event, make_event("Vinter", starts_at=service.local_to_utc(datetime(2026, 12, 1, 18, 0)),
-                                                  ends_at=service.local_to_utc(datetime(2026, 12, 1, 20, 0))))
+        summer = db.session.get(Event, make_event("Sommer", starts_at=clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
+                                                  ends_at=clock.local_to_utc(datetime(2026, 7, 1, 20, 0))))
+        winter = db.session.get(Event, make_event("Vinter", starts_at=clock.local_to_utc(datetime(2026, 12, 1, 18, 0)),
+                                                  ends_at=clock.local_to_utc(datetime(2026, 12, 1, 20, 0))))
         summer_ics, winter_ics = event_to_ics(summer), event_to_ics(winter)
     assert b"DTSTART:20260701T160000Z" in summer_ics and b"DTEND:20260701T180000Z" in summer_ics
     assert b"DTSTART:20261201T170000Z" in winter_ics and b"DTEND:20261201T190000Z" in winter_ics

@@ -10,18 +10,19 @@ from email.message import EmailMessage
 
 from icalendar import Calendar
 
+from mailer import clock
 from mailer.events import mailings, reminders, service
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, ConsentChannel, Event, Subscriber
 from mailer.mailings import states
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import unsubscribe
 from tests.events import make_event
 from tests.events.conftest import send_in_process, status_of, topic_id
 from tests.factories import create_subscribers
 from tests.helpers import parse_mail
 
-COPENHAGEN = service.COPENHAGEN
+COPENHAGEN = clock.COPENHAGEN
 MARCH_1 = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
 # Tuesday 30 March 2027, 10:00–12:00 in Copenhagen: summer time, two days after the clocks went forward.
 CONCERT_STARTS = datetime(2027, 3, 30, 8, 0, tzinfo=timezone.utc)
@@ -40,7 +41,7 @@ def calendar_of(mail: EmailMessage) -> tuple[EmailMessage, Calendar]:
 def announce_and_send(event: Event, days=(7, 1)) -> Mailing:
     mailing = mailings.draft_event_mailing(event, None)
     states.send_now(mailing.id)
-    reminders.set_reminders(mailing.id, days, states.utcnow())
+    reminders.set_reminders(mailing.id, days, clock.utcnow())
     send_in_process(mailing.id)
     return db.session.get(Mailing, mailing.id)
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from mailer import clock
 from mailer.events import reminders, service
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event
@@ -210,8 +211,8 @@ def event_form(app, event_id: int, days_later: int) -> dict[str, object]:
     """The event's own values, as the edit form would send them, moved by some days."""
     with app.app_context():
         event = db.session.get(Event, event_id)
-        start = service.utc_to_local(event.starts_at) + timedelta(days=days_later)
-        end = service.utc_to_local(event.ends_at) + timedelta(days=days_later)
+        start = clock.utc_to_local(event.starts_at) + timedelta(days=days_later)
+        end = clock.utc_to_local(event.ends_at) + timedelta(days=days_later)
         return {"title": event.title, "event_type": event.event_type, "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
                 "ends_at": end.strftime("%Y-%m-%dT%H:%M"), "venue": event.venue or "", "city": event.city or "",
                 "language": event.language, "topics": [str(t.id) for t in event.topics], "description": "",

@@ -6,8 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from flask_babel import force_locale
 
+from mailer import clock as mailer_clock
 from mailer.events import mailings, reminders, service
-from mailer.events.reminders import Outcome, ReminderRefused
+from mailer.events.reminders import ReminderOutcome, ReminderRefused
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffUser, StaffRole
 from mailer.mailings import states
@@ -88,13 +89,13 @@ class TestReminders:
         with app.app_context():
             concert = event(title="Koncert", starts_at=COPENHAGEN_10AM_AFTER_DST, now=clock.now)
             mailing, notes = announce(concert, sends_at=clock.now + timedelta(hours=1))
-            assert [n.outcome for n in notes] == [Outcome.CREATED, Outcome.CREATED]
+            assert [n.outcome for n in notes] == [ReminderOutcome.CREATED, ReminderOutcome.CREATED]
             week, day = reminders.reminders_of(mailing.id)
             # 23 March is still winter time (UTC+1), 29 March is summer time (UTC+2): both 10:00 in Copenhagen.
             assert week.scheduled_at == datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc)
             assert day.scheduled_at == datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)
             for reminder, days in ((week, 7), (day, 1)):
-                assert service.utc_to_local(reminder.scheduled_at).hour == 10
+                assert mailer_clock.utc_to_local(reminder.scheduled_at).hour == 10
                 assert (reminder.kind, reminder.status) == (MailingKind.REMINDER, MailingStatus.SCHEDULED)
                 assert (reminder.parent_id, reminder.event_id, reminder.remind_days_before) == (mailing.id, concert.id, days)
                 assert [t.id for t in reminder.topics] == [t.id for t in mailing.topics]
@@ -107,14 +108,14 @@ class TestReminders:
         with app.app_context():
             soon = event(starts_in=timedelta(days=3))
             mailing, notes = announce(soon)
-            assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.SKIPPED_PAST), (1, Outcome.CREATED)]
+            assert [(n.days_before, n.outcome) for n in notes] == [(7, ReminderOutcome.SKIPPED_PAST), (1, ReminderOutcome.CREATED)]
             assert [r.remind_days_before for r in reminders.reminders_of(mailing.id)] == [1]
 
     def test_a_reminder_before_the_mailing_itself_is_not_made(self, app, clock):
         with app.app_context():
             workshop = event(starts_in=timedelta(days=10))
             mailing, notes = announce(workshop, sends_at=NOW + timedelta(days=5))
-            assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.SKIPPED_EARLY), (1, Outcome.CREATED)]
+            assert [(n.days_before, n.outcome) for n in notes] == [(7, ReminderOutcome.SKIPPED_EARLY), (1, ReminderOutcome.CREATED)]
 
     def test_staff_can_untick_and_add_reminders_when_they_schedule_again(self, app, clock):
         with app.app_context():
@@ -123,7 +124,7 @@ class TestReminders:
             [day] = [r for r in reminders.reminders_of(mailing.id) if r.remind_days_before == 1]
             notes = reminders.set_reminders(mailing.id, [1, 3], NOW + timedelta(hours=2))
             assert {(n.days_before, n.outcome) for n in notes} == {
-                (7, Outcome.REMOVED), (3, Outcome.CREATED), (1, Outcome.KEPT)}
+                (7, ReminderOutcome.REMOVED), (3, ReminderOutcome.CREATED), (1, ReminderOutcome.KEPT)}
             assert {r.remind_days_before: r.id for r in reminders.reminders_of(mailing.id)}[1] == day.id
             assert reminders.pending_reminder_days(mailing.id) == [3, 1]
 
@@ -187,7 +188,7 @@ class TestCancellingTheEvent:
             db.session.commit()
             withdrawal = mailings.withdraw_event_mailings(workshop)
             assert sorted(n.days_before for n in withdrawal.cancelled_reminders) == [1, 7]
-            assert all(n.outcome == Outcome.CANCELLED_EVENT for n in withdrawal.cancelled_reminders)
+            assert all(n.outcome == ReminderOutcome.CANCELLED_EVENT for n in withdrawal.cancelled_reminders)
             assert {status_of(r.id) for r in reminders.reminders_of(mailing.id)} == {MailingStatus.CANCELLED}
             assert [a.id for a in withdrawal.not_yet_out] == [another.id]
             assert [a.id for a in withdrawal.needs_notice] == [mailing.id]

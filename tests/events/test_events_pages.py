@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
+from mailer import clock as mailer_clock
 from mailer.events import service
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, Topic
@@ -102,8 +103,8 @@ class TestPublicEventsPage:
 class TestCalendarDownloads:
     def test_event_ics(self, app, client, clock):
         with app.app_context():
-            event_id = make_event("Workshop", starts_at=service.local_to_utc(datetime(2026, 7, 1, 18, 0)),
-                                  ends_at=service.local_to_utc(datetime(2026, 7, 1, 20, 0)))
+            event_id = make_event("Workshop", starts_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
+                                  ends_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 20, 0)))
         response = client.get(f"/events/{event_id}.ics")
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"

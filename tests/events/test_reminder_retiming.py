@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from mailer import clock
 from mailer.events import mailings, reminders, service
-from mailer.events.reminders import Outcome
+from mailer.events.reminders import ReminderOutcome
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Event
 from mailer.mailings import states
@@ -30,7 +31,7 @@ def edit(event: Event, delta: timedelta, **changes) -> mailings.EventUpdate:
     """Edit the event as the staff form does: its waiting mailings change in the same transaction."""
 
     def local(moment: datetime) -> datetime:  # a naive time is read as Copenhagen time
-        return service.utc_to_local(moment).replace(tzinfo=None) + delta
+        return clock.utc_to_local(moment).replace(tzinfo=None) + delta
 
     data = service.EventData(
         title=changes.get("title", event.title), starts_at=local(event.starts_at),
@@ -60,8 +61,8 @@ def test_moving_the_event_three_days_retimes_both_reminders_across_summer_time(a
         assert times(mailing.id) == {7: datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc),
                                           1: datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)}
         assert [(n.outcome, n.days_before, n.old_time, n.new_time) for n in notes] == [
-            (Outcome.RETIMED, 7, datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc)),
-            (Outcome.RETIMED, 1, datetime(2027, 3, 26, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)),
+            (ReminderOutcome.RETIMED, 7, datetime(2027, 3, 20, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 23, 9, 0, tzinfo=timezone.utc)),
+            (ReminderOutcome.RETIMED, 1, datetime(2027, 3, 26, 9, 0, tzinfo=timezone.utc), datetime(2027, 3, 29, 8, 0, tzinfo=timezone.utc)),
         ]
         assert {status_of(r.id) for r in reminders.reminders_of(mailing.id)} == {MailingStatus.SCHEDULED}
 
@@ -83,7 +84,7 @@ def test_a_reminder_that_has_started_is_left_alone(app, clock):
                            .values(status=MailingStatus.SENDING))
         db.session.commit()
         notes = move(event, timedelta(days=3))
-        assert [(n.days_before, n.outcome) for n in notes] == [(1, Outcome.RETIMED)]
+        assert [(n.days_before, n.outcome) for n in notes] == [(1, ReminderOutcome.RETIMED)]
         assert times(mailing.id)[7] == week_time and status_of(week_id) == MailingStatus.SENDING
 
 
@@ -91,7 +92,7 @@ def test_a_reminder_moved_into_the_past_is_cancelled_and_staff_are_told(app, clo
     with app.app_context():
         event, mailing = announced(NOW + timedelta(days=10), sends_at=NOW)
         notes = move(event, timedelta(days=-5))  # now in five days: a week before has passed
-        assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.CANCELLED_PAST), (1, Outcome.RETIMED)]
+        assert [(n.days_before, n.outcome) for n in notes] == [(7, ReminderOutcome.CANCELLED_PAST), (1, ReminderOutcome.RETIMED)]
         states = {r.remind_days_before: status_of(r.id) for r in reminders.reminders_of(mailing.id)}
         assert states == {7: MailingStatus.CANCELLED, 1: MailingStatus.SCHEDULED}
 
@@ -100,7 +101,7 @@ def test_a_reminder_that_would_go_before_its_scheduled_mailing_is_cancelled(app,
     with app.app_context():
         event, mailing = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(days=5))
         notes = move(event, timedelta(days=-10))  # the week-before reminder would be at day 3, before day 5
-        assert [(n.days_before, n.outcome) for n in notes] == [(7, Outcome.CANCELLED_EARLY), (1, Outcome.RETIMED)]
+        assert [(n.days_before, n.outcome) for n in notes] == [(7, ReminderOutcome.CANCELLED_EARLY), (1, ReminderOutcome.RETIMED)]
 
 
 def test_moving_the_event_updates_the_prefilled_texts_but_keeps_what_staff_wrote(app, clock):

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 
 from icalendar import Calendar
 
+from mailer import clock
 from mailer.events import mailings, reminders
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffRole, StaffUser, Subscriber
@@ -147,7 +148,7 @@ def test_a_reminder_reaches_the_mailings_recipients_who_are_still_subscribed(liv
         event = db.session.get(Event, make_event("Koncert", starts_in=timedelta(days=20), topic_ids=[topic_id()]))
         mailing = mailings.draft_event_mailing(event, None)
         states.send_now(mailing.id)
-        reminders.set_reminders(mailing.id, [1], states.utcnow())
+        reminders.set_reminders(mailing.id, [1], clock.utcnow())
         mailing_id, uid = mailing.id, event.uid
     start_mailing.delay(mailing_id)
     wait_until_sent(live_app, mailing_id, worker)

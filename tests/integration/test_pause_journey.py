@@ -80,7 +80,7 @@ def test_paused_for_a_month_gets_nothing_then_mail_again_and_the_ledger_shows_bo
         assert timedelta(days=27) < paused_until - db.session.scalar(db.select(db.func.now())) < timedelta(days=32)
 
     # A month later the sweep clears the pause and records it.
-    monkeypatch.setattr("mailer.tasks.subscriber_mail.utcnow", lambda: paused_until + timedelta(minutes=10))
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: paused_until + timedelta(minutes=10))
     with live_app.app_context():
         assert resume_ended_pauses() == 1
         assert find_subscriber("paula@example.org").paused_until is None

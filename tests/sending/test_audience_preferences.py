@@ -11,7 +11,7 @@ from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from mailer.subscribers import preferences
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from tests.factories import create_mailing, create_subscribers
 
 NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
@@ -22,8 +22,7 @@ LINK = Origin(ConsentChannel.LINK, ip="192.0.2.1", user_agent="Browser")
 @pytest.fixture
 def clock(monkeypatch):
     state = {"now": NOW}
-    monkeypatch.setattr("mailer.subscribers.preferences.utcnow", lambda: state["now"])
-    monkeypatch.setattr("mailer.sending.audience.utcnow", lambda: state["now"])
+    monkeypatch.setattr("mailer.clock.utcnow", lambda: state["now"])
     return state
 
 

@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 
 from mailer.mailings.digests import create_due_digest
 from mailer.events.calendar import calendar_links
-from mailer.events.service import cancel_event, format_when
+from mailer.clock import format_when
+from mailer.events.service import cancel_event
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Delivery, Event, Subscriber, SubscriberStatus
 from mailer.models.types import utcnow

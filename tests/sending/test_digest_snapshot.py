@@ -10,7 +10,7 @@ from mailer.mailings.digests import create_due_digest
 from mailer.extensions import db
 from mailer.models import Delivery, Subscriber
 from mailer.sending import digest
-from mailer.sending.audience import snapshot_audience
+from mailer.sending.snapshot import snapshot_audience
 from tests.digests import NOW, WEEK, add_event, add_subscriber
 from tests.factories import create_subscribers
 

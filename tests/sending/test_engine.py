@@ -5,6 +5,7 @@ from collections import Counter
 
 import pytest
 
+from mailer import clock
 from mailer.extensions import db
 from mailer.models import (
     Mailing,
@@ -18,7 +19,7 @@ from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.factory import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError, UncertainDeliveryError
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import unsubscribe
 from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail
@@ -243,21 +244,21 @@ def test_only_drafts_and_scheduled_mailings_can_be_scheduled(app, state):
 
 
 def test_a_slow_batch_keeps_its_lease_so_no_other_worker_takes_it(app):
-    from mailer.sending import ledger
+    from mailer.sending import deliveries
 
     with app.app_context():
         create_subscribers(6)
         mailing_id = create_mailing("newsletter")
         start_now(mailing_id)
-        mine = ledger.claim_batch(mailing_id, "slow-worker", 6, lease_seconds=0.01)
+        mine = deliveries.claim_batch(mailing_id, "slow-worker", 6, lease_seconds=0.01)
         import time
 
         time.sleep(0.05)  # the lease has run out: another worker could take these rows now...
-        ledger.renew_lease([r.delivery_id for r in mine], "slow-worker", lease_seconds=60)
+        deliveries.renew_lease([r.delivery_id for r in mine], "slow-worker", lease_seconds=60)
         # ...but the renewal keeps them with the worker still sending them.
-        assert ledger.claim_batch(mailing_id, "other-worker", 6, lease_seconds=60) == []
-        ledger.renew_lease([r.delivery_id for r in mine], "other-worker", lease_seconds=0)
-        assert ledger.claim_batch(mailing_id, "other-worker", 6, lease_seconds=60) == []
+        assert deliveries.claim_batch(mailing_id, "other-worker", 6, lease_seconds=60) == []
+        deliveries.renew_lease([r.delivery_id for r in mine], "other-worker", lease_seconds=0)
+        assert deliveries.claim_batch(mailing_id, "other-worker", 6, lease_seconds=60) == []
 
 
 def test_a_large_audience_enters_the_ledger_in_chunks_and_finishes_only_when_all_are_in(app, outbox, monkeypatch):
@@ -317,9 +318,9 @@ def test_cancelling_an_mailing_cancels_its_waiting_reminders(app):
         parent_id = create_mailing("newsletter")
         start_now(parent_id)
         reminder_id = _reminder_of(parent_id)
-        states.schedule(reminder_id, states.utcnow())
+        states.schedule(reminder_id, clock.utcnow())
         unrelated_id = create_mailing("newsletter")
-        states.schedule(unrelated_id, states.utcnow())
+        states.schedule(unrelated_id, clock.utcnow())
         states.cancel(parent_id)
         assert states.status_of(reminder_id) == MailingStatus.CANCELLED
         assert states.status_of(unrelated_id) == MailingStatus.SCHEDULED

@@ -13,7 +13,7 @@ from mailer.models import (
 )
 from mailer.models.types import utcnow
 from mailer.subscribers import gdpr
-from mailer.subscribers.ledger import Origin
+from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 from tests.factories import create_mailing, create_subscribers
 from tests.staff import csrf_token

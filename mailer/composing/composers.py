@@ -1,11 +1,12 @@
-"""Pick how an mailing's messages are composed: one compiled body for all, or one per recipient."""
+"""Pick how a mailing's messages are composed: one compiled body for all, or one per recipient."""
 from __future__ import annotations
 
 from typing import Protocol
 
+from mailer.composing.digest import CompiledDigest
+from mailer.composing.mailing import CompiledMailing, PersonalMessage
 from mailer.models import Mailing, MailingKind
-from mailer.sending.ledger import Recipient
-from mailer.sending.personalize import CompiledMailing, PersonalMessage
+from mailer.sending.deliveries import Recipient
 
 
 class Composer(Protocol):
@@ -15,8 +16,5 @@ class Composer(Protocol):
 def composer_for(mailing: Mailing, language: str) -> Composer:
     """Compile the mailing once for this language, the way its kind needs."""
     if mailing.kind == MailingKind.DIGEST:
-        # Imported here: the digest composer is only needed by digest runs.
-        from mailer.sending.digest import CompiledDigest
-
         return CompiledDigest(mailing, language)
     return CompiledMailing(mailing, language)

@@ -8,7 +8,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
 from mailer.extensions import db
 from mailer.models import Delivery, DeliveryStatus, Subscriber
-from mailer.models.types import utcnow
+from mailer import clock
 from mailer.sending.sql import in_ids, on_postgresql
 
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)
@@ -28,7 +28,7 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryOutcome:
     """What happened to one claimed row; status is a DeliveryStatus."""
 
     delivery_id: int
@@ -73,7 +73,7 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
     of ix_delivery_claimable: one "pending OR expired" condition cannot use that index in
     id order and took half a second per claim once 850k rows were sent (docs/PERFORMANCE.md).
     """
-    now = utcnow()
+    now = clock.utcnow()
     claimed = _claim(_due_pending(mailing_id, now), worker, size, now, lease_seconds)
     if len(claimed) < size:
         claimed += _claim(_expired_lease(mailing_id, now), worker, size - len(claimed), now, lease_seconds)
@@ -104,11 +104,11 @@ WHERE delivery.id = v.id
 """)
 
 
-def record_outcomes(outcomes: list[Outcome]) -> None:
+def record_outcomes(outcomes: list[DeliveryOutcome]) -> None:
     """Write a group of outcomes with one executemany per kind, then commit."""
     if not outcomes:
         return
-    now = utcnow()
+    now = clock.utcnow()
     finals = [o for o in outcomes if o.retry_at is None]
     retries = [o for o in outcomes if o.retry_at is not None]
     table = Delivery.__table__
@@ -149,7 +149,7 @@ def renew_lease(delivery_ids: list[int], worker: str, lease_seconds: float) -> N
             update(Delivery)
             .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.CLAIMED,
                    Delivery.claimed_by == worker)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+            .values(lease_expires_at=clock.utcnow() + timedelta(seconds=lease_seconds))
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
@@ -168,7 +168,7 @@ def release_claims(delivery_ids: list[int]) -> None:
 
 
 def status_counts(mailing_id: int) -> dict[str, int]:
-    """Count the ledger rows of an mailing by status (one indexed GROUP BY)."""
+    """Count the ledger rows of a mailing by status (one indexed GROUP BY)."""
     rows = db.session.execute(
         select(Delivery.status, func.count()).where(Delivery.mailing_id == mailing_id).group_by(Delivery.status)
     ).all()
@@ -179,7 +179,7 @@ def status_counts(mailing_id: int) -> dict[str, int]:
 
 def has_claimable_rows(mailing_id: int) -> bool:
     """Return True if some row could be claimed now."""
-    now = utcnow()
+    now = clock.utcnow()
     return any(db.session.scalar(select(Delivery.id).where(condition).limit(1)) is not None
                for condition in (_due_pending(mailing_id, now), _expired_lease(mailing_id, now)))
 

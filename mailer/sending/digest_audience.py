@@ -35,10 +35,10 @@ from mailer.models import (
     SubscriptionStatus,
 )
 from mailer.models.event import event_topic
-from mailer.models.types import utcnow
+from mailer import clock
 from mailer.sending.audience import SnapshotChunk, eligible_subscribers, insert_pending_rows
 from mailer.sending.sql import in_ids
-from mailer.sending.digest_mail import CompiledDigest, DigestPayload
+from mailer.composing.digest import CompiledDigest, DigestPayload
 
 __all__ = ["CompiledDigest", "DigestPayload", "digest_as_of", "snapshot_digest_audience"]
 
@@ -59,7 +59,7 @@ class _Listed:
 
 def digest_as_of(mailing: Mailing) -> datetime:
     """The moment a digest describes: its scheduled time (fixed before the first chunk is taken)."""
-    return mailing.scheduled_at or mailing.started_at or utcnow()
+    return mailing.scheduled_at or mailing.started_at or clock.utcnow()
 
 
 def _candidate_events(as_of: datetime, topic_ids: set[int]) -> list[_Listed]:

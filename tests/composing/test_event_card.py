@@ -1,4 +1,4 @@
-"""An mailing of an event: the card in both parts and an .ics attachment, in a real send."""
+"""A mailing of an event: the card in both parts and an .ics attachment, in a real send."""
 from __future__ import annotations
 
 from icalendar import Calendar

@@ -16,23 +16,21 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-import css_inline
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
-from mailer.emails import public_url
-from mailer.events.calendar import calendar_links, event_url
-from mailer.events.service import event_place, format_when
+from mailer.composing.event_facts import event_facts
+from mailer.composing.links import PersonalLinks
+from mailer.composing.mailing import PersonalMessage
+from mailer.composing.rendering import RenderedParts, inline_css, marker
 from mailer.extensions import db
-from mailer.models import Mailing, Event, EventStatus
-from mailer.sending.ledger import Recipient
-from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
-from mailer.sending.personalize import PersonalMessage
+from mailer.models import Event, Mailing
+from mailer.sending.deliveries import Recipient
+from mailer.urls import public_url
 
 FIELDS = ("greeting", "unsubscribe_url", "manage_url", "events")
-_inliner = css_inline.CSSInliner(keep_style_tags=True)
 
 
 @dataclass(frozen=True)
@@ -64,20 +62,6 @@ def _url_or_none(endpoint: str) -> str | None:
         return None
 
 
-def _event_facts(event: Event, language: str) -> dict[str, Any]:
-    """What the digest says about one event, in the current locale and Copenhagen time."""
-    links = calendar_links(event)
-    return {
-        "title": event.title,
-        "when": format_when(event.starts_at, event.ends_at, language),
-        "where": event_place(event),
-        "url": event_url(event),
-        "google_url": links["google"],
-        "outlook_url": links["outlook"],
-        "cancelled": event.status == EventStatus.CANCELLED,
-    }
-
-
 class CompiledDigest:
     """The digest in one language, ready to personalise from each recipient's payload."""
 
@@ -100,7 +84,7 @@ class CompiledDigest:
             }
             html = render_template("email/digest.html", **context)
             text = render_template("email/digest.txt", **context)
-        self._html = RenderedParts(_inliner.inline(html), FIELDS)
+        self._html = RenderedParts(inline_css(html), FIELDS)
         self._text = RenderedParts(text, FIELDS)
         self._facts: dict[int, dict[str, Any] | None] = {}  # None: deleted since the snapshot
         self._rendered: dict[tuple[int, bool], tuple[str, str]] = {}
@@ -114,7 +98,7 @@ class CompiledDigest:
             return
         with force_locale(self.language):
             for event in db.session.scalars(select(Event).where(Event.id.in_(missing))):
-                self._facts[event.id] = _event_facts(event, self.language)
+                self._facts[event.id] = event_facts(event, self.language)
         for event_id in missing:
             self._facts.setdefault(event_id, None)
 

@@ -1,4 +1,4 @@
-"""Compile an mailing once per batch and language; personalise each recipient cheaply.
+"""Compile a mailing once per batch and language; personalise each recipient cheaply.
 
 The templates are rendered once with markers in place of the per-recipient values (name,
 greeting, links), CSS is inlined once, and each recipient then costs a few string joins.
@@ -15,31 +15,26 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-import css_inline
-import nh3
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
-from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
-from mailer.emails import public_url
+from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
+from mailer.composing.event_facts import event_facts
+from mailer.composing.links import PersonalLinks
+from mailer.composing.markdown import markdown_to_safe_html
+from mailer.composing.rendering import RenderedParts, inline_css, marker
+from mailer.events.calendar import event_to_ics
 from mailer.extensions import db
-from mailer.models import Mailing, Event, EventStatus, MailTemplate
-from mailer.sending.ledger import Recipient
 from mailer.mail.mime import Attachment, EncodedText
-from mailer.sending.personal_parts import PersonalLinks, RenderedParts, marker
+from mailer.models import Event, Mailing, MailingKind, MailTemplate
+from mailer.sending.deliveries import Recipient
+from mailer.urls import public_url
 
 FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url")
-_markdown = MarkdownIt("commonmark", {"linkify": False}).enable("table")
-_inliner = css_inline.CSSInliner(keep_style_tags=True)
 # The METHOD parameter must match the METHOD inside the file (RFC 6047): PUBLISH, or CANCEL.
 ICS_CONTENT_TYPE = "text/calendar; method={method}; charset=utf-8"
-
-
-def markdown_to_safe_html(source: str) -> str:
-    """Render staff Markdown and keep only safe HTML."""
-    return nh3.clean(_markdown.render(source), link_rel="noopener")
 
 
 @dataclass(frozen=True)
@@ -58,46 +53,15 @@ def placeholder_recipient(email: str = "test@example.org", name: str | None = "T
 
 
 def archive_url(mailing_id: int) -> str:
-    """The public web version of an mailing ("view in browser")."""
+    """The public web version of a mailing ("view in browser")."""
     try:
         return public_url("archive.item", mailing_id=mailing_id)
     except BuildError:  # the archive pages are not registered on this app (some tests)
         return f"{current_app.config['BASE_URL'].rstrip('/')}/archive/{mailing_id}"
 
 
-def _event_card(event: Event, language: str) -> dict[str, Any]:
-    """The facts the event card shows, in the recipient's language and Copenhagen time."""
-    # Imported here: mailer.events imports this module for markdown_to_safe_html.
-    from mailer.events.calendar import calendar_links
-    from mailer.events.service import format_when
-
-    if event.is_online:
-        where = gettext("Online")
-    else:
-        where = ", ".join(part for part in (event.venue, event.city) if part)
-    links = calendar_links(event)
-    return {
-        "title": event.title,
-        "when": format_when(event.starts_at, event.ends_at, language),
-        "where": where,
-        "image_url": event.image_url if (event.image_url or "").startswith(("https://", "http://")) else None,
-        "image_alt": event.image_alt,
-        "image_credit": event.image_credit,
-        "signup_url": event.signup_url if (event.signup_url or "").startswith(("https://", "http://")) else None,
-        "google_url": links.get("google"),
-        "outlook_url": links.get("outlook"),
-        "cancelled": event.status == EventStatus.CANCELLED,
-        "sessions": [
-            {"title": s.title, "when": format_when(s.starts_at, s.ends_at, language)} for s in event.sessions
-        ],
-    }
-
-
 def _ics_attachment(event: Event, kind: str | None = None) -> Attachment:
     """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID)."""
-    from mailer.events.calendar import event_to_ics
-    from mailer.models import MailingKind
-
     method = "CANCEL" if kind == MailingKind.CANCELLATION else "PUBLISH"
     return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE.format(method=method),
                       data=event_to_ics(event, method))
@@ -130,7 +94,7 @@ class CompiledMailing:
                 "subscribe_url": public_url("public.subscribe"),
                 **marks,
             }
-            card = _event_card(event, language) if event is not None else None
+            card = event_facts(event, language) if event is not None else None
             event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
             event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
             html_context = {**context, "body_html": Markup(markdown_to_safe_html(mailing.body_markdown or "")),
@@ -142,7 +106,7 @@ class CompiledMailing:
                 html = render_template("email/mailing.html", **html_context)
                 text = render_template("email/mailing.txt", **text_context)
         self.subject = mailing.subject
-        self._html = RenderedParts(_inliner.inline(html), FIELDS)
+        self._html = RenderedParts(inline_css(html), FIELDS)
         self._text = RenderedParts(text, FIELDS)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, mailing.kind),) if event is not None and not web_version else ()
         self._links = PersonalLinks(self.topic_ids)
@@ -151,8 +115,6 @@ class CompiledMailing:
     @staticmethod
     def _render_custom(template: MailTemplate, html_context: dict[str, Any], text_context: dict[str, Any]) -> tuple[str, str]:
         """Render an admin's template pair in the sandbox; TemplateRefused is a ValueError the engine records."""
-        from mailer.mailings.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
-
         html = render_custom(template.html_source, {k: html_context[k] for k in HTML_VARIABLES}, html=True)
         text = render_custom(template.text_source, {k: text_context[k] for k in TEXT_VARIABLES}, html=False)
         return html, text

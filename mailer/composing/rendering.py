@@ -1,0 +1,59 @@
+"""Render mail template pairs, inline their CSS, and fill the personal values into pre-rendered text.
+
+A composer renders its templates once per batch and language with a marker where each
+personal value goes (`marker("greeting")`), then fills the markers per recipient: Jinja and
+CSS inlining per recipient would cost more than building and sending the message
+(docs/PERFORMANCE.md).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import css_inline
+from flask import render_template
+from flask_babel import force_locale
+
+from mailer.mail.mime import EncodedText, QuotedPrintableTemplate
+
+_MARK = "\ue000{}\ue001"  # private-use characters: they never occur in rendered mail
+_inliner = css_inline.CSSInliner(keep_style_tags=True)
+
+
+def inline_css(html: str) -> str:
+    """Move the <style> rules onto the elements, for mail apps that ignore style sheets."""
+    return _inliner.inline(html)
+
+
+def render_pair(name: str, language: str, **context: Any) -> tuple[str, str]:
+    """Render templates/email/<name>.html (CSS inlined) and <name>.txt in one language."""
+    with force_locale(language):
+        context = {"language": language, **context}
+        html = render_template(f"email/{name}.html", **context)
+        text = render_template(f"email/{name}.txt", **context)
+    return inline_css(html), text
+
+
+def marker(field: str) -> str:
+    """The placeholder a template renders where `field` goes."""
+    return _MARK.format(field)
+
+
+class RenderedParts:
+    """Rendered text split at its markers into static pieces and field names, alternating."""
+
+    def __init__(self, rendered: str, fields: Sequence[str]) -> None:
+        split = re.compile("\ue000(" + "|".join(re.escape(field) for field in fields) + ")\ue001")
+        self.pieces = split.split(rendered)
+        self._encoded: QuotedPrintableTemplate | None = None
+
+    def fill(self, values: dict[str, str]) -> str:
+        pieces = self.pieces
+        return "".join(piece if i % 2 == 0 else values[piece] for i, piece in enumerate(pieces))
+
+    def fill_encoded(self, values: dict[str, str]) -> EncodedText:
+        """Like fill, but straight to quoted-printable, the static pieces encoded only once."""
+        if self._encoded is None:
+            self._encoded = QuotedPrintableTemplate(self.pieces)
+        return self._encoded.fill(values)
