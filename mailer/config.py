@@ -8,6 +8,7 @@ from typing import Any
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
+from mailer.languages import DEFAULT_LANGUAGE, LANGUAGES
 from mailer.mail.dkim import dkim_signer_from_env
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
@@ -104,8 +105,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),
         "REMEMBER_COOKIE_SECURE": base_url.startswith("https://"),
         "WTF_CSRF_TIME_LIMIT": None,
-        "BABEL_DEFAULT_LOCALE": "da",
-        "LANGUAGES": ("da", "en"),
+        "BABEL_DEFAULT_LOCALE": DEFAULT_LANGUAGE,
+        "LANGUAGES": LANGUAGES,
         "CELERY": _celery_config(instance, redis_url),
         # The sending engine (see docs/SENDING.md).
         "SEND_RATE": _float_or_none(os.environ.get("MAILER_SEND_RATE")),

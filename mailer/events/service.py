@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_
 
+from mailer.languages import LANGUAGES
 from mailer.composing.markdown import markdown_to_safe_html
 from mailer.extensions import db
 from mailer.models import Event, EventSession, EventStatus, EventType, Topic
@@ -22,7 +23,6 @@ from mailer.clock import FieldValueError, NonExistentLocalTime, local_to_utc
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("da", "en")
 CONTROL_CHARACTERS = ("\r", "\n", "\x00")
 
 

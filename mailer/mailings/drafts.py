@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from mailer.languages import LANGUAGES
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, Topic
 from mailer.mailings.states import EDITABLE, InvalidTransition
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = ("da", "en")
 FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
 BODY_LIMIT = 60_000
 

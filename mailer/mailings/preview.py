@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
+from mailer.languages import LANGUAGES
 from mailer.mailings.presend import Warning, presend_warnings, warnings_to_json
 from mailer import outgoing
 from mailer.extensions import db
@@ -80,7 +81,7 @@ def check_mailing(mailing_id: int) -> list[Warning]:
     """Run the pre-send check on every language the mailing goes out in."""
     mailing = _mailing(mailing_id)
     warnings: dict[str, Warning] = {}
-    for language in ([mailing.language] if mailing.language else ["da", "en"]):
+    for language in ([mailing.language] if mailing.language else LANGUAGES):
         message = CompiledMailing(mailing, language).personalise(placeholder_recipient(language=language))
         for warning in presend_warnings(message.subject, mailing.preheader or "", message.html, message.text):
             warnings.setdefault(warning.code, warning)

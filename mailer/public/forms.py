@@ -9,25 +9,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms.fields.choices import SelectChoice
-from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, widgets
+from wtforms import HiddenField, RadioField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 from mailer.models import Frequency
 from mailer.subscribers.preferences import frequency_labels
-
-FORBIDDEN_IN_HEADERS = ("\r", "\n", "\x00")
-
-
-class CheckboxListField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
-
-
-def no_control_characters(form: FlaskForm, field) -> None:
-    """Refuse CR, LF and NUL: the value may end up in a mail header."""
-    if field.data and any(c in field.data for c in FORBIDDEN_IN_HEADERS):
-        raise ValidationError(_l("Line breaks and control characters are not allowed here."))
-
 
 def valid_email_address(form: FlaskForm, field) -> None:
     """Check syntax (no DNS look-up) and normalise the address."""
@@ -59,7 +46,6 @@ def submitted_too_fast(stamp: str | None) -> bool:
     return time.time() - shown_at < current_app.config["MIN_FORM_SECONDS"]
 
 
-LANGUAGE_CHOICES = [SelectChoice("da", "Dansk"), SelectChoice("en", "English")]
 
 # The manage page's pause control: keep a running pause, end it, or (re)start one from today.
 KEEP_PAUSE = "keep"

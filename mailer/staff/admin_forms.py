@@ -10,7 +10,7 @@ from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from mailer.models import StaffRole
-from mailer.public.forms import CheckboxListField, no_control_characters
+from mailer.form_fields import CheckboxListField, no_control_characters
 
 PASSWORD_MIN = 12
 

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.events.service import EventData, SessionData, event_type_labels
 from mailer.models import Event, EventType
-from mailer.public.forms import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
+from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 # "2026-01-15 17:00–19:00 Seminar 1"; a hyphen works as well as the en dash.

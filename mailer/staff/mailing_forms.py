@@ -8,10 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from mailer.languages import LANGUAGES
 from mailer.mailings.drafts import BODY_LIMIT
 from mailer.mailings.preview import MAX_TEST_ADDRESSES
 from mailer.events.reminders import MAX_DAYS, MIN_DAYS, SUGGESTED_DAYS
-from mailer.public.forms import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
+from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 
 
 def _optional_int(value: object) -> int | None:
@@ -21,7 +22,7 @@ def _optional_int(value: object) -> int | None:
 
 
 def _optional_language(value: object) -> str | None:
-    return value if value in ("da", "en") else None
+    return value if value in LANGUAGES else None
 
 
 class MailingForm(FlaskForm):

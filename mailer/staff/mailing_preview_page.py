@@ -5,6 +5,7 @@ from flask import flash, render_template, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
+from mailer.languages import LANGUAGES
 from mailer.mailings import preview
 from mailer.mailings.presend import presend_warnings, warnings_from_json
 from mailer.events import reminders
@@ -34,7 +35,7 @@ def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSen
         flash(gettext("That subscriber does not exist."), "error")
     query = (request.args.get("q") or "")[:254]
     language = request.args.get("language")
-    if language not in ("da", "en"):
+    if language not in LANGUAGES:
         language = str(get_locale() or "da")
     message, render_error, warnings = None, None, []
     try:

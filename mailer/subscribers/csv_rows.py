@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
+from mailer.languages import LANGUAGES
 from mailer.extensions import db
 from mailer.models import Topic
 from mailer.subscribers.gdpr import email_hash, erased_hashes
 
-LANGUAGES = ("da", "en")
 NAME_MAX = 100
 FORBIDDEN = ("\r", "\n", "\x00")
 COLUMN_ALIASES = {

@@ -11,7 +11,7 @@ from flask import current_app
 from mailer.mailings import states
 from mailer.sending import deliveries
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, close_sender, engine_settings, one_database_connection
+from mailer.sending.run_setup import build_sender, close_sender, engine_settings, one_database_connection
 
 log = logging.getLogger(__name__)
 

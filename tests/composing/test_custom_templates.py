@@ -10,7 +10,7 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailTemplate
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.run_setup import build_sender, engine_settings
 from tests.conftest import form_fields
 from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail

@@ -9,7 +9,7 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Topic
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.run_setup import build_sender, engine_settings
 from tests.events import NOW
 
 

@@ -7,7 +7,7 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Subscriber
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.run_setup import build_sender, engine_settings
 from tests.mailings.conftest import create_event
 from tests.factories import create_mailing, create_subscribers
 from tests.helpers import parse_mail

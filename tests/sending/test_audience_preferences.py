@@ -9,7 +9,7 @@ from mailer.extensions import db
 from mailer.models import ConsentChannel, ConsentEvent, Delivery, Subscriber
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.run_setup import build_sender, engine_settings
 from mailer.subscribers import preferences
 from mailer.subscribers.consent import Origin
 from tests.factories import create_mailing, create_subscribers

@@ -21,7 +21,7 @@ from mailer.models import Mailing, MailingStatus, Delivery, Event, Subscriber, S
 from mailer.models.types import utcnow
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.run_setup import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError
 from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
 from tests.helpers import parse_mail, path_of

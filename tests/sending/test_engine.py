@@ -17,7 +17,7 @@ from mailer.models import (
 )
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
-from mailer.sending.factory import build_sender, engine_settings
+from mailer.sending.run_setup import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError, UncertainDeliveryError
 from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import unsubscribe

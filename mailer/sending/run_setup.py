@@ -1,4 +1,4 @@
-"""Build the engine's sender and settings from the app config."""
+"""Set up one sending run from the app config: engine settings, the sender (builder, connections, rate limit, DKIM) and one held database connection."""
 from __future__ import annotations
 
 from collections.abc import Iterator
