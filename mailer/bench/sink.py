@@ -41,7 +41,7 @@ def require_postfix_tools() -> None:
     missing = [tool for tool in ("smtp-sink", "smtp-source") if not tool_path(tool)]
     if missing:
         raise SystemExit(f"{' and '.join(missing)} not found: install Debian's postfix package "
-                         "(see ../shared/docs/PERFORMANCE.md)")
+                         "(see docs/PERFORMANCE.md)")
 
 
 class Sink:
