@@ -159,8 +159,16 @@ def test_invalid_rates_are_refused(per_second, per_hour):
         LocalRateLimiter(per_second, per_hour)
 
 
-def test_unlimited_never_waits():
-    UnlimitedRateLimiter().acquire(10**9)
+def test_unlimited_never_waits(monkeypatch):
+    """Without MAILER_SEND_RATE the engine never sleeps, however many messages it asks for."""
+    slept = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    started = time.monotonic()
+    limiter = rate_limiter_from_config(None, None, None)
+    for _ in range(1000):
+        limiter.acquire(10**6)
+    assert isinstance(limiter, UnlimitedRateLimiter)
+    assert slept == [] and time.monotonic() - started < 1
 
 
 # --- Redis ---------------------------------------------------------------------------------
