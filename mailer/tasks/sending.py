@@ -9,6 +9,7 @@ from celery import shared_task
 from flask import current_app
 
 from mailer.mailings import states
+from mailer.tasks import queue
 from mailer.sending import deliveries
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, close_sender, engine_settings, one_database_connection
@@ -16,9 +17,14 @@ from mailer.sending.run_setup import build_sender, close_sender, engine_settings
 log = logging.getLogger(__name__)
 
 
-def _wake(mailing_id: int) -> None:
+def wake_senders(mailing_id: int) -> None:
+    """Queue one send task per allowed sender (MAILER_SEND_CONCURRENCY); each claims its own batches.
+
+    The one place that wakes senders: after a start, a resume, or a beat that finds rows waiting.
+    A task too many finds nothing to claim; a broker fault is logged and the next beat wakes them.
+    """
     for _ in range(current_app.config["SEND_CONCURRENCY"]):
-        send_mailing.delay(mailing_id)
+        queue(send_mailing, mailing_id)
 
 
 @shared_task(ignore_result=True)
@@ -26,7 +32,7 @@ def start_mailing(mailing_id: int) -> bool:
     """Start one due mailing (a no-op if someone else already did) and wake the senders."""
     started = states.start(mailing_id)
     if started:
-        _wake(mailing_id)
+        wake_senders(mailing_id)
     return started
 
 
@@ -36,7 +42,7 @@ def start_due_mailings() -> int:
     started = 0
     for mailing_id in states.due_mailing_ids():
         if states.start(mailing_id):
-            _wake(mailing_id)
+            wake_senders(mailing_id)
             started += 1
     return started
 
@@ -47,7 +53,7 @@ def wake_sending_mailings() -> int:
     woken = 0
     for mailing_id in states.sending_mailing_ids():
         if deliveries.has_claimable_rows(mailing_id) or not states.audience_complete(mailing_id):
-            _wake(mailing_id)
+            wake_senders(mailing_id)
             woken += 1
         else:
             states.finish_if_done(mailing_id)
