@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -162,3 +163,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     config.setdefault("ORGANISATION_NAME", name or address)
     return config
 
+
+def exit_on_config_error(error: ConfigError) -> NoReturn:
+    """Stop a starting process with one line on stderr and status 2, instead of a traceback."""
+    print(f"mailer: configuration error: {' '.join(str(error).split())}", file=sys.stderr)
+    raise SystemExit(2)

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from mailer.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -145,3 +150,14 @@ def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path)
     assert (config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"]) == ("weekly", 0, 8)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
 
+
+@pytest.mark.parametrize("entry_point", ["wsgi", "worker"])
+def test_web_and_worker_stop_at_start_with_one_line(tmp_path, entry_point):
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MAILER_")}
+    env.update(MAILER_SEND_CONCURRENCY="abc", MAILER_INSTANCE_PATH=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", f"import {entry_point}"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "mailer: configuration error: MAILER_SEND_CONCURRENCY must be a whole number from 1 to 64, got 'abc'"]
