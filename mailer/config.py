@@ -3,16 +3,53 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
+from mailer import config_values as values
 from mailer.languages import DEFAULT_LANGUAGE, LANGUAGES
-from mailer.mail.dkim import dkim_signer_from_env
+from mailer.mail.dkim import DkimSigner, dkim_signer_from_env
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_FROM = "mailer <mailer@localhost>"
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A MAILER_* setting has a value the app cannot run with; the message names it."""
+
+
+def _setting(name: str, parse: Callable[[str], T], default: T) -> T:
+    """Parse one MAILER_* variable; unset or blank gives the default."""
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return default
+    try:
+        return parse(raw.strip())
+    except ValueError as error:
+        raise ConfigError(f"{name} {error}, got {values.shown(raw)}") from None
+
+
+def _dkim_signer() -> DkimSigner | None:
+    """Read MAILER_DKIM_*, turning dkim's ValueError into a ConfigError that names the variable to fix."""
+    try:
+        return dkim_signer_from_env(os.environ)
+    except ValueError as error:
+        message = str(error)
+    prefix = "DKIM settings (MAILER_DKIM_*): "
+    if message.startswith(prefix):
+        # DkimSigner checks the domain, then the selector, then the key file's contents.
+        problem = message[len(prefix):]
+        name = ("MAILER_DKIM_DOMAIN" if problem.startswith("invalid DKIM signing domain")
+                else "MAILER_DKIM_SELECTOR" if problem.startswith("invalid DKIM selector")
+                else "MAILER_DKIM_KEY_FILE")
+        message = f"{name}: {problem}"
+    raise ConfigError(" ".join(message.split()))
 
 
 def _secret_keys(instance_path: Path) -> list[str]:
@@ -21,21 +58,15 @@ def _secret_keys(instance_path: Path) -> list[str]:
     keys = [key.strip() for key in configured.split(",") if key.strip()]
     if keys:
         return keys
+    if configured.strip():
+        raise ConfigError("MAILER_SECRET_KEY must hold at least one key (a comma-separated list, newest first), "
+                          "got only commas")
     key_file = instance_path / "secret_key"
     if not key_file.exists():
         # Written once so sessions and tokens survive restarts of the embedded default.
         key_file.write_text(secrets.token_urlsafe(48))
         key_file.chmod(0o600)
     return [key_file.read_text().strip()]
-
-
-def _database_url(instance_path: Path) -> str:
-    url = os.environ.get("MAILER_DATABASE_URL") or f"sqlite:///{instance_path / 'mailer.sqlite3'}"
-    # Accept the common short forms and use the psycopg 3 driver we ship.
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]:
@@ -68,31 +99,30 @@ def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]
     }
 
 
-def _float_or_none(value: str | None) -> float | None:
-    return float(value) if value else None
-
-
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Build the Flask config mapping from the environment, then apply overrides (tests)."""
+    """Build the Flask config mapping from the environment, then apply overrides (tests); raise ConfigError."""
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
-    redis_url = os.environ.get("MAILER_REDIS_URL") or None
-    base_url = os.environ.get("MAILER_BASE_URL", DEFAULT_BASE_URL).rstrip("/")
+    redis_url = _setting("MAILER_REDIS_URL", values.redis_url, None)
+    base_url = _setting("MAILER_BASE_URL", values.base_url, DEFAULT_BASE_URL)
     keys = _secret_keys(instance)
-    mail_from = os.environ.get("MAILER_FROM", DEFAULT_FROM)
+    mail_from = _setting("MAILER_FROM", values.sender, DEFAULT_FROM)
     config = {
         "SECRET_KEY": keys[0],
         "SECRET_KEYS": keys,
-        "SQLALCHEMY_DATABASE_URI": _database_url(instance),
+        "SQLALCHEMY_DATABASE_URI": _setting("MAILER_DATABASE_URL", values.database_url,
+                                            f"sqlite:///{instance / 'mailer.sqlite3'}"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
-        "SMTP_URL": os.environ.get("MAILER_SMTP_URL") or None,
+        "SMTP_URL": _setting("MAILER_SMTP_URL", values.smtp_url, None),
         "OUTBOX_FOLDER": str(instance / "outbox"),
         "BASE_URL": base_url,
         "MAIL_FROM": mail_from,
-        "DKIM_SIGNER": dkim_signer_from_env(os.environ),
+        "DKIM_SIGNER": _dkim_signer(),
         "MESSAGE_ID_DOMAIN": urlsplit(base_url).hostname or "localhost",
-        "CONFIRM_TOKEN_MAX_AGE": int(os.environ.get("MAILER_CONFIRM_MAX_AGE", 7 * 24 * 3600)),
+        "CONFIRM_TOKEN_MAX_AGE": _setting("MAILER_CONFIRM_MAX_AGE", values.whole_number(60, 366 * 24 * 3600),
+                                          7 * 24 * 3600),
+        # Seconds between two confirm or new-link mails to one address (mailer/public/views.py passes it on).
         "OPT_IN_MAIL_INTERVAL": 3600,
         "MIN_FORM_SECONDS": 2.0,
         "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -109,21 +139,23 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "LANGUAGES": LANGUAGES,
         "CELERY": _celery_config(instance, redis_url),
         # The sending engine (see docs/SENDING.md).
-        "SEND_RATE": _float_or_none(os.environ.get("MAILER_SEND_RATE")),
-        "SEND_RATE_PER_HOUR": _float_or_none(os.environ.get("MAILER_SEND_RATE_PER_HOUR")),
-        "SEND_CONCURRENCY": int(os.environ.get("MAILER_SEND_CONCURRENCY", 2)),
-        "SMTP_CONNECTIONS": int(os.environ.get("MAILER_SMTP_CONNECTIONS", 2)),
+        "SEND_RATE": _setting("MAILER_SEND_RATE", values.number("messages per second", 10_000), None),
+        "SEND_RATE_PER_HOUR": _setting("MAILER_SEND_RATE_PER_HOUR",
+                                       values.number("messages per hour", 36_000_000), None),
+        "SEND_CONCURRENCY": _setting("MAILER_SEND_CONCURRENCY", values.whole_number(1, 64), 2),
+        "SMTP_CONNECTIONS": _setting("MAILER_SMTP_CONNECTIONS", values.whole_number(1, 64), 2),
         "SEND_BATCH_SIZE": 500,
         "SEND_GROUP_SIZE": 50,
-        "SEND_LEASE_SECONDS": float(os.environ.get("MAILER_SEND_LEASE_SECONDS", 300)),
+        "SEND_LEASE_SECONDS": _setting("MAILER_SEND_LEASE_SECONDS", values.number("seconds", 24 * 3600), 300.0),
         "SEND_MAX_ATTEMPTS": 5,
-        "SEND_RETRY_SECONDS": float(os.environ.get("MAILER_SEND_RETRY_SECONDS", 30)),
+        "SEND_RETRY_SECONDS": _setting("MAILER_SEND_RETRY_SECONDS", values.number("seconds", 24 * 3600), 30.0),
         "SEND_FAILURE_RATIO": 0.2,
         "SEND_FAILURE_MINIMUM": 50,
-        # The upcoming-events digest (mailer/mailings/digests.py checks the values).
-        "DIGEST_SCHEDULE": os.environ.get("MAILER_DIGEST_SCHEDULE", "weekly"),
-        "DIGEST_WEEKDAY": os.environ.get("MAILER_DIGEST_WEEKDAY", "monday"),
-        "DIGEST_HOUR": os.environ.get("MAILER_DIGEST_HOUR", "8"),
+        # The upcoming-events digest, parsed: "weekly", "monthly" or "off"; Monday is 0; Copenhagen hour.
+        "DIGEST_SCHEDULE": _setting("MAILER_DIGEST_SCHEDULE", values.digest_period, "weekly"),
+        "DIGEST_WEEKDAY": _setting("MAILER_DIGEST_WEEKDAY", values.weekday, 0),
+        "DIGEST_HOUR": _setting("MAILER_DIGEST_HOUR", values.whole_number(0, 23), 8),
+        # Any non-blank value is a usable HMAC key.
         "BOUNCE_WEBHOOK_SECRET": os.environ.get("MAILER_BOUNCE_WEBHOOK_SECRET") or None,
     }
     config.update(overrides or {})
@@ -131,3 +163,13 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     name, address = parseaddr(config["MAIL_FROM"])
     config.setdefault("ORGANISATION_NAME", name or address)
     return config
+
+
+# gunicorn's "application failed to load" status: its master then stops instead of starting new workers.
+WEB_CONFIG_ERROR_STATUS = 4
+
+
+def exit_on_config_error(error: ConfigError, status: int = 2) -> NoReturn:
+    """Stop a starting process with one line on stderr and the given status, instead of a traceback."""
+    print(f"mailer: configuration error: {' '.join(str(error).split())}", file=sys.stderr)
+    raise SystemExit(status)

@@ -25,8 +25,6 @@ from mailer.models import Mailing, MailingKind, MailingStatus, Topic
 
 log = logging.getLogger(__name__)
 
-PERIODS = ("weekly", "monthly")
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 # Any constant: it only has to differ from other advisory locks taken on the same database.
 ADVISORY_LOCK_KEY = int.from_bytes(b"digest", "big")
 
@@ -39,22 +37,10 @@ class DigestSchedule:
 
 
 def digest_schedule(config: Mapping[str, Any]) -> DigestSchedule | None:
-    """Read MAILER_DIGEST_* from the app config; None when digests are off; ValueError when misconfigured."""
-    period = str(config.get("DIGEST_SCHEDULE", "weekly")).strip().lower()
-    if period == "off":
+    """Return the schedule load_config parsed from MAILER_DIGEST_*; None when digests are off."""
+    if config["DIGEST_SCHEDULE"] == "off":
         return None
-    if period not in PERIODS:
-        raise ValueError(f"MAILER_DIGEST_SCHEDULE must be weekly, monthly or off, not {period!r}")
-    weekday = str(config.get("DIGEST_WEEKDAY", "monday")).strip().lower()
-    if weekday not in WEEKDAYS:
-        raise ValueError(f"MAILER_DIGEST_WEEKDAY must be a weekday in English (e.g. monday), not {weekday!r}")
-    try:
-        hour = int(config.get("DIGEST_HOUR", 8))
-    except (TypeError, ValueError):
-        hour = -1
-    if not 0 <= hour <= 23:
-        raise ValueError(f"MAILER_DIGEST_HOUR must be a whole hour from 0 to 23, not {config.get('DIGEST_HOUR')!r}")
-    return DigestSchedule(period, WEEKDAYS.index(weekday), hour)
+    return DigestSchedule(config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"])
 
 
 def _at(day: date, hour: int) -> datetime:

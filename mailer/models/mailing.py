@@ -20,7 +20,6 @@ class MailingStatus(StrEnum):
     PAUSED = "paused"
     SENT = "sent"
     CANCELLED = "cancelled"
-    FAILED = "failed"
 
 
 class MailingKind(StrEnum):

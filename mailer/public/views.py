@@ -1,6 +1,8 @@
 """Public HTTP handlers: parse, call a lifecycle service, then render or redirect."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from babel.dates import format_date
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, refresh
@@ -37,6 +39,11 @@ def topics_context() -> dict[str, object]:
 
 def _origin(channel: ConsentChannel) -> Origin:
     return Origin(channel, ip=request.remote_addr, user_agent=request.user_agent.string)
+
+
+def _mail_interval() -> timedelta:
+    """The least time between two confirm or new-link mails to one address."""
+    return timedelta(seconds=current_app.config["OPT_IN_MAIL_INTERVAL"])
 
 
 def _address_key() -> str:
@@ -101,6 +108,7 @@ def subscribe():
         topic_ids=form.topics.data,
         origin=_origin(ConsentChannel.FORM),
         frequency=form.frequency.data,
+        mail_interval=_mail_interval(),
     )
     db.session.commit()
     if subscriber_id is not None:
@@ -121,7 +129,7 @@ def new_link():
     form = NewLinkForm()
     if not form.validate():
         return render_template("public/invalid_link.html", reason="invalid", form=form), 400
-    subscriber_id = lifecycle.request_new_link(form.email.data)
+    subscriber_id = lifecycle.request_new_link(form.email.data, mail_interval=_mail_interval())
     db.session.commit()
     if subscriber_id is not None:
         queue(send_link_mail, subscriber_id)
@@ -190,6 +198,7 @@ def manage(token: str):
         name=(form.name.data or "").strip() or None,
         language=form.language.data,
         origin=origin,
+        mail_interval=_mail_interval(),
     )
     preferences.set_frequency(subscriber, form.frequency.data, origin)
     _apply_pause_choice(subscriber, form.pause.data, origin)

@@ -47,7 +47,6 @@ def mailing_status_labels() -> dict[str, str]:
         MailingStatus.PAUSED: gettext("Paused"),
         MailingStatus.SENT: gettext("Sent"),
         MailingStatus.CANCELLED: gettext("Cancelled"),
-        MailingStatus.FAILED: gettext("Failed"),
     }
 
 

@@ -24,9 +24,6 @@ from mailer.subscribers.preferences import set_frequency
 
 log = logging.getLogger(__name__)
 
-OPT_IN_INTERVAL = timedelta(hours=1)
-
-
 class UnknownTopic(ValueError):
     """A topic id that does not exist or is not open to the public."""
 
@@ -49,9 +46,9 @@ def _checked_topic_ids(topic_ids: Collection[int], *, public_only: bool = True) 
     return set(topic_ids)
 
 
-def _may_queue_link_mail(subscriber: Subscriber, now: datetime) -> bool:
+def _may_queue_link_mail(subscriber: Subscriber, now: datetime, interval: timedelta) -> bool:
     last = subscriber.link_requested_at
-    return last is None or now - last >= OPT_IN_INTERVAL
+    return last is None or now - last >= interval
 
 
 def _add_pending(subscriber: Subscriber, topic_id: int, origin: Origin, action: ConsentAction) -> None:
@@ -65,7 +62,7 @@ def _add_pending(subscriber: Subscriber, topic_id: int, origin: Origin, action: 
 
 def request_subscription(
     *, email: str, name: str | None, language: str, topic_ids: Collection[int], origin: Origin,
-    frequency: str = Frequency.ANNOUNCEMENTS,
+    frequency: str = Frequency.ANNOUNCEMENTS, mail_interval: timedelta,
 ) -> int | None:
     """Record a signup; return the subscriber id if an opt-in mail should be sent now.
 
@@ -92,20 +89,21 @@ def request_subscription(
         # Confirming ratifies the choice; a confirmed subscriber changes it on the manage page.
         set_frequency(subscriber, frequency, origin)
     db.session.flush()
-    if not subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED) or not _may_queue_link_mail(subscriber, now):
+    if (not subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED)
+            or not _may_queue_link_mail(subscriber, now, mail_interval)):
         return None
     subscriber.link_requested_at = now
     log.info("opt-in mail queued for subscriber %s", subscriber.id)
     return subscriber.id
 
 
-def request_new_link(email: str) -> int | None:
+def request_new_link(email: str, *, mail_interval: timedelta) -> int | None:
     """Return the subscriber id if a fresh confirm or manage link should be mailed now."""
     subscriber = find_subscriber(email)
     now = clock.utcnow()
     if subscriber is None or subscriber.status not in (SubscriberStatus.PENDING, SubscriberStatus.CONFIRMED):
         return None
-    if not _may_queue_link_mail(subscriber, now):
+    if not _may_queue_link_mail(subscriber, now, mail_interval):
         return None
     subscriber.link_requested_at = now
     return subscriber.id
@@ -147,7 +145,8 @@ def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[in
 
 
 def update_preferences(
-    subscriber: Subscriber, *, topic_ids: Collection[int], name: str | None, language: str, origin: Origin
+    subscriber: Subscriber, *, topic_ids: Collection[int], name: str | None, language: str, origin: Origin,
+    mail_interval: timedelta,
 ) -> int | None:
     """Apply the manage page; return the subscriber id if an opt-in mail is now owed."""
     chosen = _checked_topic_ids(topic_ids)
@@ -171,7 +170,7 @@ def update_preferences(
         return None
     subscriber.status = SubscriberStatus.PENDING
     now = clock.utcnow()
-    if not _may_queue_link_mail(subscriber, now):
+    if not _may_queue_link_mail(subscriber, now, mail_interval):
         return None
     subscriber.link_requested_at = now
     return subscriber.id

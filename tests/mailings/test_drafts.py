@@ -85,7 +85,7 @@ def test_drafts_and_scheduled_mailings_can_be_edited(app, editor, status):
 
 
 @pytest.mark.parametrize("status", [MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT,
-                                    MailingStatus.CANCELLED, MailingStatus.FAILED])
+                                    MailingStatus.CANCELLED])
 def test_started_or_finished_mailings_cannot_be_edited(app, editor, status):
     with app.app_context():
         mailing_id = create_mailing("newsletter")

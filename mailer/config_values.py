@@ -1,0 +1,133 @@
+"""Parse single MAILER_* values: each parser returns the value or raises ValueError saying what it must be.
+
+No Flask here; mailer.config names the variable and turns the ValueError into a ConfigError.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from email.utils import getaddresses, parseaddr
+from urllib.parse import urlsplit
+
+from mailer.mail.smtp import parse_smtp_url
+
+DIGEST_PERIODS = ("weekly", "monthly", "off")
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WHOLE = re.compile(r"[0-9]+")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*")
+# The password part of scheme://user:password@host, hidden before a value is echoed in an error.
+_URL_PASSWORD = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:@/]*:).*@")
+
+
+def shown(value: str) -> str:
+    """Return the value as an error may quote it: repr'd (one line), a URL's password hidden."""
+    return repr(_URL_PASSWORD.sub(r"\1***@", value))
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """Return a parser for a whole number from low to high."""
+    def parse(text: str) -> int:
+        if not _WHOLE.fullmatch(text) or not low <= int(text) <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return int(text)
+    return parse
+
+
+def number(what: str, high: float) -> Callable[[str], float]:
+    """Return a parser for a number above 0 and at most high (decimals allowed)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= high):
+            raise ValueError(f"must be a number of {what} above 0 and at most {high:g}")
+        return value
+    return parse
+
+
+def _no_controls(text: str) -> None:
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError("must not contain line breaks or other control characters")
+
+
+def base_url(text: str) -> str:
+    """An http(s) URL with a host and no query or fragment; returned without the trailing slash."""
+    _no_controls(text)
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("must be an http:// or https:// URL with a host, like https://news.example.org")
+    return text.rstrip("/")
+
+
+def sender(text: str) -> str:
+    """A single address with a local part and a domain, optionally with a display name."""
+    if "\r" in text or "\n" in text:
+        raise ValueError("must be one line")
+    _name, address = parseaddr(text)
+    local, at, domain = address.rpartition("@")
+    if len(getaddresses([text])) != 1 or not (at and local and _DOMAIN.fullmatch(domain)) or " " in local:
+        raise ValueError("must be one address with @ and a domain, like 'Name <news@example.org>'")
+    return text
+
+
+def smtp_url(text: str) -> str:
+    """smtp:// or smtps:// as parse_smtp_url accepts it, or memory:// (tests: mail kept in memory)."""
+    if text == "memory://":
+        return text
+    try:
+        parse_smtp_url(text)
+    except ValueError as error:
+        # A URL that does not even split may have put part of the password where the detail quotes it.
+        detail = "" if str(error).startswith("invalid SMTP URL") else f" ({error})"
+        raise ValueError(f"must be smtp://, smtps:// or memory://{detail}") from None
+    return text
+
+
+def database_url(text: str) -> str:
+    """A SQLAlchemy URL of a known dialect; postgres:// and postgresql:// use the psycopg 3 driver we ship."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    for prefix in ("postgres://", "postgresql://"):
+        if text.startswith(prefix):
+            text = "postgresql+psycopg://" + text[len(prefix):]
+    try:
+        make_url(text).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ValueError("must be a database URL SQLAlchemy knows, like postgresql://user:pass@host/db") from None
+    return text
+
+
+def redis_url(text: str) -> str:
+    """redis:// or rediss:// with a host, and a database number if a path is given."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname
+            or not re.fullmatch(r"(/[0-9]*)?", parts.path)):
+        raise ValueError("must be redis://host:port/db or rediss://host:port/db")
+    return text
+
+
+def digest_period(text: str) -> str:
+    """weekly, monthly or off, in any case."""
+    period = text.lower()
+    if period not in DIGEST_PERIODS:
+        raise ValueError("must be weekly, monthly or off")
+    return period
+
+
+def weekday(text: str) -> int:
+    """An English weekday name, in any case; Monday is 0."""
+    day = text.lower()
+    if day not in WEEKDAYS:
+        raise ValueError("must be a weekday in English, monday to sunday")
+    return WEEKDAYS.index(day)
