@@ -20,6 +20,7 @@ from mailer.events.mailing_texts import reminder_text
 from mailer.events.service import COPENHAGEN, utc_to_local
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus
+from mailer.models.mailing import REACHED_PEOPLE
 from mailer.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 SUGGESTED_DAYS = (7, 1)
 MIN_DAYS, MAX_DAYS = 1, 60
 MAX_REMINDERS = 5
-# The parent has already gone (or is going) out: its reminders may be set, but not changed by a re-schedule.
-PARENT_SENT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 
 
 class ReminderRefused(ValueError):
@@ -248,7 +247,7 @@ def retime_reminders(event: Event) -> list[ReminderNote]:
             continue
         parent = reminder.parent
         parent_goes_at = None
-        if parent is not None and parent.status not in PARENT_SENT:
+        if parent is not None and parent.status not in REACHED_PEOPLE:  # a parent already out has no time to wait for
             parent_goes_at = parent.scheduled_at
         if when <= now or (parent_goes_at is not None and when <= parent_goes_at):
             outcome = Outcome.CANCELLED_PAST if when <= now else Outcome.CANCELLED_EARLY

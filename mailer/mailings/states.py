@@ -10,13 +10,12 @@ from sqlalchemy.orm import aliased
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus
+from mailer.models.mailing import CANCELLABLE, EDITABLE, GOING_OUT, PAUSABLE, RESUMABLE
 from mailer.models.types import utcnow
 from mailer.sending import ledger
 from mailer.sending.audience import snapshot_audience
 
 log = logging.getLogger(__name__)
-
-EDITABLE = (MailingStatus.DRAFT, MailingStatus.SCHEDULED)
 
 
 class InvalidTransition(ValueError):
@@ -55,8 +54,7 @@ def _parent_not_going_out():
     """A reminder or cancellation notice waits while its parent is still scheduled, sending or paused:
     its audience is the parent's recipients, so starting early would miss those not yet sent to."""
     parent = aliased(Mailing)
-    return ~exists().where(parent.id == Mailing.parent_id, parent.status.in_(
-        (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED)))
+    return ~exists().where(parent.id == Mailing.parent_id, parent.status.in_(GOING_OUT))
 
 
 def due_mailing_ids() -> list[int]:
@@ -138,7 +136,7 @@ def audience_complete(mailing_id: int) -> bool:
 
 def pause(mailing_id: int, reason: str | None = None) -> None:
     """Pause sending; workers stop between groups and hand their unsent rows back."""
-    if not _transition(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.PAUSED,
+    if not _transition(mailing_id, PAUSABLE, status=MailingStatus.PAUSED,
                        status_reason=reason):
         raise InvalidTransition("only a sending mailing can be paused")
     log.warning("mailing %s paused: %s", mailing_id, reason or "by staff")
@@ -146,15 +144,14 @@ def pause(mailing_id: int, reason: str | None = None) -> None:
 
 def resume(mailing_id: int) -> None:
     """Resume a paused mailing; the caller wakes the workers."""
-    if not _transition(mailing_id, (MailingStatus.PAUSED,), status=MailingStatus.SENDING,
+    if not _transition(mailing_id, RESUMABLE, status=MailingStatus.SENDING,
                        status_reason=None):
         raise InvalidTransition("only a paused mailing can be resumed")
 
 
 def cancel(mailing_id: int) -> None:
     """Cancel before or during sending; rows not yet sent stay unsent."""
-    allowed = (*EDITABLE, MailingStatus.SENDING, MailingStatus.PAUSED)
-    if not _transition(mailing_id, allowed, status=MailingStatus.CANCELLED, finished_at=utcnow()):
+    if not _transition(mailing_id, CANCELLABLE, status=MailingStatus.CANCELLED, finished_at=utcnow()):
         raise InvalidTransition("this mailing can no longer be cancelled")
     # Its reminders would go only to whoever it reached before the cancel: they go too.
     db.session.execute(

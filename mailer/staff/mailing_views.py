@@ -23,6 +23,7 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, StaffRole, Topic
 from mailer.models.types import utcnow
 from mailer.mailings import states
+from mailer.models.mailing import EDITABLE
 from mailer.mail.transports import SendError
 from mailer.staff.mailing_forms import ActionForm, MailingForm, ScheduleForm, SendNowForm, TestSendForm
 from mailer.staff.mailing_preview_page import render_preview_page
@@ -96,7 +97,7 @@ def index():
                                                                           Mailing.id.desc()).limit(500)))
     return render_template("staff/mailings.html", mailings=mailings,
                            status_labels=mailing_status_labels(), kind_labels=kind_labels(),
-                           editable=states.EDITABLE, logout_form=LogoutForm())
+                           editable=EDITABLE, logout_form=LogoutForm())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -126,7 +127,7 @@ def new():
 def edit(mailing_id: int):
     """Edit a draft or scheduled mailing."""
     mailing = _load_or_404(mailing_id)
-    if mailing.status not in states.EDITABLE:
+    if mailing.status not in EDITABLE:
         flash(gettext("This mailing can no longer be edited: it has started or finished."), "error")
         return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
     form = MailingForm(obj=None) if request.method == "POST" else MailingForm(
@@ -154,7 +155,7 @@ def edit(mailing_id: int):
 
 def _record_check(mailing_id: int) -> None:
     """Record the pre-send check on an mailing about to be scheduled or sent."""
-    if states.status_of(mailing_id) not in states.EDITABLE:
+    if states.status_of(mailing_id) not in EDITABLE:
         return
     try:
         preview.record_presend_warnings(mailing_id)

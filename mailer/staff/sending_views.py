@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from mailer.models import MailingStatus, DeliveryStatus, StaffRole
+from mailer.models.mailing import CANCELLABLE, PAUSABLE, RESUMABLE
 from mailer.mailings import states
 from mailer.sending import ledger
 from mailer.sending.progress import (
@@ -25,14 +26,6 @@ from mailer.staff.views import LogoutForm
 bp = Blueprint("staff_sending", __name__, url_prefix="/staff/mailings")
 
 PER_PAGE = 50
-PAUSABLE = (MailingStatus.SENDING,)
-RESUMABLE = (MailingStatus.PAUSED,)
-CANCELLABLE = (
-    MailingStatus.DRAFT,
-    MailingStatus.SCHEDULED,
-    MailingStatus.SENDING,
-    MailingStatus.PAUSED,
-)
 
 
 class ControlForm(FlaskForm):
