@@ -9,17 +9,7 @@ from flask_babel import gettext, ngettext
 
 from mailer.events.reminders import Outcome, ReminderNote
 from mailer.events.service import utc_to_local
-from mailer.models import Mailing, MailingKind
-
-
-def kind_labels() -> dict[str, str]:
-    """Each kind of mailing's name, so staff can tell a reminder from the mailing."""
-    return {
-        MailingKind.ANNOUNCEMENT: gettext("Announcement"),
-        MailingKind.REMINDER: gettext("Reminder"),
-        MailingKind.CANCELLATION: gettext("Cancellation notice"),
-        MailingKind.DIGEST: gettext("Digest"),
-    }
+from mailer.models import Mailing
 
 
 def danish_time(moment: datetime | None) -> str:

@@ -12,8 +12,8 @@ from mailer.extensions import db
 from mailer.models import Mailing, EventStatus, Subscriber
 from mailer.models.mailing import EDITABLE
 from mailer.staff.mailing_forms import ActionForm, ScheduleForm, TestSendForm
-from mailer.staff.mailing_notices import danish_time, days_before, kind_labels
-from mailer.staff.sending_views import mailing_status_labels
+from mailer.staff.labels import kind_labels, mailing_status_labels
+from mailer.staff.mailing_notices import danish_time, days_before
 from mailer.staff.views import LogoutForm
 
 

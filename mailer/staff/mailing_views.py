@@ -28,8 +28,8 @@ from mailer.mail.transports import SendError
 from mailer.staff.mailing_forms import ActionForm, MailingForm, ScheduleForm, SendNowForm, TestSendForm
 from mailer.staff.mailing_preview_page import render_preview_page
 from mailer.staff.auth import staff_required
-from mailer.staff.mailing_notices import flash_reminder_notes, kind_labels
-from mailer.staff.sending_views import mailing_status_labels
+from mailer.staff.labels import kind_labels, mailing_status_labels
+from mailer.staff.mailing_notices import flash_reminder_notes
 from mailer.staff.views import LogoutForm
 
 log = logging.getLogger(__name__)

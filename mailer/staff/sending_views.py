@@ -9,7 +9,7 @@ from flask_babel import format_decimal, format_timedelta, gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from mailer.models import MailingStatus, DeliveryStatus, StaffRole
+from mailer.models import MailingStatus, StaffRole
 from mailer.models.mailing import CANCELLABLE, PAUSABLE, RESUMABLE
 from mailer.mailings import states
 from mailer.sending import ledger
@@ -21,6 +21,7 @@ from mailer.sending.progress import (
     progress_of,
 )
 from mailer.staff.auth import staff_required
+from mailer.staff.labels import delivery_status_labels, mailing_status_labels
 from mailer.staff.views import LogoutForm
 
 bp = Blueprint("staff_sending", __name__, url_prefix="/staff/mailings")
@@ -30,30 +31,6 @@ PER_PAGE = 50
 
 class ControlForm(FlaskForm):
     """Pause, resume and cancel carry nothing but the CSRF token."""
-
-
-def mailing_status_labels() -> dict[str, str]:
-    return {
-        MailingStatus.DRAFT: gettext("Draft"),
-        MailingStatus.SCHEDULED: gettext("Scheduled"),
-        MailingStatus.SENDING: gettext("Sending"),
-        MailingStatus.PAUSED: gettext("Paused"),
-        MailingStatus.SENT: gettext("Sent"),
-        MailingStatus.CANCELLED: gettext("Cancelled"),
-        MailingStatus.FAILED: gettext("Failed"),
-    }
-
-
-def delivery_status_labels() -> dict[str, str]:
-    return {
-        DeliveryStatus.PENDING: gettext("Waiting"),
-        DeliveryStatus.CLAIMED: gettext("Being sent"),
-        DeliveryStatus.SENT: gettext("Sent"),
-        DeliveryStatus.FAILED: gettext("Failed"),
-        DeliveryStatus.BOUNCED: gettext("Bounced"),
-        DeliveryStatus.UNKNOWN: gettext("Unknown"),
-        DeliveryStatus.SKIPPED: gettext("Skipped"),
-    }
 
 
 def _load_or_404(mailing_id: int):

@@ -14,9 +14,10 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from mailer.extensions import csrf, db
-from mailer.models import ConsentAction, ConsentChannel, StaffRole, Subscriber, SubscriberStatus, SubscriptionStatus, Topic
+from mailer.models import ConsentChannel, StaffRole, Subscriber, Topic
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
+from mailer.staff.labels import ledger_labels, subscriber_status_labels
 from mailer.staff.views import LogoutForm
 from mailer.subscribers import admin, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.ledger import Origin
@@ -31,42 +32,6 @@ PER_PAGE = 50
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
 # Spreadsheets run cells starting with these as formulas; the export defuses them.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def status_labels() -> dict[str, str]:
-    return {
-        SubscriberStatus.PENDING: gettext("Pending"),
-        SubscriberStatus.CONFIRMED: gettext("Confirmed"),
-        SubscriberStatus.UNSUBSCRIBED: gettext("Unsubscribed"),
-        SubscriberStatus.BOUNCED: gettext("Bounced"),
-    }
-
-
-def ledger_labels() -> dict[str, str]:
-    """Words for the codes on the subscriber page: subscription statuses, ledger actions and channels."""
-    return {
-        SubscriptionStatus.UNCONFIRMED: gettext("Awaiting confirmation"),
-        SubscriptionStatus.CONFIRMED: gettext("Confirmed"),
-        SubscriptionStatus.UNSUBSCRIBED: gettext("Unsubscribed"),
-        ConsentAction.SIGNUP: gettext("Signed up"),
-        ConsentAction.CONFIRM: gettext("Confirmed"),
-        ConsentAction.SUBSCRIBE: gettext("Added a topic"),
-        ConsentAction.UNSUBSCRIBE: gettext("Unsubscribed"),
-        ConsentAction.LANGUAGE: gettext("Changed language"),
-        ConsentAction.NAME: gettext("Changed name"),
-        ConsentAction.FREQUENCY: gettext("Changed how often"),
-        ConsentAction.PAUSE: gettext("Paused all mail"),
-        ConsentAction.RESUME: gettext("Mail resumed"),
-        ConsentAction.TOKENS_REVOKED: gettext("Links revoked"),
-        ConsentAction.BOUNCED: gettext("Bounced"),
-        ConsentChannel.FORM: gettext("Signup form"),
-        ConsentChannel.LINK: gettext("Link in a mail"),
-        ConsentChannel.ONE_CLICK: gettext("One-click unsubscribe"),
-        ConsentChannel.STAFF: gettext("Staff"),
-        ConsentChannel.BOUNCE: gettext("Bounce or complaint"),
-        ConsentChannel.IMPORT: gettext("Import"),
-        ConsentChannel.AUTOMATIC: gettext("Automatic (the pause ran out)"),
-    }
 
 
 def reason_text(bad_row: csv_rows.BadRow) -> str:
@@ -135,7 +100,7 @@ def index():
         last_page=max((total + PER_PAGE - 1) // PER_PAGE, 1),
         topics=topics, topics_by_id={t.id: t for t in topics},
         status_counts=admin.counts_by_status(), topic_counts=admin.counts_by_topic(),
-        status_labels=status_labels(), logout_form=LogoutForm(),
+        status_labels=subscriber_status_labels(), logout_form=LogoutForm(),
     )
 
 
@@ -145,7 +110,7 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
         subscriber=subscriber,
         topics_by_id={t.id: t for t in _all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
-        status_labels=status_labels(), ledger_labels=ledger_labels(),
+        status_labels=subscriber_status_labels(), ledger_labels=ledger_labels(),
         frequency_labels=preferences.frequency_labels(), pause_end_date=preferences.pause_end_date(subscriber),
         action_form=ActionForm(),
         erase_form=erase_form or EraseForm(formdata=None),

@@ -12,6 +12,7 @@ from mailer.extensions import db
 from mailer.models import StaffRole, StaffUser
 from mailer.staff.admin_forms import ActionForm, StaffCreateForm, StaffRoleForm
 from mailer.staff.auth import staff_required
+from mailer.staff.labels import role_names
 from mailer.staff.views import LogoutForm
 
 log = logging.getLogger(__name__)
@@ -90,12 +91,8 @@ def change_role(user_id: int):
         user.role = form.role.data
         db.session.commit()
         log.info("staff %s set the role of staff %s to %s", current_user.id, user.id, user.role)
-    flash(gettext("%(email)s is now %(role)s.", email=user.email, role=_role_label(user.role)), "success")
+    flash(gettext("%(email)s is now %(role)s.", email=user.email, role=role_names().get(user.role, user.role)), "success")
     return _back()
-
-
-def _role_label(role: str) -> str:
-    return gettext("admin") if role == StaffRole.ADMIN else gettext("editor")
 
 
 def _set_active(user_id: int, active: bool):
