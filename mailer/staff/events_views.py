@@ -18,7 +18,7 @@ from mailer.models import Mailing, Event, EventStatus, Topic
 from mailer.staff.auth import staff_required
 from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm
 from mailer.staff.labels import kind_labels, mailing_status_labels
-from mailer.staff.mailing_notices import danish_time, flash_event_moved, flash_withdrawal
+from mailer.staff.reminder_notices import danish_time, flash_event_moved, flash_withdrawal
 from mailer.staff.views import LogoutForm
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")

@@ -13,7 +13,7 @@ from mailer.models import Mailing, EventStatus, Subscriber
 from mailer.models.mailing import EDITABLE
 from mailer.staff.mailing_forms import ActionForm, ScheduleForm, TestSendForm
 from mailer.staff.labels import kind_labels, mailing_status_labels
-from mailer.staff.mailing_notices import danish_time, days_before
+from mailer.staff.reminder_notices import danish_time, days_before
 from mailer.staff.views import LogoutForm
 
 

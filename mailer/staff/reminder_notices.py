@@ -1,4 +1,4 @@
-"""What happened to an event's mailings, in words for the staff pages (both languages)."""
+"""Flash notices, in words for the staff pages, about what happened to reminders and an event's mailings."""
 from __future__ import annotations
 
 from collections.abc import Iterable
