@@ -19,7 +19,7 @@ from mailer.staff.auth import staff_required
 from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import danish_time, flash_event_moved, flash_withdrawal
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 

@@ -14,7 +14,7 @@ from mailer.models.mailing import EDITABLE
 from mailer.staff.mailing_forms import ActionForm, ScheduleForm, TestSendForm
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import danish_time, days_before
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 
 
 def schedule_form_for(mailing: Mailing) -> ScheduleForm:

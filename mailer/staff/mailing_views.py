@@ -30,7 +30,7 @@ from mailer.staff.mailing_preview_page import render_preview_page
 from mailer.staff.auth import staff_required
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import flash_reminder_notes
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 
 log = logging.getLogger(__name__)
 

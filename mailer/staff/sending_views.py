@@ -22,7 +22,7 @@ from mailer.sending.progress import (
 )
 from mailer.staff.auth import staff_required
 from mailer.staff.labels import delivery_status_labels, mailing_status_labels
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 
 bp = Blueprint("staff_sending", __name__, url_prefix="/staff/mailings")
 

@@ -18,7 +18,7 @@ from mailer.models import ConsentChannel, StaffRole, Subscriber, Topic
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
 from mailer.staff.labels import ledger_labels, subscriber_status_labels
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 from mailer.subscribers import admin, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.ledger import Origin
 from mailer.subscribers.lifecycle import revoke_tokens

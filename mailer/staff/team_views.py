@@ -13,7 +13,7 @@ from mailer.models import StaffRole, StaffUser
 from mailer.staff.admin_forms import ActionForm, StaffCreateForm, StaffRoleForm
 from mailer.staff.auth import staff_required
 from mailer.staff.labels import role_names
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from mailer.extensions import db
 from mailer.models import MailTemplate, StaffRole
 from mailer.staff.mailing_forms import MailTemplateForm
 from mailer.staff.auth import staff_required
-from mailer.staff.views import LogoutForm
+from mailer.staff.login_views import LogoutForm
 
 log = logging.getLogger(__name__)
 
