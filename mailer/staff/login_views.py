@@ -8,8 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from mailer import accounts
 from mailer.extensions import limiter
-from mailer.staff.auth import authenticate, staff_required
+from mailer.staff.auth import staff_required
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -31,7 +32,7 @@ def login():
     if request.method == "POST":
         if not form.validate():
             return render_template("staff/login.html", form=form), 400
-        user = authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
             flash(gettext("Wrong email or password."), "error")
             return render_template("staff/login.html", form=form), 401
