@@ -164,12 +164,24 @@ def _remove_scheduled(reminder_id: int) -> bool:
 
 
 def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
-    """Make the mailing's waiting reminders exactly `days`, for an mailing going out at `sends_at`.
+    """Make the mailing's waiting reminders exactly `days` (see apply_reminders). Commits."""
+    try:
+        notes = apply_reminders(mailing_id, days, sends_at)
+    except ReminderRefused:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return notes
+
+
+def apply_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
+    """Make the mailing's waiting reminders exactly `days`, for a mailing going out at `sends_at`.
 
     Called when staff schedule or send the announcement of an event. Scheduled reminders
     with the same days stay (re-timed if needed); unticked ones are removed; a reminder
     whose time has passed, or that would go before the mailing itself, is not made.
-    A reminder staff put back to draft by hand is theirs, and is left alone. Commits.
+    A reminder staff put back to draft by hand is theirs, and is left alone. The caller
+    commits (or rolls back on ReminderRefused).
     """
     # Locked, so two clicks on "Schedule" at once cannot both add the same reminder.
     mailing = db.session.scalar(
@@ -179,11 +191,7 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
     if mailing is None:
         raise LookupError(f"mailing {mailing_id} does not exist")
     now = utcnow()
-    try:
-        wanted = check_reminders(mailing, days, now)
-    except ReminderRefused:
-        db.session.rollback()
-        raise
+    wanted = check_reminders(mailing, days, now)
     existing = {r.remind_days_before: r for r in reminders_of(mailing_id)
                 if r.status == MailingStatus.SCHEDULED}
     notes: list[ReminderNote] = []
@@ -209,7 +217,6 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
             notes.append(ReminderNote(Outcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
         else:
             notes.append(ReminderNote(Outcome.KEPT, days_before, reminder.id, None, reminder.scheduled_at))
-    db.session.commit()
     log.info("mailing %s reminders: %s", mailing_id, [(n.days_before, n.outcome.value) for n in notes])
     return notes
 

@@ -22,21 +22,34 @@ class InvalidTransition(ValueError):
     """The mailing is not in a state that allows this."""
 
 
-def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
+def _move(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
     result = db.session.execute(
         update(Mailing)
         .where(Mailing.id == mailing_id, Mailing.status.in_(allowed))
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount == 1
+
+
+def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
+    moved = _move(mailing_id, allowed, **values)
+    db.session.commit()
+    return moved
+
+
+def mark_scheduled(mailing_id: int, when: datetime) -> None:
+    """Schedule a draft (or re-time a scheduled one) in the caller's transaction; the caller commits."""
+    if not _move(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when):
+        raise InvalidTransition("only a draft or scheduled mailing can be scheduled")
 
 
 def schedule(mailing_id: int, when: datetime) -> None:
     """Schedule a draft (or re-time a scheduled one) to start at `when` (aware datetime)."""
-    if not _transition(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when):
-        raise InvalidTransition("only a draft or scheduled mailing can be scheduled")
+    try:
+        mark_scheduled(mailing_id, when)
+    finally:
+        db.session.commit()
 
 
 def send_now(mailing_id: int) -> None:

@@ -15,8 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from mailer.mailings import drafts, preview
-from mailer.mailings.custom_templates import TemplateRefused
+from mailer.mailings import drafts, preview, scheduling
 from mailer.events import reminders
 from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.extensions import db
@@ -148,19 +147,9 @@ def edit(mailing_id: int):
         _form_errors_from(form, error)
         return _render_form(form, mailing, 400)
     if updated.status == MailingStatus.SCHEDULED:
-        _record_check(mailing_id)
+        scheduling.record_presend_check(mailing_id)
     flash(gettext("Your changes are saved."), "success")
     return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
-
-
-def _record_check(mailing_id: int) -> None:
-    """Record the pre-send check on an mailing about to be scheduled or sent."""
-    if states.status_of(mailing_id) not in EDITABLE:
-        return
-    try:
-        preview.record_presend_warnings(mailing_id)
-    except TemplateRefused as error:  # the check must never stop a send; the engine reports the failure
-        log.warning("pre-send check of mailing %s could not render: %s", mailing_id, error)
 
 
 @bp.get("/<int:mailing_id>/preview")
@@ -192,21 +181,8 @@ def _not_allowed_now():
     flash(gettext("This mailing is no longer a draft or scheduled, so that is not possible."), "error")
 
 
-def _checked_reminder_days(mailing: Mailing, form: SendNowForm) -> list[int] | None:
-    """The reminders asked for, or None after putting the reason on the form."""
-    days = form.reminder_days()
-    try:
-        return reminders.check_reminders(mailing, days, utcnow())
-    except reminders.ReminderRefused as refusal:
-        form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
-        return None
-
-
-def _set_reminders(mailing: Mailing, days: list[int], sends_at: datetime) -> None:
-    """Make the waiting reminders match the form, and tell staff what that did."""
-    if not reminders.can_have_reminders(mailing):
-        return
-    flash_reminder_notes(reminders.set_reminders(mailing.id, days, sends_at))
+def _progress_page(mailing_id: int):
+    return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
 
 
 @bp.post("/<int:mailing_id>/schedule")
@@ -223,22 +199,20 @@ def schedule(mailing_id: int):
     except NonExistentLocalTime:
         form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
         return render_preview_page(mailing, 400, schedule_form=form)
-    if when <= utcnow():
+    try:
+        notes = scheduling.schedule_mailing(mailing_id, when, form.reminder_days(), current_user.id)
+    except scheduling.WhenInPast:
         form.when.errors = [gettext("Please choose a time in the future.")]
         return render_preview_page(mailing, 400, schedule_form=form)
-    days = _checked_reminder_days(mailing, form)
-    if days is None:
+    except reminders.ReminderRefused as refusal:
+        form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
         return render_preview_page(mailing, 400, schedule_form=form)
-    _record_check(mailing_id)
-    try:
-        states.schedule(mailing_id, when)
     except states.InvalidTransition:
         _not_allowed_now()
-        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
-    log.info("mailing %s scheduled for %s by staff %s", mailing_id, when.isoformat(), current_user.id)
+        return _progress_page(mailing_id)
     flash(gettext("The mailing is scheduled for %(when)s (Danish time).", when=local.strftime("%Y-%m-%d %H:%M")),
           "success")
-    _set_reminders(mailing, days, when)
+    flash_reminder_notes(notes)
     return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
 
 
@@ -248,26 +222,32 @@ def send_now(mailing_id: int):
     """Start sending at once (with the reminders ticked) and go to the progress page."""
     mailing = _load_or_404(mailing_id)
     form = SendNowForm()
-    if not form.validate() or (days := _checked_reminder_days(mailing, form)) is None:
-        if form.csrf_token.errors:
-            abort(400)
-        shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
-        shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
-        return render_preview_page(mailing, 400, schedule_form=shown)
-    _record_check(mailing_id)
-    try:
-        states.send_now(mailing_id)
-    except states.InvalidTransition:
-        _not_allowed_now()
-        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
-    _set_reminders(mailing, days, utcnow())
+    if form.validate():
+        try:
+            notes = scheduling.send_mailing_now(mailing_id, form.reminder_days(), current_user.id)
+        except reminders.ReminderRefused as refusal:
+            form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
+        except states.InvalidTransition:
+            _not_allowed_now()
+            return _progress_page(mailing_id)
+        else:
+            flash_reminder_notes(notes)
+            _queue_start(mailing_id)
+            flash(gettext("Sending has started."), "success")
+            return _progress_page(mailing_id)
+    if form.csrf_token.errors:
+        abort(400)
+    shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
+    shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
+    return render_preview_page(mailing, 400, schedule_form=shown)
+
+
+def _queue_start(mailing_id: int) -> None:
+    """Queue the task that starts a mailing scheduled for now (after the commit, so the worker sees it)."""
     from mailer.tasks import queue
     from mailer.tasks.sending import start_mailing
 
     queue(start_mailing, mailing_id)
-    log.info("mailing %s sent now by staff %s", mailing_id, current_user.id)
-    flash(gettext("Sending has started."), "success")
-    return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
 
 
 @bp.post("/<int:mailing_id>/unschedule")

@@ -19,6 +19,7 @@ CLOCKED_MODULES = (
     "mailer.events.reminders",
     "mailer.staff.mailing_views",
     "mailer.mailings.states",
+    "mailer.mailings.scheduling",
     "mailer.sending.audience",
 )
 
