@@ -12,15 +12,13 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from mailer.mailings import drafts, preview, scheduling
+from mailer.mailings import drafts, preview, queries, scheduling, templates_store
+from mailer.subscribers.lifecycle import all_topics
 from mailer.events import reminders
 from mailer.events.service import NonExistentLocalTime, local_to_utc, utc_to_local
-from mailer.extensions import db
-from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, StaffRole, Topic
-from mailer.models.types import utcnow
+from mailer.models import Mailing, MailingKind, MailingStatus, StaffRole
 from mailer.mailings import states
 from mailer.models.mailing import EDITABLE
 from mailer.mail.transports import SendError
@@ -37,7 +35,7 @@ bp = Blueprint("staff_mailings", __name__, url_prefix="/staff/mailings")
 
 
 def _load_or_404(mailing_id: int) -> Mailing:
-    mailing = db.session.get(Mailing, mailing_id)
+    mailing = queries.get_mailing(mailing_id)
     if mailing is None:
         abort(404)
     if mailing.kind == MailingKind.DIGEST:
@@ -53,18 +51,14 @@ def _language() -> str:
 
 def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
     language = _language()
-    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in db.session.scalars(
-        select(Topic).order_by(Topic.position, Topic.id))]
+    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in all_topics()]
     form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
                              SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
-    # Offer upcoming events, plus the one already chosen even if it has passed.
-    events = list(db.session.scalars(select(Event).where(Event.starts_at >= utcnow()).order_by(Event.starts_at)))
-    if mailing is not None and mailing.event is not None and mailing.event not in events:
-        events.insert(0, mailing.event)
+    events = queries.events_to_offer(mailing.event if mailing is not None else None)
     form.event_id.choices = [SelectChoice(None, gettext("No event"))] + [
         SelectChoice(e.id, f"{e.title} ({utc_to_local(e.starts_at).strftime('%Y-%m-%d')})") for e in events]
     form.template_id.choices = [SelectChoice(None, gettext("Standard template"))] + [
-        SelectChoice(t.id, t.name) for t in db.session.scalars(select(MailTemplate).order_by(MailTemplate.name))]
+        SelectChoice(t.id, t.name) for t in templates_store.list_templates()]
 
 
 def _draft_data(form: MailingForm) -> drafts.DraftData:
@@ -92,8 +86,7 @@ def _form_errors_from(form: MailingForm, error: drafts.DraftInvalid) -> None:
 @staff_required()
 def index():
     """All mailings, newest first, with their status."""
-    mailings = list(db.session.scalars(select(Mailing).order_by(Mailing.created_at.desc(),
-                                                                          Mailing.id.desc()).limit(500)))
+    mailings = queries.list_mailings()
     return render_template("staff/mailings.html", mailings=mailings,
                            status_labels=mailing_status_labels(), kind_labels=kind_labels(),
                            editable=EDITABLE, logout_form=LogoutForm())
@@ -107,7 +100,7 @@ def new():
     _fill_choices(form)
     if request.method == "GET":
         event_id = request.args.get("event", type=int)
-        if event_id and db.session.get(Event, event_id):
+        if event_id and queries.event_exists(event_id):
             form.event_id.data = event_id
         return _render_form(form, None)
     if not form.validate():

@@ -17,7 +17,7 @@ CLOCKED_MODULES = (
     "mailer.events.service",
     "mailer.events.calendar",
     "mailer.events.reminders",
-    "mailer.staff.mailing_views",
+    "mailer.mailings.queries",
     "mailer.mailings.states",
     "mailer.mailings.scheduling",
     "mailer.sending.audience",
