@@ -1,8 +1,6 @@
 """Admin pages for subscribers: list, detail with the consent ledger, import, export, revoke and erase."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 
@@ -14,14 +12,14 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from mailer.extensions import csrf, db
-from mailer.models import ConsentChannel, StaffRole, Subscriber, Topic
+from mailer.models import ConsentChannel, StaffRole, Subscriber
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
 from mailer.staff.labels import ledger_labels, subscriber_status_labels
 from mailer.staff.login_views import LogoutForm
-from mailer.subscribers import admin, csv_import, csv_rows, gdpr, preferences
+from mailer.subscribers import admin, csv_export, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.ledger import Origin
-from mailer.subscribers.lifecycle import revoke_tokens
+from mailer.subscribers.lifecycle import all_topics, revoke_tokens
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +28,6 @@ bp = Blueprint("staff_subscribers", __name__, url_prefix="/staff/subscribers")
 PER_PAGE = 50
 # The app accepts small bodies (public forms); an import file may be larger, on this route only.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
-# Spreadsheets run cells starting with these as formulas; the export defuses them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def reason_text(bad_row: csv_rows.BadRow) -> str:
@@ -77,10 +73,6 @@ def _origin() -> Origin:
     return Origin(ConsentChannel.STAFF, ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
-def _all_topics() -> list[Topic]:
-    return list(db.session.scalars(db.select(Topic).order_by(Topic.position, Topic.id)))
-
-
 @bp.get("/")
 @staff_required(StaffRole.ADMIN)
 def index():
@@ -93,7 +85,7 @@ def index():
         rows, total = admin.search_subscribers(query, status, topic_id, page, PER_PAGE)
     except ValueError:
         abort(400)
-    topics = _all_topics()
+    topics = all_topics()
     return render_template(
         "staff/subscribers.html",
         rows=rows, total=total, query=query, status=status, topic_id=topic_id, page=page,
@@ -108,7 +100,7 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
     return render_template(
         "staff/subscriber.html",
         subscriber=subscriber,
-        topics_by_id={t.id: t for t in _all_topics()},
+        topics_by_id={t.id: t for t in all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
         status_labels=subscriber_status_labels(), ledger_labels=ledger_labels(),
         frequency_labels=preferences.frequency_labels(), pause_end_date=preferences.pause_end_date(subscriber),
@@ -181,7 +173,7 @@ def import_csv():
     if request.method == "POST":
         request.max_content_length = IMPORT_MAX_BYTES
         csrf.protect()
-    topics = _all_topics()
+    topics = all_topics()
     form = ImportForm()
     form.topics.choices = [(t.id, t.name(_language())) for t in topics]
     context = {"form": form, "logout_form": LogoutForm(), "max_megabytes": IMPORT_MAX_BYTES // (1024 * 1024)}
@@ -221,29 +213,11 @@ def _language() -> str:
     return str(get_locale() or "da")
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 @bp.get("/export.csv")
 @staff_required(StaffRole.ADMIN)
 def export_csv():
     """Download every subscriber as CSV (UTF-8 with BOM and ';', as Danish spreadsheets expect)."""
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
-        buffer.write("\ufeff")
-        writer.writerow(admin.EXPORT_COLUMNS)
-        for count, row in enumerate(admin.export_rows(), 1):
-            writer.writerow([_cell(value) for value in row])
-            if count % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     return Response(
-        stream_with_context(generate()), mimetype="text/csv",
+        stream_with_context(csv_export.export_csv()), mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="subscribers.csv"'},
     )
