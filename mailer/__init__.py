@@ -46,7 +46,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.sending_views import bp as staff_sending_bp
     from mailer.staff.subscriber_views import bp as staff_subscribers_bp
     from mailer.staff.team_views import bp as staff_team_bp
-    from mailer.staff.views import bp as staff_bp
+    from mailer.staff.login_views import bp as staff_bp
+    from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
     from mailer.health import bp as health_bp
     from mailer.webhooks import bp as webhooks_bp
 

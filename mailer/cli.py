@@ -5,8 +5,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from mailer import accounts
 from mailer.extensions import db
-from mailer.models import ConsentChannel, ConsentEvent, StaffRole, StaffUser
+from mailer.models import ConsentChannel, ConsentEvent, StaffRole
 from mailer.mail.transports import list_outbox
 from mailer.subscribers import lifecycle
 from mailer.subscribers.consent import Origin
@@ -22,15 +23,7 @@ subscribers_cli = AppGroup("subscribers", help="Look up and manage subscribers."
 @click.password_option(help="Prompted for when not given.")
 def create_staff(email: str, role: str, password: str) -> None:
     """Create a staff account, or reset its password and role."""
-    from sqlalchemy import func
-
-    user = db.session.scalar(db.select(StaffUser).where(func.lower(StaffUser.email) == email.lower()))
-    if user is None:
-        user = StaffUser(email=email)
-        db.session.add(user)
-    user.role = role
-    user.set_password(password)
-    db.session.commit()
+    accounts.create_or_reset(email, role, password)
     click.echo(f"staff account {email} ({role}) ready")
 
 

@@ -19,15 +19,11 @@ from mailer.events.reminders import ReminderOutcome, ReminderNote, retime_remind
 from mailer.events.service import EventData, has_ended, update_event
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus, StaffUser
+from mailer.models.mailing import CANCELLABLE, EDITABLE, REACHED_PEOPLE
 from mailer.mailings import states
 
 log = logging.getLogger(__name__)
 
-# A mailing in one of these has reached (or is reaching) people, who should hear of a cancellation.
-REACHED_PEOPLE = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
-# Not yet (fully) out: staff should look at these when the event is cancelled.
-NOT_YET_OUT = (MailingStatus.DRAFT, MailingStatus.SCHEDULED, MailingStatus.SENDING,
-               MailingStatus.PAUSED)
 
 
 class EventMailingRefused(ValueError):
@@ -139,7 +135,7 @@ def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
     filled it in gets the new date and place; one that staff edited is theirs and stays.
     Runs in the caller's transaction (the caller commits), so all of it happens or none.
     """
-    waiting = [m for m in mailings_of(event.id) if m.status in states.EDITABLE]
+    waiting = [m for m in mailings_of(event.id) if m.status in EDITABLE]
     before = {m.id: _prefilled_text(m, event) for m in waiting}
     update_event(event, data)
     result = EventUpdate(reminder_notes=retime_reminders(event))
@@ -153,7 +149,7 @@ def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
             continue
         # Only while it can still be edited: one that has just started keeps what it is sending.
         done = db.session.execute(
-            update(Mailing).where(Mailing.id == mailing.id, Mailing.status.in_(states.EDITABLE))
+            update(Mailing).where(Mailing.id == mailing.id, Mailing.status.in_(EDITABLE))
             .values(**changes).execution_options(synchronize_session=False)
         ).rowcount
         if done:
@@ -179,14 +175,14 @@ def withdraw_event_mailings(event: Event) -> Withdrawal:
     """
     withdrawal = Withdrawal()
     for mailing in mailings_of(event.id):
-        if mailing.kind == MailingKind.REMINDER and mailing.status in NOT_YET_OUT:
+        if mailing.kind == MailingKind.REMINDER and mailing.status in CANCELLABLE:
             try:
                 states.cancel(mailing.id)
             except states.InvalidTransition:
                 continue  # finished in the meantime
             withdrawal.cancelled_reminders.append(ReminderNote(
                 ReminderOutcome.CANCELLED_EVENT, mailing.remind_days_before or 0, mailing.id, mailing.scheduled_at))
-        elif mailing.kind == MailingKind.ANNOUNCEMENT and mailing.status in NOT_YET_OUT:
+        elif mailing.kind == MailingKind.ANNOUNCEMENT and mailing.status in CANCELLABLE:
             withdrawal.not_yet_out.append(mailing)
     withdrawal.needs_notice = needs_cancellation_notice(event)
     if withdrawal.cancelled_reminders:

@@ -20,6 +20,7 @@ from mailer.events.mailing_texts import reminder_text
 from mailer.clock import COPENHAGEN, utc_to_local
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus
+from mailer.models.mailing import REACHED_PEOPLE
 from mailer import clock
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,6 @@ log = logging.getLogger(__name__)
 SUGGESTED_DAYS = (7, 1)
 MIN_DAYS, MAX_DAYS = 1, 60
 MAX_REMINDERS = 5
-# The parent has already gone (or is going) out: its reminders may be set, but not changed by a re-schedule.
-PARENT_SENT = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 
 
 class ReminderRefused(ValueError):
@@ -165,12 +164,24 @@ def _remove_scheduled(reminder_id: int) -> bool:
 
 
 def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
+    """Make the mailing's waiting reminders exactly `days` (see apply_reminders). Commits."""
+    try:
+        notes = apply_reminders(mailing_id, days, sends_at)
+    except ReminderRefused:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    return notes
+
+
+def apply_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> list[ReminderNote]:
     """Make the mailing's waiting reminders exactly `days`, for a mailing going out at `sends_at`.
 
     Called when staff schedule or send the announcement of an event. Scheduled reminders
     with the same days stay (re-timed if needed); unticked ones are removed; a reminder
     whose time has passed, or that would go before the mailing itself, is not made.
-    A reminder staff put back to draft by hand is theirs, and is left alone. Commits.
+    A reminder staff put back to draft by hand is theirs, and is left alone. The caller
+    commits (or rolls back on ReminderRefused).
     """
     # Locked, so two clicks on "Schedule" at once cannot both add the same reminder.
     mailing = db.session.scalar(
@@ -180,11 +191,7 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
     if mailing is None:
         raise LookupError(f"mailing {mailing_id} does not exist")
     now = clock.utcnow()
-    try:
-        wanted = check_reminders(mailing, days, now)
-    except ReminderRefused:
-        db.session.rollback()
-        raise
+    wanted = check_reminders(mailing, days, now)
     existing = {r.remind_days_before: r for r in reminders_of(mailing_id)
                 if r.status == MailingStatus.SCHEDULED}
     notes: list[ReminderNote] = []
@@ -210,7 +217,6 @@ def set_reminders(mailing_id: int, days: Iterable[int], sends_at: datetime) -> l
             notes.append(ReminderNote(ReminderOutcome.RETIMED, days_before, reminder.id, reminder.scheduled_at, when))
         else:
             notes.append(ReminderNote(ReminderOutcome.KEPT, days_before, reminder.id, None, reminder.scheduled_at))
-    db.session.commit()
     log.info("mailing %s reminders: %s", mailing_id, [(n.days_before, n.outcome.value) for n in notes])
     return notes
 
@@ -248,7 +254,7 @@ def retime_reminders(event: Event) -> list[ReminderNote]:
             continue
         parent = reminder.parent
         parent_goes_at = None
-        if parent is not None and parent.status not in PARENT_SENT:
+        if parent is not None and parent.status not in REACHED_PEOPLE:  # a parent already out has no time to wait for
             parent_goes_at = parent.scheduled_at
         if when <= now or (parent_goes_at is not None and when <= parent_goes_at):
             outcome = ReminderOutcome.CANCELLED_PAST if when <= now else ReminderOutcome.CANCELLED_EARLY

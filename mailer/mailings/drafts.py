@@ -10,7 +10,8 @@ from sqlalchemy import select
 from mailer.languages import LANGUAGES
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, Topic
-from mailer.mailings.states import EDITABLE, InvalidTransition
+from mailer.mailings.states import InvalidTransition
+from mailer.models.mailing import EDITABLE
 
 log = logging.getLogger(__name__)
 

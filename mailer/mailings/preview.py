@@ -89,11 +89,10 @@ def check_mailing(mailing_id: int) -> list[Warning]:
 
 
 def record_presend_warnings(mailing_id: int) -> list[Warning]:
-    """Run the check and store its warnings on the mailing (they never block sending)."""
+    """Run the check and store its warnings on the mailing (they never block sending); the caller commits."""
     warnings = check_mailing(mailing_id)
     mailing = _mailing(mailing_id)
     mailing.presend_warnings = warnings_to_json(warnings)
-    db.session.commit()
     if warnings:
         log.info("mailing %s has pre-send warnings: %s", mailing_id, ", ".join(w.code for w in warnings))
     return warnings

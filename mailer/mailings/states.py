@@ -10,34 +10,46 @@ from sqlalchemy.orm import aliased
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus
+from mailer.models.mailing import CANCELLABLE, EDITABLE, GOING_OUT, PAUSABLE, RESUMABLE
 from mailer import clock
 from mailer.sending import deliveries
 from mailer.sending.snapshot import snapshot_audience
 
 log = logging.getLogger(__name__)
 
-EDITABLE = (MailingStatus.DRAFT, MailingStatus.SCHEDULED)
-
 
 class InvalidTransition(ValueError):
     """The mailing is not in a state that allows this."""
 
 
-def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
+def _move(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
     result = db.session.execute(
         update(Mailing)
         .where(Mailing.id == mailing_id, Mailing.status.in_(allowed))
         .values(updated_at=clock.utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return result.rowcount == 1
+
+
+def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -> bool:
+    moved = _move(mailing_id, allowed, **values)
+    db.session.commit()
+    return moved
+
+
+def mark_scheduled(mailing_id: int, when: datetime) -> None:
+    """Schedule a draft (or re-time a scheduled one) in the caller's transaction; the caller commits."""
+    if not _move(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when):
+        raise InvalidTransition("only a draft or scheduled mailing can be scheduled")
 
 
 def schedule(mailing_id: int, when: datetime) -> None:
     """Schedule a draft (or re-time a scheduled one) to start at `when` (aware datetime)."""
-    if not _transition(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when):
-        raise InvalidTransition("only a draft or scheduled mailing can be scheduled")
+    try:
+        mark_scheduled(mailing_id, when)
+    finally:
+        db.session.commit()
 
 
 def send_now(mailing_id: int) -> None:
@@ -55,8 +67,7 @@ def _parent_not_going_out():
     """A reminder or cancellation notice waits while its parent is still scheduled, sending or paused:
     its audience is the parent's recipients, so starting early would miss those not yet sent to."""
     parent = aliased(Mailing)
-    return ~exists().where(parent.id == Mailing.parent_id, parent.status.in_(
-        (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED)))
+    return ~exists().where(parent.id == Mailing.parent_id, parent.status.in_(GOING_OUT))
 
 
 def due_mailing_ids() -> list[int]:
@@ -139,7 +150,7 @@ def audience_complete(mailing_id: int) -> bool:
 
 def pause(mailing_id: int, reason: str | None = None) -> None:
     """Pause sending; workers stop between groups and hand their unsent rows back."""
-    if not _transition(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.PAUSED,
+    if not _transition(mailing_id, PAUSABLE, status=MailingStatus.PAUSED,
                        status_reason=reason):
         raise InvalidTransition("only a sending mailing can be paused")
     log.warning("mailing %s paused: %s", mailing_id, reason or "by staff")
@@ -147,15 +158,14 @@ def pause(mailing_id: int, reason: str | None = None) -> None:
 
 def resume(mailing_id: int) -> None:
     """Resume a paused mailing; the caller wakes the workers."""
-    if not _transition(mailing_id, (MailingStatus.PAUSED,), status=MailingStatus.SENDING,
+    if not _transition(mailing_id, RESUMABLE, status=MailingStatus.SENDING,
                        status_reason=None):
         raise InvalidTransition("only a paused mailing can be resumed")
 
 
 def cancel(mailing_id: int) -> None:
     """Cancel before or during sending; rows not yet sent stay unsent."""
-    allowed = (*EDITABLE, MailingStatus.SENDING, MailingStatus.PAUSED)
-    if not _transition(mailing_id, allowed, status=MailingStatus.CANCELLED, finished_at=clock.utcnow()):
+    if not _transition(mailing_id, CANCELLABLE, status=MailingStatus.CANCELLED, finished_at=clock.utcnow()):
         raise InvalidTransition("this mailing can no longer be cancelled")
     # Its reminders would go only to whoever it reached before the cancel: they go too.
     db.session.execute(

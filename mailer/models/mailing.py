@@ -22,6 +22,19 @@ class MailingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Sets of statuses the rules and pages share, stated once. Tuples, so SQL IN lists keep one order.
+# Not started yet: the text can still change, and it can be scheduled or sent.
+EDITABLE = (MailingStatus.DRAFT, MailingStatus.SCHEDULED)
+# Waiting for its time, or on its way out (a reminder's parent in one of these holds it back).
+GOING_OUT = (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED)
+# Has reached (or is reaching) people: they should hear of a cancellation, and its reminders stay put.
+REACHED_PEOPLE = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
+# Not yet (fully) out, so it can still be cancelled.
+CANCELLABLE = (*EDITABLE, MailingStatus.SENDING, MailingStatus.PAUSED)
+PAUSABLE = (MailingStatus.SENDING,)
+RESUMABLE = (MailingStatus.PAUSED,)
+
+
 class MailingKind(StrEnum):
     ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take announcements
     REMINDER = "reminder"          # to those who got the parent mailing and are still subscribed

@@ -5,10 +5,7 @@ import logging
 
 from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
-from sqlalchemy import select
-
-from mailer.extensions import db
-from mailer.models import Mailing, MailingKind, MailingStatus
+from mailer.mailings import queries
 from mailer.composing.mailing import CompiledMailing
 
 log = logging.getLogger(__name__)
@@ -19,20 +16,15 @@ bp = Blueprint("archive", __name__)
 @bp.get("/archive")
 def index():
     """Sent mailings, newest first."""
-    mailings = list(db.session.scalars(
-        # A digest is different for each reader: there is no public copy of it.
-        select(Mailing).where(Mailing.status == MailingStatus.SENT,
-                                   Mailing.kind != MailingKind.DIGEST)
-        .order_by(Mailing.finished_at.desc(), Mailing.id.desc()).limit(500)))
+    mailings = queries.archived_mailings()
     return render_template("public/archive.html", mailings=mailings)
 
 
 @bp.get("/archive/<int:mailing_id>")
 def item(mailing_id: int):
     """The web version: rendered like the mail, for nobody in particular (no personal links)."""
-    mailing = db.session.get(Mailing, mailing_id)
-    if (mailing is None or mailing.status != MailingStatus.SENT
-            or mailing.kind == MailingKind.DIGEST):
+    mailing = queries.archived_mailing(mailing_id)
+    if mailing is None:
         abort(404)
     language = mailing.language or str(get_locale() or "da")
     try:

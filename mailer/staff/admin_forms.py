@@ -9,14 +9,14 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from mailer.models import StaffRole
 from mailer.form_fields import CheckboxListField, no_control_characters
+from mailer.staff.labels import role_labels
 
 PASSWORD_MIN = 12
 
 
 def role_choices() -> list[tuple[str, str]]:
-    return [(StaffRole.EDITOR.value, _l("Editor")), (StaffRole.ADMIN.value, _l("Admin"))]
+    return [(str(role), label) for role, label in role_labels().items()]
 
 
 class ActionForm(FlaskForm):

@@ -8,7 +8,8 @@ from typing import TypeVar
 from flask import abort
 from flask_login import current_user, login_required
 
-from mailer.extensions import db, login_manager
+from mailer import accounts
+from mailer.extensions import login_manager
 from mailer.models import StaffRole, StaffUser
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -18,7 +19,7 @@ F = TypeVar("F", bound=Callable[..., object])
 def load_staff_user(user_id: str) -> StaffUser | None:
     if not user_id.isdigit():
         return None
-    return db.session.get(StaffUser, int(user_id))
+    return accounts.get_staff(int(user_id))
 
 
 def staff_required(role: StaffRole | None = None) -> Callable[[F], F]:
@@ -35,13 +36,3 @@ def staff_required(role: StaffRole | None = None) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
-
-
-def authenticate(email: str, password: str) -> StaffUser | None:
-    """Return the active staff user with these credentials, or None."""
-    from sqlalchemy import func
-
-    user = db.session.scalar(db.select(StaffUser).where(func.lower(StaffUser.email) == email.strip().lower()))
-    if user is None or not user.active or not user.check_password(password):
-        return None
-    return user

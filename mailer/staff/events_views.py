@@ -15,12 +15,13 @@ from mailer import clock
 from mailer.events import mailings, service
 from mailer.clock import FieldValueError
 from mailer.extensions import db
-from mailer.models import Mailing, Event, EventStatus, Topic
+from mailer.models import Mailing, Event, EventStatus
 from mailer.staff.auth import staff_required
 from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm
-from mailer.staff.mailing_notices import danish_time, flash_event_moved, flash_withdrawal, kind_labels
-from mailer.staff.sending_views import mailing_status_labels
-from mailer.staff.views import LogoutForm
+from mailer.staff.labels import kind_labels, mailing_status_labels
+from mailer.staff.reminder_notices import danish_time, flash_event_moved, flash_withdrawal
+from mailer.staff.login_views import LogoutForm
+from mailer.subscribers.lifecycle import all_topics
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -38,7 +39,7 @@ def events_context() -> dict[str, object]:
 
 def _topic_choices() -> list[SelectChoice]:
     language = str(get_locale())
-    return [SelectChoice(str(t.id), t.name(language)) for t in db.session.scalars(db.select(Topic).order_by(Topic.position))]
+    return [SelectChoice(str(t.id), t.name(language)) for t in all_topics()]
 
 
 def _event_or_404(event_id: int) -> Event:

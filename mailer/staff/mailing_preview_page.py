@@ -11,11 +11,11 @@ from mailer.mailings.presend import presend_warnings, warnings_from_json
 from mailer.events import reminders
 from mailer.extensions import db
 from mailer.models import Mailing, EventStatus, Subscriber
-from mailer.mailings import states
+from mailer.models.mailing import EDITABLE
 from mailer.staff.mailing_forms import ActionForm, ScheduleForm, TestSendForm
-from mailer.staff.mailing_notices import danish_time, days_before, kind_labels
-from mailer.staff.sending_views import mailing_status_labels
-from mailer.staff.views import LogoutForm
+from mailer.staff.labels import kind_labels, mailing_status_labels
+from mailer.staff.reminder_notices import danish_time, days_before
+from mailer.staff.login_views import LogoutForm
 
 
 def schedule_form_for(mailing: Mailing) -> ScheduleForm:
@@ -52,7 +52,7 @@ def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSen
         subscriber=subscriber, matches=preview.find_subscribers(query) if query else [], query=query,
         preview_language=preview.preview_language(mailing, subscriber, language),
         test_form=test_form, schedule_form=schedule_form or schedule_form_for(mailing), action_form=ActionForm(),
-        editable=mailing.status in states.EDITABLE, status_labels=mailing_status_labels(),
+        editable=mailing.status in EDITABLE, status_labels=mailing_status_labels(),
         kind_labels=kind_labels(), can_remind=reminders.can_have_reminders(mailing),
         reminder_list=reminders.reminders_of(mailing.id), danish_time=danish_time, days_before=days_before,
         event_cancelled=mailing.event is not None and mailing.event.status == EventStatus.CANCELLED,

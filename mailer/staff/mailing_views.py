@@ -12,24 +12,24 @@ from datetime import datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
-from mailer.mailings import drafts, preview
-from mailer.composing.custom_templates import TemplateRefused
+from mailer.mailings import drafts, preview, queries, scheduling, templates_store
+from mailer.subscribers.lifecycle import all_topics
 from mailer.events import reminders
 from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
-from mailer.extensions import db
-from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, StaffRole, Topic
-from mailer import clock
+from mailer.models import Mailing, MailingKind, MailingStatus, StaffRole
 from mailer.mailings import states
+from mailer.models.mailing import EDITABLE
 from mailer.mail.transports import SendError
 from mailer.staff.mailing_forms import ActionForm, MailingForm, ScheduleForm, SendNowForm, TestSendForm
 from mailer.staff.mailing_preview_page import render_preview_page
 from mailer.staff.auth import staff_required
-from mailer.staff.mailing_notices import flash_reminder_notes, kind_labels
-from mailer.staff.sending_views import mailing_status_labels
-from mailer.staff.views import LogoutForm
+from mailer.staff.labels import kind_labels, mailing_status_labels
+from mailer.staff.reminder_notices import flash_reminder_notes
+from mailer.staff.login_views import LogoutForm
+from mailer.tasks import queue
+from mailer.tasks.sending import start_mailing
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ bp = Blueprint("staff_mailings", __name__, url_prefix="/staff/mailings")
 
 
 def _load_or_404(mailing_id: int) -> Mailing:
-    mailing = db.session.get(Mailing, mailing_id)
+    mailing = queries.get_mailing(mailing_id)
     if mailing is None:
         abort(404)
     if mailing.kind == MailingKind.DIGEST:
@@ -53,18 +53,14 @@ def _language() -> str:
 
 def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
     language = _language()
-    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in db.session.scalars(
-        select(Topic).order_by(Topic.position, Topic.id))]
+    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in all_topics()]
     form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
                              SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
-    # Offer upcoming events, plus the one already chosen even if it has passed.
-    events = list(db.session.scalars(select(Event).where(Event.starts_at >= clock.utcnow()).order_by(Event.starts_at)))
-    if mailing is not None and mailing.event is not None and mailing.event not in events:
-        events.insert(0, mailing.event)
+    events = queries.events_to_offer(mailing.event if mailing is not None else None)
     form.event_id.choices = [SelectChoice(None, gettext("No event"))] + [
         SelectChoice(e.id, f"{e.title} ({utc_to_local(e.starts_at).strftime('%Y-%m-%d')})") for e in events]
     form.template_id.choices = [SelectChoice(None, gettext("Standard template"))] + [
-        SelectChoice(t.id, t.name) for t in db.session.scalars(select(MailTemplate).order_by(MailTemplate.name))]
+        SelectChoice(t.id, t.name) for t in templates_store.list_templates()]
 
 
 def _draft_data(form: MailingForm) -> drafts.DraftData:
@@ -92,11 +88,10 @@ def _form_errors_from(form: MailingForm, error: drafts.DraftInvalid) -> None:
 @staff_required()
 def index():
     """All mailings, newest first, with their status."""
-    mailings = list(db.session.scalars(select(Mailing).order_by(Mailing.created_at.desc(),
-                                                                          Mailing.id.desc()).limit(500)))
+    mailings = queries.list_mailings()
     return render_template("staff/mailings.html", mailings=mailings,
                            status_labels=mailing_status_labels(), kind_labels=kind_labels(),
-                           editable=states.EDITABLE, logout_form=LogoutForm())
+                           editable=EDITABLE, logout_form=LogoutForm())
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -107,7 +102,7 @@ def new():
     _fill_choices(form)
     if request.method == "GET":
         event_id = request.args.get("event", type=int)
-        if event_id and db.session.get(Event, event_id):
+        if event_id and queries.event_exists(event_id):
             form.event_id.data = event_id
         return _render_form(form, None)
     if not form.validate():
@@ -126,7 +121,7 @@ def new():
 def edit(mailing_id: int):
     """Edit a draft or scheduled mailing."""
     mailing = _load_or_404(mailing_id)
-    if mailing.status not in states.EDITABLE:
+    if mailing.status not in EDITABLE:
         flash(gettext("This mailing can no longer be edited: it has started or finished."), "error")
         return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
     form = MailingForm(obj=None) if request.method == "POST" else MailingForm(
@@ -147,19 +142,9 @@ def edit(mailing_id: int):
         _form_errors_from(form, error)
         return _render_form(form, mailing, 400)
     if updated.status == MailingStatus.SCHEDULED:
-        _record_check(mailing_id)
+        scheduling.record_presend_check(mailing_id)
     flash(gettext("Your changes are saved."), "success")
     return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
-
-
-def _record_check(mailing_id: int) -> None:
-    """Record the pre-send check on a mailing about to be scheduled or sent."""
-    if states.status_of(mailing_id) not in states.EDITABLE:
-        return
-    try:
-        preview.record_presend_warnings(mailing_id)
-    except TemplateRefused as error:  # the check must never stop a send; the engine reports the failure
-        log.warning("pre-send check of mailing %s could not render: %s", mailing_id, error)
 
 
 @bp.get("/<int:mailing_id>/preview")
@@ -191,21 +176,8 @@ def _not_allowed_now():
     flash(gettext("This mailing is no longer a draft or scheduled, so that is not possible."), "error")
 
 
-def _checked_reminder_days(mailing: Mailing, form: SendNowForm) -> list[int] | None:
-    """The reminders asked for, or None after putting the reason on the form."""
-    days = form.reminder_days()
-    try:
-        return reminders.check_reminders(mailing, days, clock.utcnow())
-    except reminders.ReminderRefused as refusal:
-        form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
-        return None
-
-
-def _set_reminders(mailing: Mailing, days: list[int], sends_at: datetime) -> None:
-    """Make the waiting reminders match the form, and tell staff what that did."""
-    if not reminders.can_have_reminders(mailing):
-        return
-    flash_reminder_notes(reminders.set_reminders(mailing.id, days, sends_at))
+def _progress_page(mailing_id: int):
+    return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
 
 
 @bp.post("/<int:mailing_id>/schedule")
@@ -222,22 +194,20 @@ def schedule(mailing_id: int):
     except NonExistentLocalTime:
         form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
         return render_preview_page(mailing, 400, schedule_form=form)
-    if when <= clock.utcnow():
+    try:
+        notes = scheduling.schedule_mailing(mailing_id, when, form.reminder_days(), current_user.id)
+    except scheduling.WhenInPast:
         form.when.errors = [gettext("Please choose a time in the future.")]
         return render_preview_page(mailing, 400, schedule_form=form)
-    days = _checked_reminder_days(mailing, form)
-    if days is None:
+    except reminders.ReminderRefused as refusal:
+        form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
         return render_preview_page(mailing, 400, schedule_form=form)
-    _record_check(mailing_id)
-    try:
-        states.schedule(mailing_id, when)
     except states.InvalidTransition:
         _not_allowed_now()
-        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
-    log.info("mailing %s scheduled for %s by staff %s", mailing_id, when.isoformat(), current_user.id)
+        return _progress_page(mailing_id)
     flash(gettext("The mailing is scheduled for %(when)s (Danish time).", when=local.strftime("%Y-%m-%d %H:%M")),
           "success")
-    _set_reminders(mailing, days, when)
+    flash_reminder_notes(notes)
     return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
 
 
@@ -247,26 +217,29 @@ def send_now(mailing_id: int):
     """Start sending at once (with the reminders ticked) and go to the progress page."""
     mailing = _load_or_404(mailing_id)
     form = SendNowForm()
-    if not form.validate() or (days := _checked_reminder_days(mailing, form)) is None:
-        if form.csrf_token.errors:
-            abort(400)
-        shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
-        shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
-        return render_preview_page(mailing, 400, schedule_form=shown)
-    _record_check(mailing_id)
-    try:
-        states.send_now(mailing_id)
-    except states.InvalidTransition:
-        _not_allowed_now()
-        return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
-    _set_reminders(mailing, days, clock.utcnow())
-    from mailer.tasks import queue
-    from mailer.tasks.sending import start_mailing
+    if form.validate():
+        try:
+            notes = scheduling.send_mailing_now(mailing_id, form.reminder_days(), current_user.id)
+        except reminders.ReminderRefused as refusal:
+            form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
+        except states.InvalidTransition:
+            _not_allowed_now()
+            return _progress_page(mailing_id)
+        else:
+            flash_reminder_notes(notes)
+            _queue_start(mailing_id)
+            flash(gettext("Sending has started."), "success")
+            return _progress_page(mailing_id)
+    if form.csrf_token.errors:
+        abort(400)
+    shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
+    shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
+    return render_preview_page(mailing, 400, schedule_form=shown)
 
+
+def _queue_start(mailing_id: int) -> None:
+    """Queue the task that starts a mailing scheduled for now (after the commit, so the worker sees it)."""
     queue(start_mailing, mailing_id)
-    log.info("mailing %s sent now by staff %s", mailing_id, current_user.id)
-    flash(gettext("Sending has started."), "success")
-    return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
 
 
 @bp.post("/<int:mailing_id>/unschedule")

@@ -4,12 +4,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import format_decimal, format_timedelta, gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from mailer.models import MailingStatus, DeliveryStatus, StaffRole
+from mailer.models import MailingStatus, StaffRole
+from mailer.models.mailing import CANCELLABLE, PAUSABLE, RESUMABLE
 from mailer.mailings import states
 from mailer.sending import deliveries
 from mailer.sending.progress import (
@@ -20,46 +21,17 @@ from mailer.sending.progress import (
     progress_of,
 )
 from mailer.staff.auth import staff_required
-from mailer.staff.views import LogoutForm
+from mailer.staff.labels import delivery_status_labels, mailing_status_labels
+from mailer.staff.login_views import LogoutForm
+from mailer.tasks.sending import wake_senders
 
 bp = Blueprint("staff_sending", __name__, url_prefix="/staff/mailings")
 
 PER_PAGE = 50
-PAUSABLE = (MailingStatus.SENDING,)
-RESUMABLE = (MailingStatus.PAUSED,)
-CANCELLABLE = (
-    MailingStatus.DRAFT,
-    MailingStatus.SCHEDULED,
-    MailingStatus.SENDING,
-    MailingStatus.PAUSED,
-)
 
 
 class ControlForm(FlaskForm):
     """Pause, resume and cancel carry nothing but the CSRF token."""
-
-
-def mailing_status_labels() -> dict[str, str]:
-    return {
-        MailingStatus.DRAFT: gettext("Draft"),
-        MailingStatus.SCHEDULED: gettext("Scheduled"),
-        MailingStatus.SENDING: gettext("Sending"),
-        MailingStatus.PAUSED: gettext("Paused"),
-        MailingStatus.SENT: gettext("Sent"),
-        MailingStatus.CANCELLED: gettext("Cancelled"),
-    }
-
-
-def delivery_status_labels() -> dict[str, str]:
-    return {
-        DeliveryStatus.PENDING: gettext("Waiting"),
-        DeliveryStatus.CLAIMED: gettext("Being sent"),
-        DeliveryStatus.SENT: gettext("Sent"),
-        DeliveryStatus.FAILED: gettext("Failed"),
-        DeliveryStatus.BOUNCED: gettext("Bounced"),
-        DeliveryStatus.UNKNOWN: gettext("Unknown"),
-        DeliveryStatus.SKIPPED: gettext("Skipped"),
-    }
 
 
 def _load_or_404(mailing_id: int):
@@ -182,11 +154,7 @@ def resume(mailing_id: int):
         gettext("Only a paused mailing can be resumed."),
     )
     if resumed:
-        from mailer.tasks import queue
-        from mailer.tasks.sending import send_mailing
-
-        for _ in range(current_app.config["SEND_CONCURRENCY"]):
-            queue(send_mailing, mailing_id)
+        wake_senders(mailing_id)
     return _back(mailing_id)
 
 

@@ -1,8 +1,6 @@
 """Admin pages for subscribers: list, detail with the consent ledger, import, export, revoke and erase."""
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 
@@ -14,13 +12,14 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from mailer.extensions import csrf, db
-from mailer.models import ConsentAction, ConsentChannel, StaffRole, Subscriber, SubscriberStatus, SubscriptionStatus, Topic
+from mailer.models import ConsentChannel, StaffRole, Subscriber
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
-from mailer.staff.views import LogoutForm
-from mailer.subscribers import admin, csv_import, csv_rows, gdpr, preferences
+from mailer.staff.labels import ledger_labels, subscriber_status_labels
+from mailer.staff.login_views import LogoutForm
+from mailer.subscribers import admin, csv_export, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.consent import Origin
-from mailer.subscribers.lifecycle import revoke_tokens
+from mailer.subscribers.lifecycle import all_topics, revoke_tokens
 
 log = logging.getLogger(__name__)
 
@@ -29,44 +28,6 @@ bp = Blueprint("staff_subscribers", __name__, url_prefix="/staff/subscribers")
 PER_PAGE = 50
 # The app accepts small bodies (public forms); an import file may be larger, on this route only.
 IMPORT_MAX_BYTES = 5 * 1024 * 1024
-# Spreadsheets run cells starting with these as formulas; the export defuses them.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def status_labels() -> dict[str, str]:
-    return {
-        SubscriberStatus.PENDING: gettext("Pending"),
-        SubscriberStatus.CONFIRMED: gettext("Confirmed"),
-        SubscriberStatus.UNSUBSCRIBED: gettext("Unsubscribed"),
-        SubscriberStatus.BOUNCED: gettext("Bounced"),
-    }
-
-
-def ledger_labels() -> dict[str, str]:
-    """Words for the codes on the subscriber page: subscription statuses, ledger actions and channels."""
-    return {
-        SubscriptionStatus.UNCONFIRMED: gettext("Awaiting confirmation"),
-        SubscriptionStatus.CONFIRMED: gettext("Confirmed"),
-        SubscriptionStatus.UNSUBSCRIBED: gettext("Unsubscribed"),
-        ConsentAction.SIGNUP: gettext("Signed up"),
-        ConsentAction.CONFIRM: gettext("Confirmed"),
-        ConsentAction.SUBSCRIBE: gettext("Added a topic"),
-        ConsentAction.UNSUBSCRIBE: gettext("Unsubscribed"),
-        ConsentAction.LANGUAGE: gettext("Changed language"),
-        ConsentAction.NAME: gettext("Changed name"),
-        ConsentAction.FREQUENCY: gettext("Changed how often"),
-        ConsentAction.PAUSE: gettext("Paused all mail"),
-        ConsentAction.RESUME: gettext("Mail resumed"),
-        ConsentAction.TOKENS_REVOKED: gettext("Links revoked"),
-        ConsentAction.BOUNCED: gettext("Bounced"),
-        ConsentChannel.FORM: gettext("Signup form"),
-        ConsentChannel.LINK: gettext("Link in a mail"),
-        ConsentChannel.ONE_CLICK: gettext("One-click unsubscribe"),
-        ConsentChannel.STAFF: gettext("Staff"),
-        ConsentChannel.BOUNCE: gettext("Bounce or complaint"),
-        ConsentChannel.IMPORT: gettext("Import"),
-        ConsentChannel.AUTOMATIC: gettext("Automatic (the pause ran out)"),
-    }
 
 
 def reason_text(bad_row: csv_rows.BadRow) -> str:
@@ -112,10 +73,6 @@ def _origin() -> Origin:
     return Origin(ConsentChannel.STAFF, ip=request.remote_addr, user_agent=request.user_agent.string)
 
 
-def _all_topics() -> list[Topic]:
-    return list(db.session.scalars(db.select(Topic).order_by(Topic.position, Topic.id)))
-
-
 @bp.get("/")
 @staff_required(StaffRole.ADMIN)
 def index():
@@ -128,14 +85,14 @@ def index():
         rows, total = admin.search_subscribers(query, status, topic_id, page, PER_PAGE)
     except ValueError:
         abort(400)
-    topics = _all_topics()
+    topics = all_topics()
     return render_template(
         "staff/subscribers.html",
         rows=rows, total=total, query=query, status=status, topic_id=topic_id, page=page,
         last_page=max((total + PER_PAGE - 1) // PER_PAGE, 1),
         topics=topics, topics_by_id={t.id: t for t in topics},
         status_counts=admin.counts_by_status(), topic_counts=admin.counts_by_topic(),
-        status_labels=status_labels(), logout_form=LogoutForm(),
+        status_labels=subscriber_status_labels(), logout_form=LogoutForm(),
     )
 
 
@@ -143,9 +100,9 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
     return render_template(
         "staff/subscriber.html",
         subscriber=subscriber,
-        topics_by_id={t.id: t for t in _all_topics()},
+        topics_by_id={t.id: t for t in all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
-        status_labels=status_labels(), ledger_labels=ledger_labels(),
+        status_labels=subscriber_status_labels(), ledger_labels=ledger_labels(),
         frequency_labels=preferences.frequency_labels(), pause_end_date=preferences.pause_end_date(subscriber),
         action_form=ActionForm(),
         erase_form=erase_form or EraseForm(formdata=None),
@@ -216,7 +173,7 @@ def import_csv():
     if request.method == "POST":
         request.max_content_length = IMPORT_MAX_BYTES
         csrf.protect()
-    topics = _all_topics()
+    topics = all_topics()
     form = ImportForm()
     form.topics.choices = [(t.id, t.name(_language())) for t in topics]
     context = {"form": form, "logout_form": LogoutForm(), "max_megabytes": IMPORT_MAX_BYTES // (1024 * 1024)}
@@ -256,29 +213,11 @@ def _language() -> str:
     return str(get_locale() or "da")
 
 
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
-
-
 @bp.get("/export.csv")
 @staff_required(StaffRole.ADMIN)
 def export_csv():
     """Download every subscriber as CSV (UTF-8 with BOM and ';', as Danish spreadsheets expect)."""
-
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";")
-        buffer.write("\ufeff")
-        writer.writerow(admin.EXPORT_COLUMNS)
-        for count, row in enumerate(admin.export_rows(), 1):
-            writer.writerow([_cell(value) for value in row])
-            if count % 1000 == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
     return Response(
-        stream_with_context(generate()), mimetype="text/csv",
+        stream_with_context(csv_export.export_csv()), mimetype="text/csv",
         headers={"Content-Disposition": 'attachment; filename="subscribers.csv"'},
     )

@@ -1,26 +1,22 @@
 """Admin pages for staff accounts: list, create, change role, deactivate and reactivate."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import func
 
-from mailer.extensions import db
+from mailer import accounts
 from mailer.models import StaffRole, StaffUser
 from mailer.staff.admin_forms import ActionForm, StaffCreateForm, StaffRoleForm
 from mailer.staff.auth import staff_required
-from mailer.staff.views import LogoutForm
-
-log = logging.getLogger(__name__)
+from mailer.staff.labels import role_names
+from mailer.staff.login_views import LogoutForm
 
 bp = Blueprint("staff_team", __name__, url_prefix="/staff/team")
 
 
 def _render(create_form: StaffCreateForm | None = None, code: int = 200):
-    users = db.session.scalars(db.select(StaffUser).order_by(func.lower(StaffUser.email))).all()
+    users = accounts.list_staff()
     role_forms = {user.id: StaffRoleForm(formdata=None, role=user.role) for user in users}
     return render_template(
         "staff/team.html",
@@ -33,7 +29,7 @@ def _render(create_form: StaffCreateForm | None = None, code: int = 200):
 
 
 def _user_or_404(user_id: int) -> StaffUser:
-    user = db.session.get(StaffUser, user_id)
+    user = accounts.get_staff(user_id)
     if user is None:
         abort(404)
     return user
@@ -60,14 +56,11 @@ def create():
             abort(400)
         return _render(form, 400)
     email = form.email.data
-    if db.session.scalar(db.select(StaffUser.id).where(func.lower(StaffUser.email) == email.lower())):
+    try:
+        accounts.create_staff(email, form.role.data, form.password.data, created_by_id=current_user.id)
+    except accounts.EmailTaken:
         form.email.errors.append(gettext("A staff account with this address already exists."))
         return _render(form, 400)
-    user = StaffUser(email=email, role=form.role.data, active=True)
-    user.set_password(form.password.data)
-    db.session.add(user)
-    db.session.commit()
-    log.info("staff %s created staff account %s (%s)", current_user.id, user.id, user.role)
     flash(gettext("The account %(email)s has been created.", email=email), "success")
     return _back()
 
@@ -83,31 +76,25 @@ def change_role(user_id: int):
             abort(400)
         flash(gettext("Please choose a role."), "error")
         return _back()
-    if user.id == current_user.id and form.role.data != StaffRole.ADMIN:
+    try:
+        accounts.change_role(user.id, form.role.data, changed_by_id=current_user.id)
+    except accounts.OwnAccount:
         flash(gettext("You cannot remove your own admin role. Ask another admin to do it."), "error")
         return _back()
-    if user.role != form.role.data:
-        user.role = form.role.data
-        db.session.commit()
-        log.info("staff %s set the role of staff %s to %s", current_user.id, user.id, user.role)
-    flash(gettext("%(email)s is now %(role)s.", email=user.email, role=_role_label(user.role)), "success")
+    flash(gettext("%(email)s is now %(role)s.", email=user.email, role=role_names().get(user.role, user.role)),
+          "success")
     return _back()
-
-
-def _role_label(role: str) -> str:
-    return gettext("admin") if role == StaffRole.ADMIN else gettext("editor")
 
 
 def _set_active(user_id: int, active: bool):
     user = _user_or_404(user_id)
     if not ActionForm().validate():
         abort(400)
-    if user.id == current_user.id and not active:
+    try:
+        accounts.set_active(user.id, active, changed_by_id=current_user.id)
+    except accounts.OwnAccount:
         flash(gettext("You cannot deactivate your own account. Ask another admin to do it."), "error")
         return _back()
-    user.active = active
-    db.session.commit()
-    log.info("staff %s set staff %s active=%s", current_user.id, user.id, active)
     if active:
         flash(gettext("%(email)s can log in again.", email=user.email), "success")
     else:

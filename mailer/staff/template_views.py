@@ -1,21 +1,15 @@
 """Admin pages for custom mail templates, checked in the sandbox before they are saved."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import func, select
-
+from mailer.mailings import templates_store
 from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, TemplateRefused, check_template
-from mailer.extensions import db
 from mailer.models import MailTemplate, StaffRole
 from mailer.staff.mailing_forms import MailTemplateForm
 from mailer.staff.auth import staff_required
-from mailer.staff.views import LogoutForm
-
-log = logging.getLogger(__name__)
+from mailer.staff.login_views import LogoutForm
 
 bp = Blueprint("staff_templates", __name__, url_prefix="/staff/templates")
 
@@ -60,18 +54,11 @@ def _render(form: MailTemplateForm, template: MailTemplate | None, code: int = 2
                            logout_form=LogoutForm()), code
 
 
-def _name_taken(name: str, template_id: int | None) -> bool:
-    query = select(MailTemplate.id).where(func.lower(MailTemplate.name) == name.strip().lower())
-    if template_id is not None:
-        query = query.where(MailTemplate.id != template_id)
-    return db.session.scalar(query) is not None
-
-
 def _checked(form: MailTemplateForm, template_id: int | None) -> bool:
     """Validate the form and test-render the pair in the sandbox; put any refusal on the form."""
     if not form.validate():
         return False
-    if _name_taken(form.name.data, template_id):
+    if templates_store.name_taken(form.name.data, template_id):
         form.name.errors = [gettext("A template with this name already exists.")]
         return False
     try:
@@ -86,7 +73,7 @@ def _checked(form: MailTemplateForm, template_id: int | None) -> bool:
 @staff_required(StaffRole.ADMIN)
 def index():
     """The custom templates."""
-    templates = list(db.session.scalars(select(MailTemplate).order_by(MailTemplate.name)))
+    templates = templates_store.list_templates()
     return render_template("staff/mail_templates.html", templates=templates, logout_form=LogoutForm())
 
 
@@ -99,11 +86,8 @@ def new():
     form = MailTemplateForm()
     if not _checked(form, None):
         return _render(form, None, 400)
-    template = MailTemplate(name=form.name.data.strip(), html_source=form.html_source.data,
-                            text_source=form.text_source.data, created_by_id=current_user.id)
-    db.session.add(template)
-    db.session.commit()
-    log.info("mail template %s saved by staff %s", template.id, current_user.id)
+    templates_store.create_template(form.name.data, form.html_source.data, form.text_source.data,
+                                    created_by_id=current_user.id)
     flash(gettext("The template is saved."), "success")
     return redirect(url_for("staff_templates.index"), code=303)
 
@@ -112,7 +96,7 @@ def new():
 @staff_required(StaffRole.ADMIN)
 def edit(template_id: int):
     """Change a custom template; mailings using it render with the new version."""
-    template = db.session.get(MailTemplate, template_id)
+    template = templates_store.get_template(template_id)
     if template is None:
         abort(404)
     if request.method == "GET":
@@ -120,10 +104,7 @@ def edit(template_id: int):
     form = MailTemplateForm()
     if not _checked(form, template_id):
         return _render(form, template, 400)
-    template.name = form.name.data.strip()
-    template.html_source = form.html_source.data
-    template.text_source = form.text_source.data
-    db.session.commit()
-    log.info("mail template %s changed by staff %s", template_id, current_user.id)
+    templates_store.update_template(template_id, form.name.data, form.html_source.data, form.text_source.data,
+                                    changed_by_id=current_user.id)
     flash(gettext("The template is saved."), "success")
     return redirect(url_for("staff_templates.index"), code=303)

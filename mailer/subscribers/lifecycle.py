@@ -38,6 +38,11 @@ def public_topics() -> list[Topic]:
     return list(db.session.scalars(db.select(Topic).filter_by(is_public=True).order_by(Topic.position, Topic.id)))
 
 
+def all_topics() -> list[Topic]:
+    """Return every topic, public or not, in display order (for the staff forms)."""
+    return list(db.session.scalars(db.select(Topic).order_by(Topic.position, Topic.id)))
+
+
 def _checked_topic_ids(topic_ids: Collection[int], *, public_only: bool = True) -> set[int]:
     allowed = {t.id for t in public_topics()} if public_only else set(db.session.scalars(db.select(Topic.id)))
     unknown = set(topic_ids) - allowed

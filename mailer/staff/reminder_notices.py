@@ -1,4 +1,4 @@
-"""What happened to an event's mailings, in words for the staff pages (both languages)."""
+"""Flash notices, in words for the staff pages, about what happened to reminders and an event's mailings."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -9,17 +9,7 @@ from flask_babel import gettext, ngettext
 
 from mailer.events.reminders import ReminderOutcome, ReminderNote
 from mailer.clock import utc_to_local
-from mailer.models import Mailing, MailingKind
-
-
-def kind_labels() -> dict[str, str]:
-    """Each kind of mailing's name, so staff can tell a reminder from the mailing."""
-    return {
-        MailingKind.ANNOUNCEMENT: gettext("Announcement"),
-        MailingKind.REMINDER: gettext("Reminder"),
-        MailingKind.CANCELLATION: gettext("Cancellation notice"),
-        MailingKind.DIGEST: gettext("Digest"),
-    }
+from mailer.models import Mailing
 
 
 def danish_time(moment: datetime | None) -> str:

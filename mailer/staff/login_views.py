@@ -1,0 +1,58 @@
+"""Staff login and logout; the blueprint named "staff" that the outbox pages share."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from mailer import accounts
+from mailer.extensions import limiter
+from mailer.staff.auth import staff_required
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+class LoginForm(FlaskForm):
+    email = StringField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class LogoutForm(FlaskForm):
+    pass
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def login():
+    """Log a member of staff in."""
+    form = LoginForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("staff/login.html", form=form), 400
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(gettext("Wrong email or password."), "error")
+            return render_template("staff/login.html", form=form), 401
+        login_user(user)
+        return redirect(url_for("staff.home"))
+    return render_template("staff/login.html", form=form)
+
+
+@bp.post("/logout")
+@staff_required()
+def logout():
+    """Log out."""
+    if not LogoutForm().validate():
+        abort(400)
+    logout_user()
+    return redirect(url_for("staff.login"))
+
+
+@bp.get("/")
+@staff_required()
+def home():
+    """Land on the mailings list."""
+    return redirect(url_for("staff_mailings.index"))
