@@ -9,7 +9,7 @@ from sqlalchemy import event, select, update
 from mailer.mailings.digests import create_due_digest
 from mailer.extensions import db
 from mailer.models import Delivery, Subscriber
-from mailer.sending import digest
+from mailer.sending import digest_audience
 from mailer.sending.snapshot import snapshot_audience
 from tests.digests import NOW, WEEK, add_event, add_subscriber
 from tests.factories import create_subscribers
@@ -43,7 +43,7 @@ def test_chunks_give_the_same_rows_as_one_pass_and_a_repeated_chunk_adds_nothing
         # 7 eligible subscribers (the 6 digest readers and online@), 2 at a time; online@ gets no row.
         assert seen == [(2, False), (2, False), (2, False), (0, True)]
 
-        monkeypatch.setattr(digest, "CHUNK_SIZE", 2)  # several rounds inside one call
+        monkeypatch.setattr(digest_audience, "CHUNK_SIZE", 2)  # several rounds inside one call
         assert snapshot_audience(whole).added == 6
         assert payloads(chunked) == payloads(whole)
         assert payloads(whole)["reader0@example.org"] == {"events": [copenhagen], "new": [copenhagen]}
@@ -68,6 +68,6 @@ def test_a_large_digest_takes_a_few_queries_per_chunk_not_one_per_subscriber(app
             elapsed = time.monotonic() - started
         finally:
             event.remove(db.engine, "before_cursor_execute", listener)
-    rounds = -(-count // digest.CHUNK_SIZE) + 1  # the last round finds no one left
+    rounds = -(-count // digest_audience.CHUNK_SIZE) + 1  # the last round finds no one left
     assert len(statements) <= 4 * rounds + 6, statements
     assert elapsed < 15
