@@ -1,4 +1,4 @@
-"""Small helpers the tests share: filling in forms and reading mails."""
+"""Small helpers the tests share: filling in forms, logging in and reading mails."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,37 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 
-from tests.conftest import form_fields
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+STARTED_RE = re.compile(r'id="started" name="started" type="hidden" value="([^"]+)"')
+
+
+def form_fields(html: str) -> dict[str, str]:
+    """Pull the hidden fields a browser would send back out of a page."""
+    fields = {}
+    if match := CSRF_RE.search(html):
+        fields["csrf_token"] = match.group(1)
+    if match := STARTED_RE.search(html):
+        fields["started"] = match.group(1)
+    return fields
+
+
+STAFF_PASSWORD = "correct horse battery"
+ADMIN_EMAIL = "admin@example.org"
+EDITOR_EMAIL = "editor@example.org"
+
+
+def login(client, email: str, password: str = STAFF_PASSWORD):
+    """Log in through the real login form; return the response."""
+    page = client.get("/staff/login")
+    return client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email, "password": password})
+
+
+def csrf_token(client) -> str:
+    """The session's CSRF token, taken from a page every logged-in member of staff can see."""
+    page = client.get("/staff/outbox")
+    assert page.status_code == 200
+    return form_fields(page.get_data(as_text=True))["csrf_token"]
+
 
 LINK_RE = re.compile(r"https://news\.example\.org/[\w/.-]+")
 

@@ -10,7 +10,7 @@ from mailer import clock
 from mailer.events import reminders, service
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event
-from tests.conftest import csrf_token, form_fields
+from tests.helpers import csrf_token, form_fields
 from tests.events import make_event
 from tests.events.conftest import status_of, topic_id
 from tests.factories import create_mailing
@@ -99,7 +99,7 @@ class TestAnnounceThisEvent:
         token = form_fields(client.get("/staff/login").get_data(as_text=True))
         response = client.post(f"/staff/events/{event_id}/announce", data=token)
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
-        from tests.conftest import EDITOR_EMAIL, login
+        from tests.helpers import EDITOR_EMAIL, login
 
         login(client, EDITOR_EMAIL)
         assert client.post(f"/staff/events/{event_id}/announce").status_code == 400

@@ -11,7 +11,7 @@ from mailer import clock as mailer_clock
 from mailer.events import service
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, Topic
-from tests.conftest import form_fields
+from tests.helpers import form_fields
 from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
 
 

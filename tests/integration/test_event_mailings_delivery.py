@@ -19,11 +19,10 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffRole, StaffUser, Subscriber
 from mailer.models.types import utcnow
 from mailer.mailings import states
-from tests.conftest import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login
+from tests.helpers import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login, parse_mail, path_of
 from tests.events import make_event
 from tests.events.conftest import install_clock, topic_id
 from tests.factories import create_subscribers
-from tests.helpers import parse_mail, path_of
 
 
 def wait_until_sent(app, mailing_id: int, worker, timeout: float = 60) -> None:

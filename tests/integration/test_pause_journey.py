@@ -15,9 +15,8 @@ from mailer.models import MailingStatus, ConsentEvent, Subscriber
 from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
 from mailer.tokens import TokenPurpose
-from tests.conftest import form_fields
+from tests.helpers import form_fields, parse_mail, topic_ids
 from tests.factories import create_mailing, create_subscriber_tokens
-from tests.helpers import parse_mail, topic_ids
 
 
 def _send(app, subject: str) -> int:

@@ -11,7 +11,7 @@ from mailer.models import Mailing, MailingStatus, Delivery, DeliveryStatus, Subs
 from mailer.models.types import utcnow
 from mailer.mailings import states
 from mailer.sending.progress import MailingNotFound, mailing_progress, delivery_page
-from tests.conftest import form_fields
+from tests.helpers import form_fields
 from tests.factories import create_mailing, create_subscribers
 
 RECIPIENTS = 60

@@ -7,8 +7,7 @@ from mailer.extensions import db
 from mailer.models import ConsentEvent, SubscriberStatus, SubscriptionStatus
 from mailer.models.types import utcnow
 from mailer.subscribers.lifecycle import find_subscriber
-from tests.conftest import form_fields
-from tests.helpers import link_in, parse_mail, path_of, post_form, subscribe, topic_ids
+from tests.helpers import form_fields, link_in, parse_mail, path_of, post_form, subscribe, topic_ids
 
 
 def _subscriber(app, email):

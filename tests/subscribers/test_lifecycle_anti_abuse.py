@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from mailer.models.types import utcnow
-from tests.conftest import form_fields
-from tests.helpers import link_in, path_of, post_form, subscribe, topic_ids
+from tests.helpers import form_fields, link_in, path_of, post_form, subscribe, topic_ids
 
 
 def _confirmed(app, client, outbox, run_tasks, email):

@@ -13,9 +13,8 @@ from mailer.models import ConsentEvent
 from mailer.subscribers import preferences
 from mailer.subscribers.lifecycle import find_subscriber
 from mailer.tokens import TokenPurpose
-from tests.conftest import form_fields
+from tests.helpers import form_fields, subscribe, topic_ids
 from tests.factories import create_subscriber_tokens
-from tests.helpers import subscribe, topic_ids
 
 # A Monday in May, 14:00 in Copenhagen.
 NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
