@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.clock import NOW, Clock
 from tests.helpers import ADMIN_EMAIL, EDITOR_EMAIL, STAFF_PASSWORD, login
 from tests.services import IN_CI, OWN_DATABASE, POSTGRES_URL, empty_tables, reachable, require_service
 
@@ -122,6 +123,17 @@ def run_tasks(app):
 
     run()  # drop anything an earlier test left on the process-wide memory broker
     return run
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Freeze the one clock every module asks (mailer.clock.utcnow) at tests.clock.NOW; `.set` and `.advance` move it.
+
+    A test module that also needs the mailer.clock module imports it as `from mailer import clock as mailer_clock`.
+    """
+    frozen = Clock(NOW)
+    monkeypatch.setattr("mailer.clock.utcnow", frozen)
+    return frozen
 
 
 @pytest.fixture

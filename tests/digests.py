@@ -1,7 +1,7 @@
-"""Helpers for the digest tests: a fixed clock, subscribers who chose a frequency, events born at a chosen time."""
+"""Helpers for the digest tests: subscribers who chose a frequency, events born at a chosen time."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -9,9 +9,6 @@ from mailer.events.service import EventData, create_event
 from mailer.extensions import db
 from mailer.models import Delivery, Event, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
-# A Monday in May, 14:00 in Copenhagen: the weekly digest (Monday 08:00 by default) is due.
-NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
-WEEK = timedelta(days=7)
 
 
 def add_subscriber(email: str, *topic_slugs: str, frequency: str = "digest", language: str = "da",

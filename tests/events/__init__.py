@@ -1,20 +1,13 @@
-"""Shared helpers for the events tests: a fixed clock and an event factory."""
+"""Shared helpers for the events tests: an event factory."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from mailer.extensions import db
+from tests.clock import NOW
 
-# A Monday in May, 12:00 UTC (14:00 in Copenhagen): "now" for every test that needs a clock.
-NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
-
-
-def fix_clock(monkeypatch, now: datetime = NOW) -> datetime:
-    """Freeze the one clock every module asks (mailer.clock.utcnow) at `now`."""
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: now)
-    return now
 
 
 def make_event(title: str = "Workshop i Aarhus", *, starts_in: timedelta = timedelta(days=7),

@@ -1,46 +1,11 @@
-"""Fixtures for the event mailing tests: one settable clock for events, reminders, staff pages and mailings."""
+"""Helpers for the event mailing tests."""
 from __future__ import annotations
-
-from datetime import datetime, timedelta
-
-import pytest
 
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Topic
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
-from tests.events import NOW
-
-
-
-class Clock:
-    """A fixed "now" that a test moves on by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        self.now += delta
-        return self.now
-
-    def set(self, moment: datetime) -> datetime:
-        self.now = moment
-        return moment
-
-
-def install_clock(monkeypatch, now: datetime = NOW) -> Clock:
-    clock = Clock(now)
-    monkeypatch.setattr("mailer.clock.utcnow", clock)  # the one seam every module asks
-    return clock
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    return install_clock(monkeypatch)
 
 
 def topic_id(slug: str = "events-aarhus") -> int:

@@ -7,14 +7,15 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from icalendar import Calendar
 
-from mailer import clock
+from mailer import clock as mailer_clock
 from mailer.events import service
 from mailer.events.calendar import calendar_links, event_to_ics, feed_ics
 from mailer.events.calendar import plain_text
 from mailer.events.service import SessionData
 from mailer.extensions import db
 from mailer.models import Event, EventType
-from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
+from tests.clock import NOW
+from tests.events import XSS_IMG, XSS_SCRIPT, make_event
 
 
 def vevents(data: bytes) -> list:
@@ -23,8 +24,7 @@ def vevents(data: bytes) -> list:
     return calendar.walk("VEVENT")
 
 
-def test_one_event_as_ics(app, monkeypatch):
-    fix_clock(monkeypatch)
+def test_one_event_as_ics(app, clock):
     with app.app_context():
         event = db.session.get(Event, make_event(
             "Workshop: normer & bias", venue="Musikhuset", city="Aarhus", description_markdown="Kom og vær med, **alle** er velkomne.",
@@ -48,10 +48,10 @@ def test_one_event_as_ics(app, monkeypatch):
 
 def test_summer_and_winter_times_are_utc(app):
     with app.app_context():
-        summer = db.session.get(Event, make_event("Sommer", starts_at=clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
-                                                  ends_at=clock.local_to_utc(datetime(2026, 7, 1, 20, 0))))
-        winter = db.session.get(Event, make_event("Vinter", starts_at=clock.local_to_utc(datetime(2026, 12, 1, 18, 0)),
-                                                  ends_at=clock.local_to_utc(datetime(2026, 12, 1, 20, 0))))
+        summer = db.session.get(Event, make_event("Sommer", starts_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
+                                                  ends_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 20, 0))))
+        winter = db.session.get(Event, make_event("Vinter", starts_at=mailer_clock.local_to_utc(datetime(2026, 12, 1, 18, 0)),
+                                                  ends_at=mailer_clock.local_to_utc(datetime(2026, 12, 1, 20, 0))))
         summer_ics, winter_ics = event_to_ics(summer), event_to_ics(winter)
     assert b"DTSTART:20260701T160000Z" in summer_ics and b"DTEND:20260701T180000Z" in summer_ics
     assert b"DTSTART:20261201T170000Z" in winter_ics and b"DTEND:20261201T190000Z" in winter_ics
@@ -96,8 +96,7 @@ def test_a_course_has_one_vevent_per_session(app):
     assert all(str(c["LOCATION"]) == "https://example.org/zoom" for c in components)
 
 
-def test_the_feed_holds_what_it_is_given(app, monkeypatch):
-    fix_clock(monkeypatch)
+def test_the_feed_holds_what_it_is_given(app, clock):
     with app.app_context():
         make_event("Kommende")
         make_event("Forbi", starts_in=timedelta(days=-30))

@@ -12,7 +12,8 @@ from mailer.events.reminders import ReminderOutcome, ReminderRefused
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffUser, StaffRole
 from mailer.mailings import states
-from tests.events import NOW, make_event
+from tests.clock import NOW
+from tests.events import make_event
 from tests.events.conftest import status_of, topic_id
 
 COPENHAGEN_10AM_AFTER_DST = datetime(2027, 3, 30, 8, 0, tzinfo=timezone.utc)  # 10:00 summer time (UTC+2)

@@ -12,12 +12,8 @@ from mailer.events import service
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, Topic
 from tests.helpers import form_fields
-from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return fix_clock(monkeypatch)
+from tests.clock import NOW
+from tests.events import XSS_IMG, XSS_SCRIPT, make_event
 
 
 def section(html: str, heading_id: str) -> str:

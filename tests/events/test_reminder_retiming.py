@@ -9,7 +9,8 @@ from mailer.events.reminders import ReminderOutcome
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Event
 from mailer.mailings import states
-from tests.events import NOW, make_event
+from tests.clock import NOW
+from tests.events import make_event
 from tests.events.conftest import status_of, topic_id
 
 

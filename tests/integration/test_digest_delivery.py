@@ -13,7 +13,8 @@ from mailer.models import Mailing, MailingKind, MailingStatus, SubscriberStatus
 from mailer.models.types import utcnow
 from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
-from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
+from tests.clock import NOW, WEEK
+from tests.digests import add_event, add_subscriber, digest_rows
 from tests.helpers import parse_mail, path_of
 from tests.integration.conftest import WorkerProcess
 from tests.smtp_server import RecordingHandler, start_smtp_server

@@ -23,7 +23,8 @@ from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError
-from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
+from tests.clock import NOW, WEEK
+from tests.digests import add_event, add_subscriber, digest_rows
 from tests.helpers import parse_mail, path_of
 
 DAY = timedelta(days=1)

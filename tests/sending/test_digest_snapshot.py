@@ -11,7 +11,8 @@ from mailer.extensions import db
 from mailer.models import Delivery, Subscriber
 from mailer.sending import digest_audience
 from mailer.sending.snapshot import snapshot_audience
-from tests.digests import NOW, WEEK, add_event, add_subscriber
+from tests.clock import NOW, WEEK
+from tests.digests import add_event, add_subscriber
 from tests.factories import create_subscribers
 
 

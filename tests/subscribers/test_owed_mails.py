@@ -11,7 +11,7 @@ from mailer.extensions import db
 from mailer.models import ConsentChannel, SubscriptionStatus
 from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import find_subscriber, unsubscribe
-from tests.events import NOW, make_event
+from tests.events import make_event
 from tests.helpers import link_in, parse_mail, path_of, post_form, subscribe, topic_ids
 
 HEADING = {"en": "Our next events on your topics:", "da": "Vores næste arrangementer inden for dine emner:"}
@@ -30,12 +30,6 @@ def expected_text_section(language: str, ids: dict[str, int]) -> str:
         f"- Netværksmøde for kunstnere\n  {second}, Aarhus\n  https://news.example.org/events/{ids['both topics']}\n"
         f"- Onlinekursus: Inklusion\n  {third}, Online\n  https://news.example.org/events/{ids['third']}\n\n"
     )
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: NOW)
-    return NOW
 
 
 @pytest.fixture
