@@ -12,7 +12,7 @@ from mailer.events.service import EventData, EventValidationError, SessionData
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, EventType, Topic
 from tests.clock import NOW
-from tests.events import make_event
+from tests.factories import create_event
 
 
 class TestCopenhagenTime:
@@ -50,12 +50,12 @@ class TestUpcomingAndPrevious:
 
     def test_split_around_now(self, app, clock):
         with app.app_context():
-            running = make_event("Started an hour ago", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
-            tonight = make_event("Ends later today", starts_at=NOW + timedelta(hours=5), ends_at=NOW + timedelta(hours=8))
-            next_week = make_event("Next week", starts_in=timedelta(days=7))
-            just_ended = make_event("Ended a minute ago", starts_at=NOW - timedelta(hours=2), ends_at=NOW - timedelta(minutes=1))
-            last_year = make_event("Last year", starts_in=timedelta(days=-365))
-            open_ended_past = make_event("No end, started", starts_at=NOW - timedelta(minutes=5), ends_at=None)
+            running = create_event("Started an hour ago", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
+            tonight = create_event("Ends later today", starts_at=NOW + timedelta(hours=5), ends_at=NOW + timedelta(hours=8))
+            next_week = create_event("Next week", starts_in=timedelta(days=7))
+            just_ended = create_event("Ended a minute ago", starts_at=NOW - timedelta(hours=2), ends_at=NOW - timedelta(minutes=1))
+            last_year = create_event("Last year", starts_in=timedelta(days=-365))
+            open_ended_past = create_event("No end, started", starts_at=NOW - timedelta(minutes=5), ends_at=None)
 
             upcoming = [e.id for e in service.upcoming_events()]
             previous = [e.id for e in service.previous_events()]
@@ -64,13 +64,13 @@ class TestUpcomingAndPrevious:
 
     def test_now_can_be_passed_in(self, app):
         with app.app_context():
-            event_id = make_event("Next week")
+            event_id = create_event("Next week")
             assert [e.id for e in service.upcoming_events(NOW)] == [event_id]
             assert [e.id for e in service.previous_events(NOW + timedelta(days=30))] == [event_id]
 
     def test_cancelled_events_stay_listed_unless_asked_not_to(self, app, clock):
         with app.app_context():
-            event_id = make_event()
+            event_id = create_event()
             service.cancel_event(db.session.get(Event, event_id))
             db.session.commit()
             assert [e.id for e in service.upcoming_events()] == [event_id]
@@ -120,7 +120,7 @@ class TestCreateEditCancel:
 
     def test_cancel_is_idempotent(self, app):
         with app.app_context():
-            event = db.session.get(Event, make_event())
+            event = db.session.get(Event, create_event())
             assert service.cancel_event(event) is True
             assert service.cancel_event(event) is False
             assert (event.status, event.sequence) == (EventStatus.CANCELLED, 1)
@@ -151,7 +151,7 @@ class TestCreateEditCancel:
 
 def test_description_html_is_safe(app):
     with app.app_context():
-        event = db.session.get(Event, make_event(description_markdown="**Kom** <script>alert(1)</script> <img src=x onerror=alert(1)>"))
+        event = db.session.get(Event, create_event(description_markdown="**Kom** <script>alert(1)</script> <img src=x onerror=alert(1)>"))
         html = service.description_html(event)
     assert "<strong>Kom</strong>" in html
     assert "<script" not in html and "onerror" not in html

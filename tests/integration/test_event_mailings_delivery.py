@@ -19,10 +19,8 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffRole, StaffUser, Subscriber
 from mailer.models.types import utcnow
 from mailer.mailings import states
-from tests.helpers import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login, parse_mail, path_of
-from tests.events import make_event
-from tests.events.conftest import topic_id
-from tests.factories import create_subscribers
+from tests.helpers import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login, parse_mail, path_of, topic_id
+from tests.factories import create_event, create_subscribers
 
 
 def wait_until_sent(app, mailing_id: int, worker, timeout: float = 60) -> None:
@@ -66,7 +64,7 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
         db.session.commit()
         create_subscribers(3, "events-aarhus", language="da", prefix="aarhus")
         aarhus = topic_id()
-        event_id = make_event("Workshop om normer", starts_in=timedelta(days=20), venue="Godsbanen", city="Aarhus",
+        event_id = create_event("Workshop om normer", starts_in=timedelta(days=20), venue="Godsbanen", city="Aarhus",
                               topic_ids=[aarhus])
         uid = db.session.get(Event, event_id).uid
     client = live_app.test_client()
@@ -142,7 +140,7 @@ def test_a_reminder_reaches_the_mailings_recipients_who_are_still_subscribed(liv
 
     with live_app.app_context():
         first = create_subscribers(4, "events-aarhus", language="da", prefix="first")
-        event = db.session.get(Event, make_event("Koncert", starts_in=timedelta(days=20), topic_ids=[topic_id()]))
+        event = db.session.get(Event, create_event("Koncert", starts_in=timedelta(days=20), topic_ids=[topic_id()]))
         mailing = mailings.draft_event_mailing(event, None)
         states.send_now(mailing.id)
         reminders.set_reminders(mailing.id, [1], mailer_clock.utcnow())
