@@ -2,38 +2,14 @@
 from __future__ import annotations
 
 import os
-import re
-import socket
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import create_engine, text
 
-REPO = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI") == "true"
-POSTGRES_URL = os.environ.get("MAILER_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-# Outside CI, each test run gets a database of its own, so runs side by side cannot disturb each other.
-OWN_DATABASE = not IN_CI and "MAILER_TEST_DATABASE_URL" not in os.environ
-REDIS_URL = os.environ.get("MAILER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-
-
-def reachable(url: str) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def require_service(name: str, url: str) -> None:
-    """In CI a missing service fails the run; on a laptop the test is skipped with a reason."""
-    if reachable(url):
-        return
-    if IN_CI:
-        pytest.fail(f"{name} is required in CI but {url} is unreachable", pytrace=False)
-    pytest.skip(f"{name} not reachable at {url}")
+from tests.clock import NOW, Clock
+from tests.helpers import ADMIN_EMAIL, EDITOR_EMAIL, STAFF_PASSWORD, login
+from tests.services import IN_CI, OWN_DATABASE, POSTGRES_URL, empty_tables, reachable, require_service
 
 
 @pytest.fixture(scope="session")
@@ -81,20 +57,6 @@ def database_url(tmp_path_factory) -> str:
         server.dispose()
 
 
-def _empty_tables(url: str) -> None:
-    from mailer.extensions import db
-
-    engine = create_engine(url)
-    tables = [t.name for t in db.metadata.sorted_tables]
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for table in reversed(tables):
-                connection.execute(text(f"DELETE FROM {table}"))
-    engine.dispose()
-
-
 @pytest.fixture
 def app(database_url, instance_dir, tmp_path):
     """A fresh app on an empty, migrated database, with mail kept in memory."""
@@ -102,7 +64,7 @@ def app(database_url, instance_dir, tmp_path):
     from mailer.demo import seed_demo_content
     from mailer.extensions import db
 
-    _empty_tables(database_url)
+    empty_tables(database_url)
     app = create_app(
         {
             "TESTING": True,
@@ -163,23 +125,15 @@ def run_tasks(app):
     return run
 
 
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-STARTED_RE = re.compile(r'id="started" name="started" type="hidden" value="([^"]+)"')
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Freeze the one clock every module asks (mailer.clock.utcnow) at tests.clock.NOW; `.set` and `.advance` move it.
 
-
-def form_fields(html: str) -> dict[str, str]:
-    """Pull the hidden fields a browser would send back out of a page."""
-    fields = {}
-    if match := CSRF_RE.search(html):
-        fields["csrf_token"] = match.group(1)
-    if match := STARTED_RE.search(html):
-        fields["started"] = match.group(1)
-    return fields
-
-
-STAFF_PASSWORD = "correct horse battery"
-ADMIN_EMAIL = "admin@example.org"
-EDITOR_EMAIL = "editor@example.org"
+    A test module that also needs the mailer.clock module imports it as `from mailer import clock as mailer_clock`.
+    """
+    frozen = Clock(NOW)
+    monkeypatch.setattr("mailer.clock.utcnow", frozen)
+    return frozen
 
 
 @pytest.fixture
@@ -194,19 +148,6 @@ def staff(app):
             user.set_password(STAFF_PASSWORD)
             db.session.add(user)
         db.session.commit()
-
-
-def login(client, email: str, password: str = STAFF_PASSWORD):
-    """Log in through the real login form; return the response."""
-    page = client.get("/staff/login")
-    return client.post("/staff/login", data={**form_fields(page.get_data(as_text=True)), "email": email, "password": password})
-
-
-def csrf_token(client) -> str:
-    """The session's CSRF token, taken from a page every logged-in member of staff can see."""
-    page = client.get("/staff/outbox")
-    assert page.status_code == 200
-    return form_fields(page.get_data(as_text=True))["csrf_token"]
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
-"""create_* helpers for the models the sending tests need."""
+"""create_* helpers: the one place tests make subscribers, events and mailings. Call them inside an app context."""
 from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
 
@@ -15,6 +18,9 @@ from mailer.models import (
 )
 from mailer.models.subscriber import new_public_id, new_token_secret
 from mailer.models.types import utcnow
+from tests.clock import NOW
+
+_UNSET: Any = object()
 
 
 def create_subscribers(count: int, topic_slug: str = "newsletter", *, language: str = "da",
@@ -50,15 +56,58 @@ def create_mailing(*topic_slugs: str, language: str | None = None, subject: str 
     return mailing.id
 
 
+def create_subscriber(email: str, *topic_slugs: str, status: SubscriberStatus = SubscriberStatus.CONFIRMED,
+                      language: str = "da", name: str | None = None, frequency: str | None = None,
+                      paused_until: datetime | None = None) -> int:
+    """One subscriber of the given topics (default: the newsletter), confirmed unless told otherwise; return the id.
+
+    `frequency` defaults to the model's (announcements only).
+    """
+    subscriber = Subscriber(email=email, name=name, language=language, status=status, paused_until=paused_until)
+    if frequency is not None:
+        subscriber.frequency = frequency
+    confirmed = status == SubscriberStatus.CONFIRMED
+    for slug in topic_slugs or ("newsletter",):
+        topic_id = db.session.scalar(select(Topic.id).filter_by(slug=slug))
+        subscriber.subscriptions.append(Subscription(
+            topic_id=topic_id, status=SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.UNCONFIRMED))
+    db.session.add(subscriber)
+    db.session.commit()
+    return subscriber.id
+
+
 def create_subscriber_tokens(email: str, *, confirmed: bool, language: str, topic_slug: str = "newsletter") -> dict:
     """Create one subscriber of a topic (confirmed or pending); return a token of every purpose for them."""
     from mailer.tokens import TokenPurpose, make_token
 
-    topic_id = db.session.scalar(select(Topic.id).filter_by(slug=topic_slug))
-    subscriber = Subscriber(email=email, language=language,
-                            status=SubscriberStatus.CONFIRMED if confirmed else SubscriberStatus.PENDING)
-    subscriber.subscriptions.append(Subscription(
-        topic_id=topic_id, status=SubscriptionStatus.CONFIRMED if confirmed else SubscriptionStatus.UNCONFIRMED))
-    db.session.add(subscriber)
-    db.session.commit()
+    subscriber_id = create_subscriber(email, topic_slug, language=language,
+                                      status=SubscriberStatus.CONFIRMED if confirmed else SubscriberStatus.PENDING)
+    subscriber = db.session.get(Subscriber, subscriber_id)
     return {purpose: make_token(purpose, subscriber) for purpose in TokenPurpose}
+
+
+def create_event(title: str = "Workshop i Aarhus", *topic_slugs: str, starts_at: datetime | None = None,
+                 ends_at: datetime | None = _UNSET, starts_in: timedelta = timedelta(days=7), hours: float = 3,
+                 now: datetime = NOW, created_at: datetime | None = None, **values) -> int:
+    """Create an event through the service, validated as staff input is; return its id.
+
+    It starts at `starts_at`, else `starts_in` after `now`; it ends at `ends_at` (None: no end time), else
+    `hours` after the start. Its topics are named by slug, or by id with `topic_ids=[...]`; the city is Aarhus
+    unless told otherwise. `created_at` backdates when it went on the events page (the digest asks).
+    Any other keyword is a field of mailer.events.service.EventData.
+    """
+    from mailer.events.service import EventData
+    from mailer.events.service import create_event as add_event
+
+    if topic_slugs:
+        values["topic_ids"] = list(db.session.scalars(select(Topic.id).where(Topic.slug.in_(topic_slugs))))
+    if starts_at is None:
+        starts_at = now + starts_in
+    if ends_at is _UNSET:
+        ends_at = starts_at + timedelta(hours=hours)
+    values.setdefault("city", "Aarhus")
+    event = add_event(EventData(title=title, starts_at=starts_at, ends_at=ends_at, **values))
+    if created_at is not None:
+        event.created_at = created_at
+    db.session.commit()
+    return event.id

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, StaffRole, StaffUser
 from mailer.models.types import utcnow
-from tests.conftest import IN_CI, REPO
+from tests.services import IN_CI, REPO
 from tests.factories import create_subscribers
 from tests.helpers import parse_mail
 from tests.smtp_server import free_port, start_smtp_server

@@ -11,9 +11,8 @@ from mailer.models import Mailing, MailTemplate
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
-from tests.conftest import form_fields
+from tests.helpers import form_fields, parse_mail
 from tests.factories import create_mailing, create_subscribers
-from tests.helpers import parse_mail
 
 HTML = ('<html lang="{{ language }}"><body><h1>{{ subject }}</h1><p>{{ greeting }}</p>{{ body_html }}'
         '{{ event_card_html }}<p><a href="{{ unsubscribe_url }}">Afmeld</a></p></body></html>')

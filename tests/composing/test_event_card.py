@@ -1,6 +1,8 @@
 """A mailing of an event: the card in both parts and an .ics attachment, in a real send."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from icalendar import Calendar
 from sqlalchemy import update
 
@@ -9,9 +11,17 @@ from mailer.models import Mailing
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
-from tests.mailings.conftest import create_event
-from tests.factories import create_mailing, create_subscribers
+from tests.factories import create_event, create_mailing, create_subscribers
 from tests.helpers import parse_mail
+
+# The event the mailing is about: a workshop in Aarhus in 2031, with an image and a signup link.
+WORKSHOP = dict(
+    title="Workshop: normer og privilegier", event_type="workshop",
+    starts_at=datetime(2031, 9, 19, 15, 0, tzinfo=timezone.utc), ends_at=datetime(2031, 9, 19, 18, 0, tzinfo=timezone.utc),
+    venue="Musikhuset", city="Aarhus", image_url="https://example.org/workshop.jpg",
+    image_alt="Deltagere i en rundkreds", signup_url="https://example.org/tilmeld", language="da",
+)
+
 
 
 def _send(mailing_id: int) -> None:
@@ -24,7 +34,7 @@ def test_the_event_card_and_calendar_file_reach_each_recipient(app, outbox):
     with app.app_context():
         create_subscribers(2, language="da", prefix="da")
         create_subscribers(1, language="en", prefix="en")
-        event_id = create_event()
+        event_id = create_event(**WORKSHOP)
         mailing_id = create_mailing("newsletter")
         db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(event_id=event_id))
         db.session.commit()
@@ -62,7 +72,8 @@ def test_the_event_card_and_calendar_file_reach_each_recipient(app, outbox):
 def test_an_online_event_says_online(app, outbox):
     with app.app_context():
         create_subscribers(1, language="en", prefix="en")
-        event_id = create_event(is_online=True, venue=None, city=None, online_url="https://meet.example.org/x")
+        event_id = create_event(**{**WORKSHOP, "is_online": True, "venue": None, "city": None,
+                                   "online_url": "https://meet.example.org/x"})
         mailing_id = create_mailing("newsletter")
         db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(event_id=event_id))
         db.session.commit()

@@ -7,14 +7,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from icalendar import Calendar
 
-from mailer import clock
+from mailer import clock as mailer_clock
 from mailer.events import service
 from mailer.events.calendar import calendar_links, event_to_ics, feed_ics
 from mailer.events.calendar import plain_text
 from mailer.events.service import SessionData
 from mailer.extensions import db
 from mailer.models import Event, EventType
-from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
+from tests.clock import NOW
+from tests.factories import create_event
+from tests.helpers import XSS_IMG, XSS_SCRIPT
 
 
 def vevents(data: bytes) -> list:
@@ -23,10 +25,9 @@ def vevents(data: bytes) -> list:
     return calendar.walk("VEVENT")
 
 
-def test_one_event_as_ics(app, monkeypatch):
-    fix_clock(monkeypatch)
+def test_one_event_as_ics(app, clock):
     with app.app_context():
-        event = db.session.get(Event, make_event(
+        event = db.session.get(Event, create_event(
             "Workshop: normer & bias", venue="Musikhuset", city="Aarhus", description_markdown="Kom og vær med, **alle** er velkomne.",
         ))
         data = event_to_ics(event)
@@ -48,10 +49,10 @@ def test_one_event_as_ics(app, monkeypatch):
 
 def test_summer_and_winter_times_are_utc(app):
     with app.app_context():
-        summer = db.session.get(Event, make_event("Sommer", starts_at=clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
-                                                  ends_at=clock.local_to_utc(datetime(2026, 7, 1, 20, 0))))
-        winter = db.session.get(Event, make_event("Vinter", starts_at=clock.local_to_utc(datetime(2026, 12, 1, 18, 0)),
-                                                  ends_at=clock.local_to_utc(datetime(2026, 12, 1, 20, 0))))
+        summer = db.session.get(Event, create_event("Sommer", starts_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
+                                                  ends_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 20, 0))))
+        winter = db.session.get(Event, create_event("Vinter", starts_at=mailer_clock.local_to_utc(datetime(2026, 12, 1, 18, 0)),
+                                                  ends_at=mailer_clock.local_to_utc(datetime(2026, 12, 1, 20, 0))))
         summer_ics, winter_ics = event_to_ics(summer), event_to_ics(winter)
     assert b"DTSTART:20260701T160000Z" in summer_ics and b"DTEND:20260701T180000Z" in summer_ics
     assert b"DTSTART:20261201T170000Z" in winter_ics and b"DTEND:20261201T190000Z" in winter_ics
@@ -61,7 +62,7 @@ def test_summer_and_winter_times_are_utc(app):
 
 def test_an_edit_raises_the_sequence_and_a_cancel_says_so(app):
     with app.app_context():
-        event = db.session.get(Event, make_event())
+        event = db.session.get(Event, create_event())
         data = service.EventData(title="Flyttet", starts_at=event.starts_at + timedelta(days=1), city="Aarhus")
         service.update_event(event, data)
         [updated] = vevents(event_to_ics(event))
@@ -96,11 +97,10 @@ def test_a_course_has_one_vevent_per_session(app):
     assert all(str(c["LOCATION"]) == "https://example.org/zoom" for c in components)
 
 
-def test_the_feed_holds_what_it_is_given(app, monkeypatch):
-    fix_clock(monkeypatch)
+def test_the_feed_holds_what_it_is_given(app, clock):
     with app.app_context():
-        make_event("Kommende")
-        make_event("Forbi", starts_in=timedelta(days=-30))
+        create_event("Kommende")
+        create_event("Forbi", starts_in=timedelta(days=-30))
         data = feed_ics(service.upcoming_events(), name="Arrangementer")
     calendar = Calendar.from_ical(data)
     assert str(calendar["X-WR-CALNAME"]) == "Arrangementer"
@@ -109,7 +109,7 @@ def test_the_feed_holds_what_it_is_given(app, monkeypatch):
 
 def test_no_markup_reaches_the_ics(app):
     with app.app_context():
-        event = db.session.get(Event, make_event(
+        event = db.session.get(Event, create_event(
             f"Hej {XSS_SCRIPT}{XSS_IMG}", description_markdown=f"Tekst {XSS_SCRIPT} og {XSS_IMG} og &lt;script&gt;x&lt;/script&gt;",
         ))
         data = event_to_ics(event)
@@ -131,7 +131,7 @@ def test_plain_text(source, expected):
 
 def test_calendar_links(app):
     with app.app_context():
-        event = db.session.get(Event, make_event(
+        event = db.session.get(Event, create_event(
             "Netværk & snak", starts_at=datetime(2026, 6, 4, 15, 0, tzinfo=timezone.utc), ends_at=datetime(2026, 6, 4, 18, 0, tzinfo=timezone.utc),
             venue="VEGA", city="København", description_markdown=f"Mød andre {XSS_SCRIPT}",
         ))

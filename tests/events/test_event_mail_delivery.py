@@ -17,10 +17,8 @@ from mailer.models import Mailing, MailingStatus, ConsentChannel, Event, Subscri
 from mailer.mailings import states
 from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import unsubscribe
-from tests.events import make_event
-from tests.events.conftest import send_in_process, status_of, topic_id
-from tests.factories import create_subscribers
-from tests.helpers import parse_mail
+from tests.factories import create_event, create_subscribers
+from tests.helpers import parse_mail, send_in_process, status_of, topic_id
 
 COPENHAGEN = clock.COPENHAGEN
 MARCH_1 = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -50,7 +48,7 @@ def test_mailing_reminder_and_cancellation_carry_the_card_and_a_calendar_file_th
     clock.set(MARCH_1)
     with app.app_context():
         create_subscribers(2, "events-aarhus", language="da", prefix="da")
-        concert = db.session.get(Event, make_event(
+        concert = db.session.get(Event, create_event(
             "Koncert i Musikhuset", starts_at=CONCERT_STARTS, ends_at=CONCERT_STARTS + timedelta(hours=2),
             venue="Musikhuset", city="Aarhus", topic_ids=[topic_id()], now=MARCH_1))
         uid = concert.uid
@@ -124,7 +122,7 @@ def test_an_event_before_the_clocks_change_is_at_its_winter_time(app, outbox, cl
         create_subscribers(1, "events-aarhus", language="da", prefix="da")
         # Saturday 27 March 2027, 10:00 in Copenhagen is still winter time (UTC+1).
         starts = datetime(2027, 3, 27, 9, 0, tzinfo=timezone.utc)
-        workshop = db.session.get(Event, make_event("Workshop", starts_at=starts, topic_ids=[topic_id()], now=MARCH_1))
+        workshop = db.session.get(Event, create_event("Workshop", starts_at=starts, topic_ids=[topic_id()], now=MARCH_1))
         announce_and_send(workshop, days=())
     [(_, _, data)] = outbox.sent
     _, ics = calendar_of(parse_mail(data))
@@ -136,7 +134,7 @@ def test_a_reminder_reaches_only_those_who_got_the_mailing_and_still_take_mail(a
     clock.set(MARCH_1)
     with app.app_context():
         ids = create_subscribers(4, "events-aarhus", prefix="first")
-        concert = db.session.get(Event, make_event("Koncert", starts_at=CONCERT_STARTS, topic_ids=[topic_id()], now=MARCH_1))
+        concert = db.session.get(Event, create_event("Koncert", starts_at=CONCERT_STARTS, topic_ids=[topic_id()], now=MARCH_1))
         mailing = announce_and_send(concert, days=(1,))
         assert {r for _, r, _ in outbox.sent} == {f"first{i}@example.org" for i in range(4)}
 

@@ -10,10 +10,8 @@ from mailer import clock
 from mailer.events import reminders, service
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event
-from tests.conftest import csrf_token, form_fields
-from tests.events import make_event
-from tests.events.conftest import status_of, topic_id
-from tests.factories import create_mailing
+from tests.helpers import csrf_token, form_fields, status_of, topic_id
+from tests.factories import create_event, create_mailing
 
 # Sunday 31 May 2026, 14:00 in Copenhagen: far enough ahead of NOW for a week-before reminder.
 STARTS_IN = timedelta(days=20)
@@ -22,7 +20,7 @@ STARTS_IN = timedelta(days=20)
 @pytest.fixture
 def event_id(app, clock) -> int:
     with app.app_context():
-        return make_event("Workshop om normer", starts_in=STARTS_IN, venue="Godsbanen", city="Aarhus",
+        return create_event("Workshop om normer", starts_in=STARTS_IN, venue="Godsbanen", city="Aarhus",
                           topic_ids=[topic_id()])
 
 
@@ -75,7 +73,7 @@ class TestAnnounceThisEvent:
 
     def test_an_event_without_topics_gets_a_clear_message_and_no_draft(self, app, editor, clock):
         with app.app_context():
-            bare = make_event("Uden emner", starts_in=STARTS_IN)
+            bare = create_event("Uden emner", starts_in=STARTS_IN)
         response = announce(editor, bare)
         assert response.status_code == 303 and response.headers["Location"].endswith(f"/staff/events/{bare}/edit#mailings")
         assert "Give the event at least one topic first" in " ".join(flashes(page(editor, f"/staff/events/{bare}/edit")))
@@ -84,8 +82,8 @@ class TestAnnounceThisEvent:
 
     def test_a_past_or_cancelled_event_offers_no_announce_button(self, app, editor, clock):
         with app.app_context():
-            past = make_event("Sidste år", starts_in=timedelta(days=-300), topic_ids=[topic_id()])
-            called_off = db.session.get(Event, make_event("Aflyst", starts_in=STARTS_IN, topic_ids=[topic_id()]))
+            past = create_event("Sidste år", starts_in=timedelta(days=-300), topic_ids=[topic_id()])
+            called_off = db.session.get(Event, create_event("Aflyst", starts_in=STARTS_IN, topic_ids=[topic_id()]))
             service.cancel_event(called_off)
             db.session.commit()
             called_off_id = called_off.id
@@ -99,7 +97,7 @@ class TestAnnounceThisEvent:
         token = form_fields(client.get("/staff/login").get_data(as_text=True))
         response = client.post(f"/staff/events/{event_id}/announce", data=token)
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
-        from tests.conftest import EDITOR_EMAIL, login
+        from tests.helpers import EDITOR_EMAIL, login
 
         login(client, EDITOR_EMAIL)
         assert client.post(f"/staff/events/{event_id}/announce").status_code == 400

@@ -12,15 +12,16 @@ from mailer.events.reminders import ReminderOutcome, ReminderRefused
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffUser, StaffRole
 from mailer.mailings import states
-from tests.events import NOW, make_event
-from tests.events.conftest import status_of, topic_id
+from tests.clock import NOW
+from tests.factories import create_event
+from tests.helpers import status_of, topic_id
 
 COPENHAGEN_10AM_AFTER_DST = datetime(2027, 3, 30, 8, 0, tzinfo=timezone.utc)  # 10:00 summer time (UTC+2)
 
 
 def event(**values) -> Event:
     values.setdefault("topic_ids", [topic_id()])
-    return db.session.get(Event, make_event(**values))
+    return db.session.get(Event, create_event(**values))
 
 
 def announce(event_: Event, *, sends_at: datetime | None = None, days=(7, 1)) -> tuple[Mailing, list]:

@@ -5,57 +5,57 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mailer import clock
+from mailer import clock as mailer_clock
 from mailer.events import service
 from mailer.clock import NonExistentLocalTime
 from mailer.events.service import EventData, EventValidationError, SessionData
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, EventType, Topic
-from tests.events import NOW, fix_clock, make_event
+from tests.clock import NOW
+from tests.factories import create_event
 
 
 class TestCopenhagenTime:
     def test_summer_and_winter_times(self):
-        assert clock.local_to_utc(datetime(2026, 7, 1, 18, 0)) == datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)
-        assert clock.local_to_utc(datetime(2026, 12, 1, 18, 0)) == datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc)
+        assert mailer_clock.local_to_utc(datetime(2026, 7, 1, 18, 0)) == datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)
+        assert mailer_clock.local_to_utc(datetime(2026, 12, 1, 18, 0)) == datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc)
 
     def test_a_time_skipped_by_spring_forward_is_refused(self):
         with pytest.raises(NonExistentLocalTime) as caught:
-            clock.local_to_utc(datetime(2026, 3, 29, 2, 30))
+            mailer_clock.local_to_utc(datetime(2026, 3, 29, 2, 30))
         assert "2026-03-29 02:30 does not exist in Danish time" in str(caught.value)
         # The minutes either side of the gap are fine.
-        assert clock.local_to_utc(datetime(2026, 3, 29, 1, 59)) == datetime(2026, 3, 29, 0, 59, tzinfo=timezone.utc)
-        assert clock.local_to_utc(datetime(2026, 3, 29, 3, 0)) == datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)
+        assert mailer_clock.local_to_utc(datetime(2026, 3, 29, 1, 59)) == datetime(2026, 3, 29, 0, 59, tzinfo=timezone.utc)
+        assert mailer_clock.local_to_utc(datetime(2026, 3, 29, 3, 0)) == datetime(2026, 3, 29, 1, 0, tzinfo=timezone.utc)
 
     def test_a_time_that_happens_twice_means_its_first_occurrence(self):
         ambiguous = datetime(2026, 10, 25, 2, 30)
-        assert clock.is_ambiguous_local(ambiguous)
+        assert mailer_clock.is_ambiguous_local(ambiguous)
         # Still summer time (UTC+2) the first time round, whatever fold the caller passed.
-        assert clock.local_to_utc(ambiguous) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
-        assert clock.local_to_utc(ambiguous.replace(fold=1)) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
+        assert mailer_clock.local_to_utc(ambiguous) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
+        assert mailer_clock.local_to_utc(ambiguous.replace(fold=1)) == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
 
     def test_utc_back_to_copenhagen(self):
-        local = clock.utc_to_local(datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc))
+        local = mailer_clock.utc_to_local(datetime(2026, 10, 25, 1, 30, tzinfo=timezone.utc))
         assert (local.hour, local.minute, local.utcoffset()) == (2, 30, timedelta(hours=1))
 
     def test_format_when_in_both_languages(self):
         start = datetime(2023, 9, 19, 11, 0, tzinfo=timezone.utc)
-        assert clock.format_when(start, start + timedelta(hours=3), "en") == "Tuesday, September 19, 2023, 13:00–16:00"
-        assert clock.format_when(start, start + timedelta(hours=3), "da") == "tirsdag den 19. september 2023, 13.00–16.00"
+        assert mailer_clock.format_when(start, start + timedelta(hours=3), "en") == "Tuesday, September 19, 2023, 13:00–16:00"
+        assert mailer_clock.format_when(start, start + timedelta(hours=3), "da") == "tirsdag den 19. september 2023, 13.00–16.00"
 
 
 class TestUpcomingAndPrevious:
     """An event is upcoming until it has ended; previous ones are those that have ended."""
 
-    def test_split_around_now(self, app, monkeypatch):
-        fix_clock(monkeypatch)
+    def test_split_around_now(self, app, clock):
         with app.app_context():
-            running = make_event("Started an hour ago", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
-            tonight = make_event("Ends later today", starts_at=NOW + timedelta(hours=5), ends_at=NOW + timedelta(hours=8))
-            next_week = make_event("Next week", starts_in=timedelta(days=7))
-            just_ended = make_event("Ended a minute ago", starts_at=NOW - timedelta(hours=2), ends_at=NOW - timedelta(minutes=1))
-            last_year = make_event("Last year", starts_in=timedelta(days=-365))
-            open_ended_past = make_event("No end, started", starts_at=NOW - timedelta(minutes=5), ends_at=None)
+            running = create_event("Started an hour ago", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
+            tonight = create_event("Ends later today", starts_at=NOW + timedelta(hours=5), ends_at=NOW + timedelta(hours=8))
+            next_week = create_event("Next week", starts_in=timedelta(days=7))
+            just_ended = create_event("Ended a minute ago", starts_at=NOW - timedelta(hours=2), ends_at=NOW - timedelta(minutes=1))
+            last_year = create_event("Last year", starts_in=timedelta(days=-365))
+            open_ended_past = create_event("No end, started", starts_at=NOW - timedelta(minutes=5), ends_at=None)
 
             upcoming = [e.id for e in service.upcoming_events()]
             previous = [e.id for e in service.previous_events()]
@@ -64,14 +64,13 @@ class TestUpcomingAndPrevious:
 
     def test_now_can_be_passed_in(self, app):
         with app.app_context():
-            event_id = make_event("Next week")
+            event_id = create_event("Next week")
             assert [e.id for e in service.upcoming_events(NOW)] == [event_id]
             assert [e.id for e in service.previous_events(NOW + timedelta(days=30))] == [event_id]
 
-    def test_cancelled_events_stay_listed_unless_asked_not_to(self, app, monkeypatch):
-        fix_clock(monkeypatch)
+    def test_cancelled_events_stay_listed_unless_asked_not_to(self, app, clock):
         with app.app_context():
-            event_id = make_event()
+            event_id = create_event()
             service.cancel_event(db.session.get(Event, event_id))
             db.session.commit()
             assert [e.id for e in service.upcoming_events()] == [event_id]
@@ -121,7 +120,7 @@ class TestCreateEditCancel:
 
     def test_cancel_is_idempotent(self, app):
         with app.app_context():
-            event = db.session.get(Event, make_event())
+            event = db.session.get(Event, create_event())
             assert service.cancel_event(event) is True
             assert service.cancel_event(event) is False
             assert (event.status, event.sequence) == (EventStatus.CANCELLED, 1)
@@ -152,17 +151,15 @@ class TestCreateEditCancel:
 
 def test_description_html_is_safe(app):
     with app.app_context():
-        event = db.session.get(Event, make_event(description_markdown="**Kom** <script>alert(1)</script> <img src=x onerror=alert(1)>"))
+        event = db.session.get(Event, create_event(description_markdown="**Kom** <script>alert(1)</script> <img src=x onerror=alert(1)>"))
         html = service.description_html(event)
     assert "<strong>Kom</strong>" in html
     assert "<script" not in html and "onerror" not in html
 
 
-def test_demo_events_are_seeded_once(app, monkeypatch):
+def test_demo_events_are_seeded_once(app, clock):
     from mailer.demo_events import seed_demo_events
 
-    fix_clock(monkeypatch)
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: NOW)
     with app.app_context():
         created = seed_demo_events()
         db.session.commit()
@@ -174,9 +171,9 @@ def test_demo_events_are_seeded_once(app, monkeypatch):
             assert person in panel.description_markdown
         course = titles["Online course: changing behaviour and culture in the arts"]
         assert [s.title for s in course.sessions] == ["Kickoff", *(f"Seminar {n}" for n in range(1, 7))]
-        assert clock.utc_to_local(course.starts_at).date().isoformat() == "2020-12-16"
-        assert clock.utc_to_local(course.ends_at).date().isoformat() == "2021-03-23"
-        assert clock.utc_to_local(titles["Networking event at Musikhuset"].starts_at).date().isoformat() == "2021-09-23"
-        assert clock.utc_to_local(titles["Workshop with In Futurum in Aarhus"].starts_at).date().isoformat() == "2023-09-19"
+        assert mailer_clock.utc_to_local(course.starts_at).date().isoformat() == "2020-12-16"
+        assert mailer_clock.utc_to_local(course.ends_at).date().isoformat() == "2021-03-23"
+        assert mailer_clock.utc_to_local(titles["Networking event at Musikhuset"].starts_at).date().isoformat() == "2021-09-23"
+        assert mailer_clock.utc_to_local(titles["Workshop with In Futurum in Aarhus"].starts_at).date().isoformat() == "2023-09-19"
         assert titles["Networking event at VEGA"].venue == "VEGA"
         assert len(service.upcoming_events()) >= 2 and len(service.previous_events()) >= 8

@@ -11,13 +11,9 @@ from mailer import clock as mailer_clock
 from mailer.events import service
 from mailer.extensions import db
 from mailer.models import Event, EventStatus, Topic
-from tests.conftest import form_fields
-from tests.events import NOW, XSS_IMG, XSS_SCRIPT, fix_clock, make_event
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return fix_clock(monkeypatch)
+from tests.factories import create_event
+from tests.helpers import XSS_IMG, XSS_SCRIPT, form_fields
+from tests.clock import NOW
 
 
 def section(html: str, heading_id: str) -> str:
@@ -32,12 +28,12 @@ def titles_in(html: str) -> list[str]:
 class TestPublicEventsPage:
     def test_upcoming_first_then_previous_around_now(self, app, client, clock):
         with app.app_context():
-            make_event("Next month", starts_in=timedelta(days=30))
-            make_event("Started an hour ago", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=2))
-            make_event("Ends later today", starts_at=NOW + timedelta(hours=4), ends_at=NOW + timedelta(hours=7))
-            make_event("Two years ago", starts_in=timedelta(days=-730))
-            make_event("Last week", starts_in=timedelta(days=-7))
-            cancelled = db.session.get(Event, make_event("Called off", starts_in=timedelta(days=3)))
+            create_event("Next month", starts_in=timedelta(days=30))
+            create_event("Started an hour ago", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=2))
+            create_event("Ends later today", starts_at=NOW + timedelta(hours=4), ends_at=NOW + timedelta(hours=7))
+            create_event("Two years ago", starts_in=timedelta(days=-730))
+            create_event("Last week", starts_in=timedelta(days=-7))
+            cancelled = db.session.get(Event, create_event("Called off", starts_in=timedelta(days=3)))
             service.cancel_event(cancelled)
             db.session.commit()
         html = client.get("/events").get_data(as_text=True)
@@ -56,7 +52,7 @@ class TestPublicEventsPage:
     def test_event_page(self, app, client, clock):
         with app.app_context():
             topic_id = db.session.scalar(db.select(Topic.id).filter_by(slug="events-aarhus"))
-            event_id = make_event(
+            event_id = create_event(
                 "Workshop i Aarhus", venue="Musikhuset", city="Aarhus", description_markdown="Kom og **vær med**.",
                 image_url="https://example.org/foto.jpg", image_alt="Deltagere i en rundkreds", image_credit="Malene Henssel",
                 signup_url="https://example.org/tilmeld", topic_ids=[topic_id],
@@ -75,7 +71,7 @@ class TestPublicEventsPage:
     def test_course_sessions_are_listed(self, app, client, clock):
         start = NOW + timedelta(days=10)
         with app.app_context():
-            event_id = make_event("Kursus", event_type="course", starts_at=start, ends_at=start + timedelta(days=7, hours=2),
+            event_id = create_event("Kursus", event_type="course", starts_at=start, ends_at=start + timedelta(days=7, hours=2),
                                   is_online=True, online_url="https://example.org/zoom", city=None,
                                   sessions=[service.SessionData("Kickoff", start, start + timedelta(hours=2)),
                                             service.SessionData("Seminar 1", start + timedelta(days=7), start + timedelta(days=7, hours=2))])
@@ -85,8 +81,8 @@ class TestPublicEventsPage:
 
     def test_past_and_cancelled_events_offer_no_signup(self, app, client, clock):
         with app.app_context():
-            past = make_event("Forbi", starts_in=timedelta(days=-3), signup_url="https://example.org/tilmeld")
-            cancelled = db.session.get(Event, make_event("Aflyst", signup_url="https://example.org/tilmeld"))
+            past = create_event("Forbi", starts_in=timedelta(days=-3), signup_url="https://example.org/tilmeld")
+            cancelled = db.session.get(Event, create_event("Aflyst", signup_url="https://example.org/tilmeld"))
             service.cancel_event(cancelled)
             db.session.commit()
             cancelled_id = cancelled.id
@@ -103,7 +99,7 @@ class TestPublicEventsPage:
 class TestCalendarDownloads:
     def test_event_ics(self, app, client, clock):
         with app.app_context():
-            event_id = make_event("Workshop", starts_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
+            event_id = create_event("Workshop", starts_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 18, 0)),
                                   ends_at=mailer_clock.local_to_utc(datetime(2026, 7, 1, 20, 0)))
         response = client.get(f"/events/{event_id}.ics")
         assert response.status_code == 200
@@ -115,9 +111,9 @@ class TestCalendarDownloads:
 
     def test_feed_has_only_upcoming_events(self, app, client, clock):
         with app.app_context():
-            make_event("Kommende", starts_in=timedelta(days=2))
-            make_event("I gang", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
-            make_event("Forbi", starts_in=timedelta(days=-2))
+            create_event("Kommende", starts_in=timedelta(days=2))
+            create_event("I gang", starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=1))
+            create_event("Forbi", starts_in=timedelta(days=-2))
         response = client.get("/events.ics")
         assert response.status_code == 200 and response.mimetype == "text/calendar"
         calendar = Calendar.from_ical(response.data)
@@ -130,7 +126,7 @@ class TestNoMarkupFromStaff:
     @pytest.fixture
     def event_id(self, app, clock):
         with app.app_context():
-            return make_event(f"Titel {XSS_SCRIPT} {XSS_IMG}", description_markdown=f"Tekst {XSS_SCRIPT}\n\n{XSS_IMG}",
+            return create_event(f"Titel {XSS_SCRIPT} {XSS_IMG}", description_markdown=f"Tekst {XSS_SCRIPT}\n\n{XSS_IMG}",
                               venue=f"Sal {XSS_IMG}", image_url="https://example.org/a.jpg", image_alt=f"Alt {XSS_SCRIPT}",
                               image_credit=f"Foto {XSS_IMG}")
 
@@ -166,7 +162,7 @@ class TestStaffAccess:
     @pytest.mark.parametrize("path", ["/staff/events/new", "/staff/events/{id}/edit", "/staff/events/{id}/cancel"])
     def test_posts_need_login(self, app, client, path):
         with app.app_context():
-            event_id = make_event()
+            event_id = create_event()
         # CSRF protection answers an anonymous POST without a token with 400 before the login check,
         # so post with a valid token (from the login page) to reach the login check.
         token = form_fields(client.get("/staff/login").get_data(as_text=True))
@@ -179,7 +175,7 @@ class TestStaffAccess:
 
     def test_missing_csrf_is_400(self, app, editor):
         with app.app_context():
-            event_id = make_event()
+            event_id = create_event()
         assert editor.post(f"/staff/events/{event_id}/cancel").status_code == 400
         assert editor.post("/staff/events/new", data={"title": "Uden token"}).status_code == 400
         with app.app_context():
@@ -334,7 +330,7 @@ class TestStaffForm:
 
     def test_bad_edit_keeps_the_event(self, app, editor):
         with app.app_context():
-            event_id = make_event("Uændret")
+            event_id = create_event("Uændret")
         response = post_event(editor, f"/staff/events/{event_id}/edit", title="Ny", ends_at="2026-09-19T12:00")
         assert response.status_code == 400
         with app.app_context():

@@ -9,13 +9,14 @@ from mailer.events.reminders import ReminderOutcome
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, Event
 from mailer.mailings import states
-from tests.events import NOW, make_event
-from tests.events.conftest import status_of, topic_id
+from tests.clock import NOW
+from tests.factories import create_event
+from tests.helpers import status_of, topic_id
 
 
 def announced(starts_at: datetime, *, sends_at: datetime, days=(7, 1)) -> tuple[Event, Mailing]:
     """An event announced for `sends_at`, with reminders ticked."""
-    event = db.session.get(Event, make_event("Koncert", starts_at=starts_at, topic_ids=[topic_id()]))
+    event = db.session.get(Event, create_event("Koncert", starts_at=starts_at, topic_ids=[topic_id()]))
     mailing = mailings.draft_event_mailing(event, None)
     states.schedule(mailing.id, sends_at)
     reminders.set_reminders(mailing.id, days, sends_at)

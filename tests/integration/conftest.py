@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.conftest import POSTGRES_URL, REDIS_URL, REPO, _empty_tables, require_service
+from tests.services import POSTGRES_URL, REDIS_URL, REPO, empty_tables, require_service
 from tests.smtp_server import start_smtp_server
 
 
@@ -45,7 +45,7 @@ def service_env(database_url, smtp_server, tmp_path, monkeypatch) -> dict[str, s
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    _empty_tables(database_url)
+    empty_tables(database_url)
     return env
 
 

@@ -13,8 +13,9 @@ from mailer.models import Mailing, MailingKind, MailingStatus, SubscriberStatus
 from mailer.models.types import utcnow
 from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
-from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
-from tests.helpers import parse_mail, path_of
+from tests.clock import NOW, WEEK
+from tests.factories import create_event, create_subscriber
+from tests.helpers import digest_rows, parse_mail, path_of
 from tests.integration.conftest import WorkerProcess
 from tests.smtp_server import RecordingHandler, start_smtp_server
 
@@ -56,12 +57,13 @@ def by_recipient(messages) -> dict[str, bytes]:
 
 def test_a_worker_sends_each_reader_their_digest_and_nothing_when_nothing_is_new(live_app, smtp_server, worker):
     with live_app.app_context():
-        add_subscriber("mette@example.org", "events-copenhagen", name="Mette Ørsted")
-        add_subscriber("freja@example.org", "events-aarhus", frequency="both", language="en")
-        add_subscriber("only-announcements@example.org", "events-copenhagen", frequency="announcements")
-        add_event("Workshop: normer og privilegier", "events-copenhagen", created=NOW - 2 * WEEK, starts=NOW + 2 * WEEK)
-        add_event("Netværk i Aarhus", "events-aarhus", created=NOW - 2 * WEEK, starts=NOW + 3 * WEEK,
-                  venue="VEGA", city="Aarhus")
+        create_subscriber("mette@example.org", "events-copenhagen", name="Mette Ørsted", frequency="digest")
+        create_subscriber("freja@example.org", "events-aarhus", frequency="both", language="en")
+        create_subscriber("only-announcements@example.org", "events-copenhagen", frequency="announcements")
+        create_event("Workshop: normer og privilegier", "events-copenhagen", created_at=NOW - 2 * WEEK, starts_at=NOW + 2 * WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
+        create_event("Netværk i Aarhus", "events-aarhus", created_at=NOW - 2 * WEEK, starts_at=NOW + 3 * WEEK,
+                     venue="VEGA", city="Aarhus", hours=2)
 
     first = send_digest(live_app, NOW - WEEK, worker)
     got = by_recipient(smtp_server.wait_for(lambda messages: len(messages) >= 2))
@@ -79,8 +81,8 @@ def test_a_worker_sends_each_reader_their_digest_and_nothing_when_nothing_is_new
     with live_app.app_context():
         assert digest_rows(first) == {"mette@example.org": "sent", "freja@example.org": "sent"}
         assert digest_rows(second) == {}
-        add_event("Debat om magt i kulturlivet", "events-copenhagen", created=NOW + timedelta(days=2),
-                  starts=NOW + 4 * WEEK)
+        create_event("Debat om magt i kulturlivet", "events-copenhagen", created_at=NOW + timedelta(days=2),
+                     starts_at=NOW + 4 * WEEK, hours=2, venue="Literaturhaus", city="København")
 
     send_digest(live_app, NOW + WEEK, worker)
     (_, _, data), = smtp_server.wait_for(lambda messages: len(messages) >= 3)[2:]
@@ -120,9 +122,10 @@ def test_a_digest_that_never_arrived_leaves_its_events_new_for_the_next(live_app
     worker.start()
     try:
         with live_app.app_context():
-            add_subscriber("lost@example.org")
-            add_subscriber("got@example.org")
-            add_event("Workshop i København", created=NOW - 2 * WEEK, starts=NOW + 3 * WEEK)
+            create_subscriber("lost@example.org", "events-copenhagen", frequency="digest")
+            create_subscriber("got@example.org", "events-copenhagen", frequency="digest")
+            create_event("Workshop i København", "events-copenhagen", created_at=NOW - 2 * WEEK, starts_at=NOW + 3 * WEEK,
+                         hours=2, venue="Literaturhaus", city="København")
         first = send_digest(live_app, NOW - WEEK, worker, wake=True, timeout=90)
         assert handler.tries["lost@example.org"] == 5  # MAILER_SEND_RETRY_SECONDS=1, doubling, five tries
         handler.deferred.clear()  # the receiving server is well again
@@ -144,8 +147,9 @@ def test_the_beat_makes_this_periods_digest_once_and_the_worker_sends_it(live_ap
 
     now = utcnow()  # the beat runs on the real clock
     with live_app.app_context():
-        add_subscriber("mette@example.org")
-        add_event("Workshop i København", created=now - timedelta(days=1), starts=now + 2 * WEEK)
+        create_subscriber("mette@example.org", "events-copenhagen", frequency="digest")
+        create_event("Workshop i København", "events-copenhagen", created_at=now - timedelta(days=1), starts_at=now + 2 * WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
     for _ in range(2):  # two beats, or one beat twice
         start_due_digest.delay()
     deadline = time.monotonic() + 30

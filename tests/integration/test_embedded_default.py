@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import REPO
+from tests.services import REPO
 from tests.smtp_server import free_port
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -1,6 +1,6 @@
 """Event mailings through a real Celery worker over Redis, PostgreSQL and a real SMTP server.
 
-The web side runs on this process with a fixed clock in spring 2026 (tests.events.NOW), so
+The web side runs on this process with a fixed clock in spring 2026 (tests.clock.NOW), so
 every reminder it schedules is already due by the worker's real clock: a reminder goes out
 exactly when the test asks for the beat's sweep (start_due_mailings), not before.
 """
@@ -13,17 +13,14 @@ from email.message import EmailMessage
 
 from icalendar import Calendar
 
-from mailer import clock
+from mailer import clock as mailer_clock
 from mailer.events import mailings, reminders
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffRole, StaffUser, Subscriber
 from mailer.models.types import utcnow
 from mailer.mailings import states
-from tests.conftest import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login
-from tests.events import make_event
-from tests.events.conftest import install_clock, topic_id
-from tests.factories import create_subscribers
-from tests.helpers import parse_mail, path_of
+from tests.helpers import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login, parse_mail, path_of, topic_id
+from tests.factories import create_event, create_subscribers
 
 
 def wait_until_sent(app, mailing_id: int, worker, timeout: float = 60) -> None:
@@ -59,8 +56,7 @@ def flashes(html: str) -> list[str]:
     return [re.sub(r"\s+", " ", m).strip() for m in re.findall(r'<p class="flash[^"]*" role="status">(.*?)</p>', html, re.S)]
 
 
-def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_app, worker, smtp_server, monkeypatch):
-    install_clock(monkeypatch)
+def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_app, worker, smtp_server, clock):
     with live_app.app_context():
         admin = StaffUser(email=ADMIN_EMAIL, role=StaffRole.ADMIN)
         admin.set_password(STAFF_PASSWORD)
@@ -68,7 +64,7 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
         db.session.commit()
         create_subscribers(3, "events-aarhus", language="da", prefix="aarhus")
         aarhus = topic_id()
-        event_id = make_event("Workshop om normer", starts_in=timedelta(days=20), venue="Godsbanen", city="Aarhus",
+        event_id = create_event("Workshop om normer", starts_in=timedelta(days=20), venue="Godsbanen", city="Aarhus",
                               topic_ids=[aarhus])
         uid = db.session.get(Event, event_id).uid
     client = live_app.test_client()
@@ -139,16 +135,15 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
     assert "Aflyst: Workshop om normer" in text and "calendar.google.com" not in text
 
 
-def test_a_reminder_reaches_the_mailings_recipients_who_are_still_subscribed(live_app, worker, smtp_server, monkeypatch):
+def test_a_reminder_reaches_the_mailings_recipients_who_are_still_subscribed(live_app, worker, smtp_server, clock):
     from mailer.tasks.sending import start_mailing, start_due_mailings
 
-    install_clock(monkeypatch)
     with live_app.app_context():
         first = create_subscribers(4, "events-aarhus", language="da", prefix="first")
-        event = db.session.get(Event, make_event("Koncert", starts_in=timedelta(days=20), topic_ids=[topic_id()]))
+        event = db.session.get(Event, create_event("Koncert", starts_in=timedelta(days=20), topic_ids=[topic_id()]))
         mailing = mailings.draft_event_mailing(event, None)
         states.send_now(mailing.id)
-        reminders.set_reminders(mailing.id, [1], clock.utcnow())
+        reminders.set_reminders(mailing.id, [1], mailer_clock.utcnow())
         mailing_id, uid = mailing.id, event.uid
     start_mailing.delay(mailing_id)
     wait_until_sent(live_app, mailing_id, worker)

@@ -15,9 +15,8 @@ from mailer.models import MailingStatus, ConsentEvent, Subscriber
 from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
 from mailer.tokens import TokenPurpose
-from tests.conftest import form_fields
+from tests.helpers import form_fields, parse_mail, topic_ids
 from tests.factories import create_mailing, create_subscriber_tokens
-from tests.helpers import parse_mail, topic_ids
 
 
 def _send(app, subject: str) -> int:
@@ -49,7 +48,7 @@ def _manage(client, path: str, app, **changes):
     return client.post(path, data=data, headers={"User-Agent": "Firefox/140"}, environ_base={"REMOTE_ADDR": "198.51.100.9"})
 
 
-def test_paused_for_a_month_gets_nothing_then_mail_again_and_the_ledger_shows_both(live_app, worker, smtp_server, monkeypatch):
+def test_paused_for_a_month_gets_nothing_then_mail_again_and_the_ledger_shows_both(live_app, worker, smtp_server, request):
     from mailer.tasks.subscriber_mail import resume_ended_pauses
 
     client = live_app.test_client()
@@ -79,8 +78,9 @@ def test_paused_for_a_month_gets_nothing_then_mail_again_and_the_ledger_shows_bo
         assert paused_until is not None
         assert timedelta(days=27) < paused_until - db.session.scalar(db.select(db.func.now())) < timedelta(days=32)
 
-    # A month later the sweep clears the pause and records it.
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: paused_until + timedelta(minutes=10))
+    # A month later the sweep clears the pause and records it. Only this process's clock stops, and only from here on:
+    # until now the worker and this process shared the real one.
+    request.getfixturevalue("clock").set(paused_until + timedelta(minutes=10))
     with live_app.app_context():
         assert resume_ended_pauses() == 1
         assert find_subscriber("paula@example.org").paused_until is None

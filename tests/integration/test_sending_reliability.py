@@ -12,7 +12,7 @@ import redis
 from mailer.extensions import db
 from mailer.models import MailingStatus, Delivery, Subscriber, SubscriberStatus
 from mailer.mailings import states
-from tests.conftest import REDIS_URL
+from tests.services import REDIS_URL
 from tests.factories import create_mailing, create_subscribers
 from tests.integration.conftest import WorkerProcess
 from tests.smtp_server import RecordingHandler, start_smtp_server

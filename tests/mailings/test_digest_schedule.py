@@ -13,7 +13,7 @@ from mailer.mailings.digests import DigestSchedule, create_due_digest, digest_sc
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Topic
 from mailer.mailings import states
-from tests.digests import NOW, WEEK
+from tests.clock import NOW, WEEK
 
 MONDAY, SUNDAY = 0, 6
 

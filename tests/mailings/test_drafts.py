@@ -10,9 +10,8 @@ from mailer.mailings import drafts
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus
 from mailer.models.types import utcnow
-from tests.conftest import form_fields
+from tests.helpers import form_fields, topic_ids
 from tests.factories import create_mailing
-from tests.helpers import topic_ids
 
 
 def _set_status(app, mailing_id: int, status: MailingStatus) -> None:

@@ -8,7 +8,7 @@ import pytest
 from mailer.mailings.presend import presend_warnings
 from mailer.extensions import db
 from mailer.models import Mailing
-from tests.conftest import form_fields
+from tests.helpers import form_fields
 from tests.factories import create_mailing
 
 GOOD_HTML = ('<!doctype html><html lang="da"><head><title>x</title><style>p{color:red}</style></head><body>'

@@ -8,9 +8,8 @@ import pytest
 from mailer.mailings.preview import render_preview, send_test
 from mailer.extensions import db
 from mailer.models import Subscriber
-from tests.conftest import form_fields
+from tests.helpers import form_fields, parse_mail
 from tests.factories import create_mailing, create_subscribers
-from tests.helpers import parse_mail
 
 
 def _subscriber(app, email: str, *, name: str, language: str) -> int:

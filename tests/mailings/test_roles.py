@@ -10,7 +10,7 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus, MailTemplate
 from mailer.models.types import utcnow
 from mailer.mailings import states
-from tests.conftest import form_fields
+from tests.helpers import form_fields
 from tests.factories import create_mailing, create_subscribers
 
 

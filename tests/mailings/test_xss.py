@@ -1,6 +1,8 @@
 """A <script> in a subject, a body, a name or an event never reaches a page or a mail as markup."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from sqlalchemy import update
 
 from mailer.extensions import db
@@ -8,9 +10,17 @@ from mailer.models import Mailing, MailingStatus, Subscriber
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
-from tests.mailings.conftest import create_event
-from tests.factories import create_mailing, create_subscribers
+from tests.factories import create_event, create_mailing, create_subscribers
 from tests.helpers import parse_mail
+
+# The event the mailing is about: a workshop in Aarhus in 2031, with an image and a signup link.
+WORKSHOP = dict(
+    title="Workshop: normer og privilegier", event_type="workshop",
+    starts_at=datetime(2031, 9, 19, 15, 0, tzinfo=timezone.utc), ends_at=datetime(2031, 9, 19, 18, 0, tzinfo=timezone.utc),
+    venue="Musikhuset", city="Aarhus", image_url="https://example.org/workshop.jpg",
+    image_alt="Deltagere i en rundkreds", signup_url="https://example.org/tilmeld", language="da",
+)
+
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -36,8 +46,8 @@ def test_script_in_body_event_and_name_never_reaches_a_mail_as_markup(app, outbo
     with app.app_context():
         [reader] = create_subscribers(1, language="da")
         db.session.get(Subscriber, reader).name = "Eve " + SCRIPT
-        event_id = create_event(title="Fest " + SCRIPT, description_markdown="Kom " + SCRIPT,
-                                venue="Sal " + SCRIPT, image_alt='" onerror="alert(1)')
+        event_id = create_event(**{**WORKSHOP, "title": "Fest " + SCRIPT, "description_markdown": "Kom " + SCRIPT,
+                                   "venue": "Sal " + SCRIPT, "image_alt": '" onerror="alert(1)'})
         mailing_id = create_mailing("newsletter", subject="Nyt " + SCRIPT,
                                               body="Tekst\n\n" + SCRIPT + "\n\n<img src=x onerror=alert(1)>")
         db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(event_id=event_id))

@@ -14,16 +14,8 @@ from mailer.subscribers import preferences
 from mailer.subscribers.consent import Origin
 from tests.factories import create_mailing, create_subscribers
 
-NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
 PAUSE_ENDS = datetime(2026, 6, 10, 22, 0, tzinfo=timezone.utc)  # midnight in Copenhagen, 11 June
 LINK = Origin(ConsentChannel.LINK, ip="192.0.2.1", user_agent="Browser")
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    state = {"now": NOW}
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: state["now"])
-    return state
 
 
 @pytest.fixture
@@ -67,10 +59,10 @@ def test_a_paused_subscriber_gets_nothing_until_the_pause_ends_then_mail_again(a
     paused = readers["paused"]
     with app.app_context():
         assert paused not in send_mailing("Under pausen")
-        clock["now"] = PAUSE_ENDS - timedelta(minutes=1)
+        clock.set(PAUSE_ENDS - timedelta(minutes=1))
         assert paused not in send_mailing("Sidste dag af pausen")
         # The pause has run out: mail goes out again even before the sweep records it.
-        clock["now"] = PAUSE_ENDS
+        clock.set(PAUSE_ENDS)
         assert paused in send_mailing("Efter pausen")
         assert preferences.resume_ended_pauses(PAUSE_ENDS) == 1
         db.session.commit()

@@ -1,6 +1,6 @@
 """The upcoming-events digest through the sending engine: who gets one, what it lists, what counts as new.
 
-The clock is fixed (tests.digests.NOW) for everything the digest decides: the period, which
+The clock is fixed (tests.clock.NOW) for everything the digest decides: the period, which
 events are upcoming and which are new. Pauses are measured against the real clock, as the
 engine does.
 """
@@ -23,8 +23,9 @@ from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
 from mailer.mail.transports import PermanentSendError, TransientSendError
-from tests.digests import NOW, WEEK, add_event, add_subscriber, digest_rows
-from tests.helpers import parse_mail, path_of
+from tests.clock import NOW, WEEK
+from tests.factories import create_event, create_subscriber
+from tests.helpers import digest_rows, parse_mail, path_of
 
 DAY = timedelta(days=1)
 
@@ -75,14 +76,15 @@ class RefusingTransport:
 
 def test_only_readers_who_chose_the_digest_get_it_and_a_pause_holds_it_back(app, outbox):
     with app.app_context():
-        add_event("Workshop om normer og privilegier", created=NOW - WEEK, starts=NOW + WEEK)
-        add_subscriber("mailings@example.org", frequency="announcements")
-        add_subscriber("digest@example.org", frequency="digest")
-        add_subscriber("both@example.org", frequency="both")
-        add_subscriber("paused@example.org", paused_until=utcnow() + 30 * DAY)
-        add_subscriber("pause-over@example.org", paused_until=utcnow() - DAY)
-        add_subscriber("pending@example.org", status=SubscriberStatus.PENDING)
-        add_subscriber("aarhus-only@example.org", "events-aarhus")  # nothing in Aarhus: no (empty) mail
+        create_event("Workshop om normer og privilegier", "events-copenhagen", created_at=NOW - WEEK, starts_at=NOW + WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
+        create_subscriber("mailings@example.org", "events-copenhagen", frequency="announcements")
+        create_subscriber("digest@example.org", "events-copenhagen", frequency="digest")
+        create_subscriber("both@example.org", "events-copenhagen", frequency="both")
+        create_subscriber("paused@example.org", "events-copenhagen", paused_until=utcnow() + 30 * DAY, frequency="digest")
+        create_subscriber("pause-over@example.org", "events-copenhagen", paused_until=utcnow() - DAY, frequency="digest")
+        create_subscriber("pending@example.org", "events-copenhagen", status=SubscriberStatus.PENDING, frequency="digest")
+        create_subscriber("aarhus-only@example.org", "events-aarhus", frequency="digest")  # nothing in Aarhus: no (empty) mail
         digest_id = send_digest(NOW)
         assert digest_rows(digest_id) == {"digest@example.org": "sent", "both@example.org": "sent",
                                           "pause-over@example.org": "sent"}
@@ -91,25 +93,27 @@ def test_only_readers_who_chose_the_digest_get_it_and_a_pause_holds_it_back(app,
 
 def test_each_digest_lists_the_upcoming_events_of_the_readers_topics_in_their_language(app, outbox):
     with app.app_context():
-        mette = add_subscriber("mette@example.org", "events-copenhagen", "online-courses", name="Mette Ørsted")
-        add_subscriber("freja@example.org", "events-aarhus", frequency="both", language="en")
-        seen = add_event("Netværksmøde på Literaturhaus", "events-copenhagen", created=NOW - 3 * WEEK,
-                         starts=NOW + 2 * WEEK)
+        mette = create_subscriber("mette@example.org", "events-copenhagen", "online-courses", name="Mette Ørsted", frequency="digest")
+        create_subscriber("freja@example.org", "events-aarhus", frequency="both", language="en")
+        seen = create_event("Netværksmøde på Literaturhaus", "events-copenhagen", created_at=NOW - 3 * WEEK,
+                            starts_at=NOW + 2 * WEEK, hours=2, venue="Literaturhaus", city="København")
         send_digest(NOW - WEEK)  # Mette got the networking event last week; nothing in Aarhus then
         assert sorted(mails(outbox)) == ["mette@example.org"]
         before = len(outbox.sent)
 
-        workshop = add_event("Workshop: normer og privilegier", "events-copenhagen", created=NOW - 2 * DAY,
-                             starts=NOW + 10 * DAY)
-        course = add_event("Onlinekursus i inkluderende ledelse", "online-courses", created=NOW - 2 * DAY,
-                           starts=NOW + 20 * DAY, is_online=True, venue=None, city=None)
-        aarhus = add_event("Netværk i Aarhus", "events-aarhus", created=NOW - 2 * DAY, starts=NOW + 5 * DAY,
-                           venue="VEGA", city="Aarhus")
-        add_event("Allerede slut", "events-copenhagen", created=NOW - 2 * DAY, starts=NOW - DAY)
-        cancelled = add_event("Aflyst debat", "events-copenhagen", created=NOW - 2 * DAY, starts=NOW + 3 * DAY)
+        workshop = create_event("Workshop: normer og privilegier", "events-copenhagen", created_at=NOW - 2 * DAY,
+                                starts_at=NOW + 10 * DAY, hours=2, venue="Literaturhaus", city="København")
+        course = create_event("Onlinekursus i inkluderende ledelse", "online-courses", created_at=NOW - 2 * DAY,
+                              starts_at=NOW + 20 * DAY, is_online=True, venue=None, city=None, hours=2)
+        aarhus = create_event("Netværk i Aarhus", "events-aarhus", created_at=NOW - 2 * DAY, starts_at=NOW + 5 * DAY,
+                              venue="VEGA", city="Aarhus", hours=2)
+        create_event("Allerede slut", "events-copenhagen", created_at=NOW - 2 * DAY, starts_at=NOW - DAY,
+                     hours=2, venue="Literaturhaus", city="København")
+        cancelled = create_event("Aflyst debat", "events-copenhagen", created_at=NOW - 2 * DAY, starts_at=NOW + 3 * DAY,
+                                 hours=2, venue="Literaturhaus", city="København")
         cancel_event(db.session.get(Event, cancelled))
-        add_event("Oprettet efter digestet", "events-copenhagen", created=NOW + timedelta(hours=1),
-                  starts=NOW + 4 * DAY)
+        create_event("Oprettet efter digestet", "events-copenhagen", created_at=NOW + timedelta(hours=1),
+                     starts_at=NOW + 4 * DAY, hours=2, venue="Literaturhaus", city="København")
         db.session.commit()
         digest_id = send_digest(NOW)
         assert digest_rows(digest_id) == {"mette@example.org": "sent", "freja@example.org": "sent"}
@@ -155,8 +159,9 @@ def test_each_digest_lists_the_upcoming_events_of_the_readers_topics_in_their_la
 
 def test_a_second_run_with_nothing_new_sends_nothing_and_says_so_to_staff(app, outbox, admin):
     with app.app_context():
-        add_subscriber("mette@example.org")
-        add_event("Workshop i København", created=NOW - 2 * WEEK, starts=NOW + 3 * WEEK)
+        create_subscriber("mette@example.org", "events-copenhagen", frequency="digest")
+        create_event("Workshop i København", "events-copenhagen", created_at=NOW - 2 * WEEK, starts_at=NOW + 3 * WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
         first = send_digest(NOW - WEEK)
         sent_before = len(outbox.sent)
         second = send_digest(NOW)
@@ -178,9 +183,10 @@ def test_a_second_run_with_nothing_new_sends_nothing_and_says_so_to_staff(app, o
 def test_a_digest_that_did_not_arrive_leaves_its_events_new(app, outbox, fault):
     app.config["SEND_RETRY_SECONDS"] = 0
     with app.app_context():
-        lost = add_subscriber("lost@example.org")
-        add_subscriber("got@example.org")
-        add_event("Workshop i København", created=NOW - 2 * WEEK, starts=NOW + 3 * WEEK)
+        lost = create_subscriber("lost@example.org", "events-copenhagen", frequency="digest")
+        create_subscriber("got@example.org", "events-copenhagen", frequency="digest")
+        create_event("Workshop i København", "events-copenhagen", created_at=NOW - 2 * WEEK, starts_at=NOW + 3 * WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
         if fault.startswith("451"):
             error = TransientSendError("451 try later", code=451, reply="451 try later", stage="rcpt")
         else:
@@ -201,9 +207,10 @@ def test_a_digest_that_did_not_arrive_leaves_its_events_new(app, outbox, fault):
 
 def test_the_links_in_a_digest_let_the_reader_leave_in_one_click(app, outbox):
     with app.app_context():
-        add_subscriber("mette@example.org", "events-copenhagen", "online-courses")
-        add_subscriber("freja@example.org")
-        add_event("Workshop i København", created=NOW - WEEK, starts=NOW + WEEK)
+        create_subscriber("mette@example.org", "events-copenhagen", "online-courses", frequency="digest")
+        create_subscriber("freja@example.org", "events-copenhagen", frequency="digest")
+        create_event("Workshop i København", "events-copenhagen", created_at=NOW - WEEK, starts_at=NOW + WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
         send_digest(NOW)
     mail = mails(outbox)["mette@example.org"]
     one_click = mail["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
@@ -219,8 +226,9 @@ def test_the_links_in_a_digest_let_the_reader_leave_in_one_click(app, outbox):
 
 def test_a_digest_whose_new_events_were_deleted_after_the_snapshot_sends_nothing(app, outbox):
     with app.app_context():
-        add_subscriber("mette@example.org")
-        event_id = add_event("Workshop i København", created=NOW - WEEK, starts=NOW + WEEK)
+        create_subscriber("mette@example.org", "events-copenhagen", frequency="digest")
+        event_id = create_event("Workshop i København", "events-copenhagen", created_at=NOW - WEEK, starts_at=NOW + WEEK,
+                                hours=2, venue="Literaturhaus", city="København")
         digest_id = create_due_digest(NOW)
         assert states.start(digest_id)
         db.session.delete(db.session.get(Event, event_id))
@@ -233,8 +241,9 @@ def test_a_digest_whose_new_events_were_deleted_after_the_snapshot_sends_nothing
 
 def test_digests_have_no_public_copy(app, client, outbox):
     with app.app_context():
-        add_subscriber("mette@example.org")
-        add_event("Workshop i København", created=NOW - WEEK, starts=NOW + WEEK)
+        create_subscriber("mette@example.org", "events-copenhagen", frequency="digest")
+        create_event("Workshop i København", "events-copenhagen", created_at=NOW - WEEK, starts_at=NOW + WEEK,
+                     hours=2, venue="Literaturhaus", city="København")
         digest_id = send_digest(NOW)
         subject = db.session.get(Mailing, digest_id).subject
     assert subject not in client.get("/archive").get_data(as_text=True)

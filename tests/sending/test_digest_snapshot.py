@@ -11,8 +11,8 @@ from mailer.extensions import db
 from mailer.models import Delivery, Subscriber
 from mailer.sending import digest_audience
 from mailer.sending.snapshot import snapshot_audience
-from tests.digests import NOW, WEEK, add_event, add_subscriber
-from tests.factories import create_subscribers
+from tests.clock import NOW, WEEK
+from tests.factories import create_event, create_subscriber, create_subscribers
 
 
 def payloads(mailing_id: int) -> dict[str, dict]:
@@ -23,13 +23,15 @@ def payloads(mailing_id: int) -> dict[str, dict]:
 
 def test_chunks_give_the_same_rows_as_one_pass_and_a_repeated_chunk_adds_nothing(app, monkeypatch):
     with app.app_context():
-        copenhagen = add_event("Workshop i København", created=NOW - WEEK, starts=NOW + WEEK)
-        aarhus = add_event("Netværk i Aarhus", "events-aarhus", created=NOW - WEEK, starts=NOW + 2 * WEEK)
+        copenhagen = create_event("Workshop i København", "events-copenhagen", created_at=NOW - WEEK, starts_at=NOW + WEEK,
+                                  hours=2, venue="Literaturhaus", city="København")
+        aarhus = create_event("Netværk i Aarhus", "events-aarhus", created_at=NOW - WEEK, starts_at=NOW + 2 * WEEK,
+                              hours=2, venue="Literaturhaus", city="København")
         for i in range(9):
             frequency = ("digest", "both", "announcements")[i % 3]
             topics = ("events-copenhagen",) if i < 4 else ("events-copenhagen", "events-aarhus")
-            add_subscriber(f"reader{i}@example.org", *topics, frequency=frequency)
-        add_subscriber("online@example.org", "online-courses")  # eligible, but nothing to list
+            create_subscriber(f"reader{i}@example.org", *topics, frequency=frequency)
+        create_subscriber("online@example.org", "online-courses", frequency="digest")  # eligible, but nothing to list
         chunked, whole = create_due_digest(NOW), create_due_digest(NOW + WEEK)
 
         seen, after = [], 0
@@ -54,7 +56,8 @@ def test_a_large_digest_takes_a_few_queries_per_chunk_not_one_per_subscriber(app
     count = 6000
     with app.app_context():
         for slug in ("events-copenhagen", "events-aarhus", "online-courses"):
-            add_event(f"Arrangement: {slug}", slug, created=NOW - WEEK, starts=NOW + WEEK)
+            create_event(f"Arrangement: {slug}", slug, created_at=NOW - WEEK, starts_at=NOW + WEEK,
+                         hours=2, venue="Literaturhaus", city="København")
             create_subscribers(count // 3, slug, prefix=slug)
         db.session.execute(update(Subscriber).values(frequency="digest"))
         db.session.commit()

@@ -17,7 +17,7 @@ from mailer.sending.rate_limit import (
     LocalRateLimiter, RedisRateLimiter, UnlimitedRateLimiter, rate_limiter_from_config,
     redis_client_for_rate_limit,
 )
-from tests.conftest import REDIS_URL, require_service
+from tests.services import REDIS_URL, require_service
 
 
 class FakeTime:

@@ -6,8 +6,7 @@ from sqlalchemy import func, select
 
 from mailer.extensions import db
 from mailer.models import StaffRole, StaffUser
-from tests.conftest import form_fields
-from tests.staff import ADMIN, EDITOR, csrf_token, login
+from tests.helpers import ADMIN_EMAIL as ADMIN, EDITOR_EMAIL as EDITOR, csrf_token, form_fields, login
 
 ROUTES = [
     ("GET", "/staff/team/", "index"),

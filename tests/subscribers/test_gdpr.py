@@ -16,7 +16,7 @@ from mailer.subscribers import gdpr
 from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import revoke_tokens
 from tests.factories import create_mailing, create_subscribers
-from tests.staff import csrf_token
+from tests.helpers import csrf_token
 
 
 def make_reader(app) -> int:

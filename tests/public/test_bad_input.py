@@ -6,7 +6,7 @@ import pytest
 from mailer.extensions import db
 from mailer.models import Subscriber, SubscriberStatus
 from mailer.tokens import TokenPurpose
-from tests.conftest import form_fields
+from tests.helpers import form_fields
 from tests.factories import create_subscriber_tokens
 
 HUGE = "x" * (200 * 1024)

@@ -11,7 +11,7 @@ from mailer.extensions import db
 from mailer.models import ConsentChannel, SubscriptionStatus
 from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import find_subscriber, unsubscribe
-from tests.events import NOW, make_event
+from tests.factories import create_event
 from tests.helpers import link_in, parse_mail, path_of, post_form, subscribe, topic_ids
 
 HEADING = {"en": "Our next events on your topics:", "da": "Vores næste arrangementer inden for dine emner:"}
@@ -33,30 +33,24 @@ def expected_text_section(language: str, ids: dict[str, int]) -> str:
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: NOW)
-    return NOW
-
-
-@pytest.fixture
 def events(app, clock) -> dict[str, int]:
     """Events around NOW: three that belong in the welcome mail, and every kind that does not."""
     copenhagen, online, aarhus, newsletter = topic_ids(app, "events-copenhagen", "online-courses", "events-aarhus", "newsletter")
     day = timedelta(days=1)
     with app.app_context():
         ids = {
-            "first": make_event("Workshop om normer", starts_in=day + timedelta(hours=5), hours=2,
+            "first": create_event("Workshop om normer", starts_in=day + timedelta(hours=5), hours=2,
                                 venue="Kulturhuset", city="København", topic_ids=[copenhagen]),
-            "both topics": make_event("Netværksmøde for kunstnere", starts_in=3 * day, topic_ids=[copenhagen, online]),
-            "third": make_event("Onlinekursus: Inklusion", starts_in=5 * day, topic_ids=[online], is_online=True,
+            "both topics": create_event("Netværksmøde for kunstnere", starts_in=3 * day, topic_ids=[copenhagen, online]),
+            "third": create_event("Onlinekursus: Inklusion", starts_in=5 * day, topic_ids=[online], is_online=True,
                                 online_url="https://example.org/kursus"),
-            "fourth": make_event("Paneldebat om mangfoldighed", starts_in=10 * day, topic_ids=[copenhagen]),
-            "past": make_event("Afholdt workshop", starts_in=-2 * day, topic_ids=[copenhagen]),
-            "running": make_event("Seminar i gang", starts_in=-timedelta(hours=1), hours=3, topic_ids=[online]),
-            "cancelled": make_event("Aflyst workshop", starts_in=day, topic_ids=[copenhagen]),
-            "other topic": make_event("Workshop i Aarhus", starts_in=day, topic_ids=[aarhus]),
-            "newsletter topic": make_event("Nyhedsaften", starts_in=day, topic_ids=[newsletter]),
-            "no topic": make_event("Internt møde", starts_in=day),
+            "fourth": create_event("Paneldebat om mangfoldighed", starts_in=10 * day, topic_ids=[copenhagen]),
+            "past": create_event("Afholdt workshop", starts_in=-2 * day, topic_ids=[copenhagen]),
+            "running": create_event("Seminar i gang", starts_in=-timedelta(hours=1), hours=3, topic_ids=[online]),
+            "cancelled": create_event("Aflyst workshop", starts_in=day, topic_ids=[copenhagen]),
+            "other topic": create_event("Workshop i Aarhus", starts_in=day, topic_ids=[aarhus]),
+            "newsletter topic": create_event("Nyhedsaften", starts_in=day, topic_ids=[newsletter]),
+            "no topic": create_event("Internt møde", starts_in=day),
         }
         cancel_event(get_event(ids["cancelled"]))
         db.session.commit()

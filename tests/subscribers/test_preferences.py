@@ -13,25 +13,15 @@ from mailer.models import ConsentEvent
 from mailer.subscribers import preferences
 from mailer.subscribers.lifecycle import find_subscriber
 from mailer.tokens import TokenPurpose
-from tests.conftest import form_fields
+from tests.helpers import form_fields, subscribe, topic_ids
+from tests.clock import NOW
 from tests.factories import create_subscriber_tokens
-from tests.helpers import subscribe, topic_ids
 
-# A Monday in May, 14:00 in Copenhagen.
-NOW = datetime(2026, 5, 11, 12, 0, tzinfo=timezone.utc)
 # Midnight in Copenhagen (summer time) on 11 June: one calendar month later.
 JUNE_11 = datetime(2026, 6, 10, 22, 0, tzinfo=timezone.utc)
 
 SAVED = {"en": "Your choices are saved.", "da": "Dine valg er gemt."}
 PAUSED_UNTIL = {"en": "Paused until June 11, 2026.", "da": "Sat på pause til 11. juni 2026."}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Fix "now" for the preference centre, its task and the audience query."""
-    state = {"now": NOW}
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: state["now"])
-    return state
 
 
 def _manage_path(app, email: str, language: str) -> str:
@@ -111,7 +101,7 @@ class TestManagePage:
         assert _checked(page, "pause") == "keep"
         assert _subscriber(app, "ole@example.org")[1] == JUNE_11
         _save(client, path, app)  # keep the pause: nothing new in the ledger
-        clock["now"] = NOW + timedelta(hours=3)
+        clock.set(NOW + timedelta(hours=3))
         _save(client, path, app, pause="1")  # the same end date: still nothing new
         assert _ledger(app, "ole@example.org") == [("pause", "link", JUNE_11.isoformat())]
 
@@ -232,7 +222,7 @@ class TestResumeEndedPauses:
                 preferences.pause(subscriber, months, preferences.AUTOMATIC)
             db.session.commit()
             assert preferences.resume_ended_pauses(JUNE_11 - timedelta(seconds=1)) == 0
-            clock["now"] = JUNE_11
+            clock.set(JUNE_11)
             assert preferences.resume_ended_pauses(JUNE_11, batch_size=2) == 3
             db.session.commit()
             assert resume_ended_pauses() == 0  # the task, run again: nothing left to do
@@ -265,7 +255,7 @@ class TestStaffSide:
         with app.app_context():
             subscriber = find_subscriber("staffview@example.org")
             subscriber_id = subscriber.id
-            clock["now"] = JUNE_11
+            clock.set(JUNE_11)
             preferences.resume_ended_pauses(JUNE_11)
             preferences.pause(subscriber, 3, preferences.AUTOMATIC)
             db.session.commit()

@@ -1,7 +1,7 @@
 """Crawl the URL map: every staff route needs login, and every state-changing staff route needs CSRF."""
 from __future__ import annotations
 
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.
 PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health"}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from mailer.extensions import db
 from mailer.models import ConsentAction, ConsentEvent, Subscriber, SubscriberStatus, Topic
 from tests.factories import create_subscribers
-from tests.staff import csrf_token
+from tests.helpers import csrf_token
 
 ROUTES = [
     ("GET", "/staff/subscribers/", "index"),
@@ -55,7 +55,7 @@ def test_editor_gets_403(app, editor, reader_id, method, path, name):
 def test_anonymous_goes_to_login(app, client, reader_id, method, path, name):
     data = None
     if method == "POST":
-        from tests.conftest import form_fields
+        from tests.helpers import form_fields
 
         data = form_fields(client.get("/staff/login").get_data(as_text=True))
     response = client.open(path.format(id=reader_id), method=method, data=data)
@@ -106,7 +106,7 @@ def test_search_treats_wildcards_literally(app, admin):
 
 
 def test_detail_shows_the_consent_ledger(app, admin, client):
-    from tests.conftest import form_fields
+    from tests.helpers import form_fields
 
     page = client.get("/subscribe").get_data(as_text=True)
     with app.app_context():

@@ -6,8 +6,7 @@ import pytest
 from mailer.extensions import db
 from mailer.models import StaffRole, StaffUser
 from mailer.mail.transports import OutboxTransport
-from tests.conftest import STAFF_PASSWORD, form_fields
-from tests.conftest import login as staff_login
+from tests.helpers import STAFF_PASSWORD, form_fields, login as staff_login
 
 
 @pytest.fixture

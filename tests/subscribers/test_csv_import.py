@@ -16,7 +16,7 @@ from mailer.subscribers import csv_import
 from mailer.subscribers.csv_rows import ImportFileError, Reason, parse_csv
 from mailer.subscribers.gdpr import email_hash
 from tests.factories import create_subscribers
-from tests.staff import csrf_token
+from tests.helpers import csrf_token
 
 BAD_ROW_RE = re.compile(r'<tr data-row="(\d+)" data-reason="([a-z_]+)">')
 COUNT_RE = re.compile(r'data-count="(created|updated|unchanged|bad)">(\d+)<')

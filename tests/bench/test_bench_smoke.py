@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from mailer.bench.sink import tool_path
-from tests.conftest import POSTGRES_URL, REDIS_URL, REPO, require_service
+from tests.services import POSTGRES_URL, REDIS_URL, REPO, require_service
 
 pytestmark = pytest.mark.skipif(not (tool_path("smtp-sink") and tool_path("smtp-source")),
                                 reason="needs smtp-sink and smtp-source (Debian's postfix package)")

@@ -5,10 +5,8 @@ from datetime import timedelta
 
 from mailer.extensions import db
 from mailer.models import ConsentEvent, SubscriberStatus, SubscriptionStatus
-from mailer.models.types import utcnow
 from mailer.subscribers.lifecycle import find_subscriber
-from tests.conftest import form_fields
-from tests.helpers import link_in, parse_mail, path_of, post_form, subscribe, topic_ids
+from tests.helpers import form_fields, link_in, parse_mail, path_of, post_form, subscribe, topic_ids
 
 
 def _subscriber(app, email):
@@ -157,13 +155,12 @@ class TestLeaving:
             SubscriberStatus.CONFIRMED, {"events-copenhagen": "confirmed", "newsletter": "unsubscribed"}
         )
 
-    def test_resubscribing_after_leaving_needs_opt_in_again(self, app, client, outbox, run_tasks, monkeypatch):
+    def test_resubscribing_after_leaving_needs_opt_in_again(self, app, client, outbox, run_tasks, clock):
         welcome = self._confirmed(app, client, outbox, run_tasks)
         post_form(client, path_of(link_in(welcome.as_bytes(), "/unsubscribe/")), scope="all")
         assert _subscriber(app, "jonas@example.org")[0] == SubscriberStatus.UNSUBSCRIBED
         (newsletter,) = topic_ids(app, "newsletter")
-        later = utcnow() + timedelta(minutes=61)  # past the one-opt-in-mail-an-hour limit
-        monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
+        clock.advance(timedelta(minutes=61))  # past the one-opt-in-mail-an-hour limit
         subscribe(client, "jonas@example.org", [newsletter])
         assert run_tasks() == 1
         assert "/confirm/" in parse_mail(outbox.sent[-1][2]).get_body(("plain",)).get_content()
@@ -194,7 +191,7 @@ class TestManaging:
             assert (subscriber.name, subscriber.language) == ("Lise Ørsted", "en")
 
 
-def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, client, outbox, run_tasks, monkeypatch):
+def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, client, outbox, run_tasks, clock):
     """A signup whose task never reached the broker still gets its mail from the beat sweep."""
     from mailer.tasks.subscriber_mail import queue_owed_link_mails
 
@@ -204,8 +201,7 @@ def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, clie
     app.extensions["celery"].connection_for_write().default_channel.queue_purge("celery")
     with app.app_context():
         assert queue_owed_link_mails() == 0  # too recent: the first task may still be on its way
-    later = utcnow() + timedelta(minutes=3)
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
+    clock.advance(timedelta(minutes=3))
     with app.app_context():
         assert queue_owed_link_mails() == 1
     assert run_tasks() == 1

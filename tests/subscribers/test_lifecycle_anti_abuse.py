@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from mailer.models.types import utcnow
-from tests.conftest import form_fields
-from tests.helpers import link_in, path_of, post_form, subscribe, topic_ids
+from tests.helpers import form_fields, link_in, path_of, post_form, subscribe, topic_ids
 
 
 def _confirmed(app, client, outbox, run_tasks, email):
@@ -16,13 +14,12 @@ def _confirmed(app, client, outbox, run_tasks, email):
     run_tasks()
 
 
-def test_new_pending_and_confirmed_addresses_get_the_same_answer(app, client, outbox, run_tasks, monkeypatch):
+def test_new_pending_and_confirmed_addresses_get_the_same_answer(app, client, outbox, run_tasks, clock):
     _confirmed(app, client, outbox, run_tasks, "confirmed@example.org")
     (newsletter,) = topic_ids(app, "newsletter")
     subscribe(client, "pending@example.org", [newsletter])
     run_tasks()
-    later = utcnow() + timedelta(hours=2)
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
+    clock.advance(timedelta(hours=2))
     sent_before = len(outbox.sent)
 
     answers = []
@@ -38,15 +35,14 @@ def test_new_pending_and_confirmed_addresses_get_the_same_answer(app, client, ou
     assert sorted(recipients) == ["new@example.org", "pending@example.org"]
 
 
-def test_at_most_one_opt_in_mail_per_address_per_hour(app, client, outbox, run_tasks, monkeypatch):
+def test_at_most_one_opt_in_mail_per_address_per_hour(app, client, outbox, run_tasks, clock):
     (newsletter,) = topic_ids(app, "newsletter")
     for _ in range(3):
         assert subscribe(client, "again@example.org", [newsletter]).status_code == 303
     run_tasks()
     assert [r for _, r, _ in outbox.sent] == ["again@example.org"]
 
-    later = utcnow() + timedelta(minutes=61)
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
+    clock.advance(timedelta(minutes=61))
     subscribe(client, "AGAIN@example.org", [newsletter])
     run_tasks()
     assert [r for _, r, _ in outbox.sent] == ["again@example.org", "again@example.org"]
@@ -72,10 +68,9 @@ def test_signup_rate_limit_per_ip(app, client):
     assert other_ip.status_code == 400  # judged on its content, not rate-limited
 
 
-def test_new_link_request_answers_the_same_for_unknown_addresses(app, client, outbox, run_tasks, monkeypatch):
+def test_new_link_request_answers_the_same_for_unknown_addresses(app, client, outbox, run_tasks, clock):
     _confirmed(app, client, outbox, run_tasks, "known@example.org")
-    later = utcnow() + timedelta(hours=2)
-    monkeypatch.setattr("mailer.clock.utcnow", lambda: later)
+    clock.advance(timedelta(hours=2))
     sent_before = len(outbox.sent)
     page = client.get("/confirm/broken-token")
     assert page.status_code == 400 and 'action="/new-link"' in page.get_data(as_text=True)

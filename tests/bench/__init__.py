@@ -1,0 +1,1 @@
+"""Tests of mailer/bench/: the benchmark runs end to end."""

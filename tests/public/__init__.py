@@ -1,0 +1,1 @@
+"""Tests of mailer/public/: the public pages, their forms and their languages."""
