@@ -64,6 +64,13 @@ def clean_env(monkeypatch):
     ("MAILER_REDIS_URL", "http://localhost:6379/0"),
     ("MAILER_REDIS_URL", "redis://localhost:6379/zero"),
     ("MAILER_SECRET_KEY", " , "),
+    ("MAILER_SMTP_HELO", "[127.0.0.1]"),
+    ("MAILER_SMTP_HELO", "mail example org"),
+    ("MAILER_SMTP_HELO", "mail.example.org\r\nRSET"),
+    ("MAILER_BOUNCE_LOCALPART", "bounces+x"),
+    ("MAILER_BOUNCE_LOCALPART", "bounce@s"),
+    ("MAILER_BOUNCE_LOCALPART", "a-very-long-bounce-local-part"),
+    ("MAILER_VERP", "maybe"),
 ])
 def test_a_bad_value_raises_a_config_error_naming_the_variable(clean_env, tmp_path, name, value):
     clean_env.setenv(name, value)
@@ -136,6 +143,10 @@ def test_bad_dkim_settings_name_the_variable(clean_env, tmp_path, settings, name
     ("MAILER_DATABASE_URL", "postgres://u:p@db/mailer", "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://u:p@db/mailer"),
     ("MAILER_REDIS_URL", "rediss://:pw@redis.example.org:6380/2", "REDIS_URL", "rediss://:pw@redis.example.org:6380/2"),
     ("MAILER_SECRET_KEY", "new, old", "SECRET_KEYS", ["new", "old"]),
+    ("MAILER_SMTP_HELO", "Mail.Example.org", "SMTP_HELO", "mail.example.org"),
+    ("MAILER_BOUNCE_LOCALPART", "return.path", "BOUNCE_LOCALPART", "return.path"),
+    ("MAILER_VERP", "off", "VERP", False),
+    ("MAILER_VERP", "On", "VERP", True),
 ])
 def test_good_values_are_parsed(clean_env, tmp_path, name, value, key, parsed):
     clean_env.setenv(name, value)
@@ -149,6 +160,19 @@ def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path)
         None, None, None, 2)
     assert (config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"]) == ("weekly", 0, 8)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
+    assert (config["VERP"], config["BOUNCE_LOCALPART"]) == (True, "bounces")
+
+
+def test_message_ids_and_the_ehlo_name_use_the_senders_domain_not_the_base_urls_host(clean_env, tmp_path):
+    clean_env.setenv("MAILER_BASE_URL", "http://127.0.0.1:5000")
+    clean_env.setenv("MAILER_FROM", "Kunst <news@Example.org>")
+    config = load_config(str(tmp_path))
+    assert (config["MESSAGE_ID_DOMAIN"], config["SMTP_HELO"]) == ("example.org", "example.org")
+    clean_env.setenv("MAILER_SMTP_HELO", "mta.example.net")
+    assert load_config(str(tmp_path))["SMTP_HELO"] == "mta.example.net"
+    # A test app that overrides MAIL_FROM gets its domain too.
+    config = load_config(str(tmp_path / "other"), {"MAIL_FROM": "news@kultur.example.dk"})
+    assert (config["MESSAGE_ID_DOMAIN"], config["SMTP_HELO"]) == ("kultur.example.dk", "mta.example.net")
 
 
 def _bad_env(tmp_path) -> dict[str, str]:
