@@ -119,6 +119,49 @@ def test_bad_dkim_settings_name_the_variable(clean_env, tmp_path, settings, name
         load_config(str(tmp_path / "instance"))
 
 
+def _write_keys(tmp_path) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    pem = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    rsa_file, ed_file = tmp_path / "rsa.pem", tmp_path / "ed25519.pem"
+    rsa_file.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(*pem))
+    ed_file.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(*pem))
+    return str(rsa_file), str(ed_file)
+
+
+RSA_SETTINGS = {"MAILER_DKIM_KEY_FILE": "RSA", "MAILER_DKIM_SELECTOR": "mail2026", "MAILER_DKIM_DOMAIN": "example.org"}
+
+
+@pytest.mark.parametrize(("settings", "named"), [
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "ED"}, "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_ED25519_SELECTOR": "ed2026"}, "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "ED", "MAILER_DKIM_ED25519_SELECTOR": "ed 2026"}, "MAILER_DKIM_ED25519_SELECTOR"),
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "RSA", "MAILER_DKIM_ED25519_SELECTOR": "ed2026"}, "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "/nonexistent/ed.pem", "MAILER_DKIM_ED25519_SELECTOR": "ed2026"},
+     "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_KEY_FILE": "ED"}, "MAILER_DKIM_KEY_FILE"),
+])
+def test_bad_ed25519_settings_name_the_variable(clean_env, tmp_path, settings, named):
+    rsa_file, ed_file = _write_keys(tmp_path)
+    for name, value in {**RSA_SETTINGS, **settings}.items():
+        clean_env.setenv(name, {"RSA": rsa_file, "ED": ed_file}.get(value, value))
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(tmp_path / "instance"))
+    assert str(raised.value).startswith(named + ":")
+
+
+def test_an_ed25519_key_adds_a_second_signature(clean_env, tmp_path):
+    rsa_file, ed_file = _write_keys(tmp_path)
+    for name, value in {**RSA_SETTINGS, "MAILER_DKIM_ED25519_KEY_FILE": "ED",
+                        "MAILER_DKIM_ED25519_SELECTOR": "ed2026"}.items():
+        clean_env.setenv(name, {"RSA": rsa_file, "ED": ed_file}.get(value, value))
+    signer = load_config(str(tmp_path / "instance"))["DKIM_SIGNER"]
+    signed = signer.sign(b"From: news@example.org\r\nSubject: hi\r\n\r\nHello\r\n")
+    assert signed.count(b"DKIM-Signature:") == 2
+    assert b"a=rsa-sha256" in signed and b"a=ed25519-sha256" in signed and b"s=ed2026;" in signed
+
+
 @pytest.mark.parametrize(("name", "value", "key", "parsed"), [
     ("MAILER_DIGEST_HOUR", "7", "DIGEST_HOUR", 7),
     ("MAILER_DIGEST_HOUR", " 0 ", "DIGEST_HOUR", 0),
