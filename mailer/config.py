@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from email.utils import parseaddr
-from urllib.parse import urlsplit
 
 from mailer import config_values as values
 from mailer.languages import DEFAULT_LANGUAGE, LANGUAGES
@@ -45,10 +44,17 @@ def _dkim_signer() -> DkimSigner | None:
     if message.startswith(prefix):
         # DkimSigner checks the domain, then the selector, then the key file's contents.
         problem = message[len(prefix):]
+        rsa_selector = os.environ.get("MAILER_DKIM_SELECTOR", "").strip()
         name = ("MAILER_DKIM_DOMAIN" if problem.startswith("invalid DKIM signing domain")
-                else "MAILER_DKIM_SELECTOR" if problem.startswith("invalid DKIM selector")
+                else "MAILER_DKIM_SELECTOR" if problem.startswith(f"invalid DKIM selector {rsa_selector!r}")
+                else "MAILER_DKIM_ED25519_SELECTOR" if problem.startswith("invalid DKIM selector")
+                else "MAILER_DKIM_ED25519_KEY_FILE" if problem.startswith(("the second (Ed25519)", "an Ed25519"))
                 else "MAILER_DKIM_KEY_FILE")
         message = f"{name}: {problem}"
+    elif message.startswith("the Ed25519 DKIM key is half configured"):
+        message = f"MAILER_DKIM_ED25519_KEY_FILE: {message}"
+    elif message.startswith("cannot read the DKIM key MAILER_"):
+        message = message[len("cannot read the DKIM key "):].split("=", 1)[0] + ": " + message
     raise ConfigError(" ".join(message.split()))
 
 
@@ -119,7 +125,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "BASE_URL": base_url,
         "MAIL_FROM": mail_from,
         "DKIM_SIGNER": _dkim_signer(),
-        "MESSAGE_ID_DOMAIN": urlsplit(base_url).hostname or "localhost",
+        # The EHLO name; blank means the sender's domain (set below, after the overrides).
+        "SMTP_HELO": _setting("MAILER_SMTP_HELO", values.hostname, None),
+        # VERP: list mails go out with the envelope sender <BOUNCE_LOCALPART>+<signed reference>@<sender's domain>.
+        "VERP": _setting("MAILER_VERP", values.on_off, True),
+        "BOUNCE_LOCALPART": _setting("MAILER_BOUNCE_LOCALPART", values.local_part, "bounces"),
         "CONFIRM_TOKEN_MAX_AGE": _setting("MAILER_CONFIRM_MAX_AGE", values.whole_number(60, 366 * 24 * 3600),
                                           7 * 24 * 3600),
         # Seconds between two confirm or new-link mails to one address (mailer/public/views.py passes it on).
@@ -162,6 +172,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     # The organisation's name in pages and mails: the display name of MAILER_FROM, else its address.
     name, address = parseaddr(config["MAIL_FROM"])
     config.setdefault("ORGANISATION_NAME", name or address)
+    # Message-IDs and the EHLO name use the sender's domain: the name mail is sent as, where the
+    # base URL's host may be an address or another name (MAILER_FROM was checked to have a domain).
+    sender_domain = address.rpartition("@")[2].lower() or "localhost"
+    config.setdefault("MESSAGE_ID_DOMAIN", sender_domain)
+    config["SMTP_HELO"] = config.get("SMTP_HELO") or sender_domain
     return config
 
 

@@ -76,6 +76,32 @@ def sender(text: str) -> str:
     return text
 
 
+def hostname(text: str) -> str:
+    """A DNS name such as mail.example.org (letters, digits, hyphens and dots), at most 253 characters."""
+    if len(text) > 253 or not _DOMAIN.fullmatch(text) or any(len(label) > 63 for label in text.split(".")):
+        raise ValueError("must be a host name like mail.example.org")
+    return text.lower()
+
+
+def local_part(text: str) -> str:
+    """The local part of an address before "+": letters, digits, ".", "_" and "-", at most 13 characters.
+
+    13 + "+" + a bounce token (at most 50, mailer/tokens.py) fits RFC 5321's 64 for a local part.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*", text) or len(text) > 13:
+        raise ValueError("must be an address's local part like bounces (letters, digits, '.', '_', '-'; "
+                         "at most 13 characters)")
+    return text
+
+
+def on_off(text: str) -> bool:
+    """on/off, true/false, yes/no or 1/0, in any case."""
+    words = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
+    if text.lower() not in words:
+        raise ValueError("must be on or off")
+    return words[text.lower()]
+
+
 def smtp_url(text: str) -> str:
     """smtp:// or smtps:// as parse_smtp_url accepts it, or memory:// (tests: mail kept in memory)."""
     if text == "memory://":

@@ -64,6 +64,13 @@ def clean_env(monkeypatch):
     ("MAILER_REDIS_URL", "http://localhost:6379/0"),
     ("MAILER_REDIS_URL", "redis://localhost:6379/zero"),
     ("MAILER_SECRET_KEY", " , "),
+    ("MAILER_SMTP_HELO", "[127.0.0.1]"),
+    ("MAILER_SMTP_HELO", "mail example org"),
+    ("MAILER_SMTP_HELO", "mail.example.org\r\nRSET"),
+    ("MAILER_BOUNCE_LOCALPART", "bounces+x"),
+    ("MAILER_BOUNCE_LOCALPART", "bounce@s"),
+    ("MAILER_BOUNCE_LOCALPART", "a-very-long-bounce-local-part"),
+    ("MAILER_VERP", "maybe"),
 ])
 def test_a_bad_value_raises_a_config_error_naming_the_variable(clean_env, tmp_path, name, value):
     clean_env.setenv(name, value)
@@ -112,6 +119,49 @@ def test_bad_dkim_settings_name_the_variable(clean_env, tmp_path, settings, name
         load_config(str(tmp_path / "instance"))
 
 
+def _write_keys(tmp_path) -> tuple[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    pem = serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    rsa_file, ed_file = tmp_path / "rsa.pem", tmp_path / "ed25519.pem"
+    rsa_file.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(*pem))
+    ed_file.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(*pem))
+    return str(rsa_file), str(ed_file)
+
+
+RSA_SETTINGS = {"MAILER_DKIM_KEY_FILE": "RSA", "MAILER_DKIM_SELECTOR": "mail2026", "MAILER_DKIM_DOMAIN": "example.org"}
+
+
+@pytest.mark.parametrize(("settings", "named"), [
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "ED"}, "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_ED25519_SELECTOR": "ed2026"}, "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "ED", "MAILER_DKIM_ED25519_SELECTOR": "ed 2026"}, "MAILER_DKIM_ED25519_SELECTOR"),
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "RSA", "MAILER_DKIM_ED25519_SELECTOR": "ed2026"}, "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_ED25519_KEY_FILE": "/nonexistent/ed.pem", "MAILER_DKIM_ED25519_SELECTOR": "ed2026"},
+     "MAILER_DKIM_ED25519_KEY_FILE"),
+    ({"MAILER_DKIM_KEY_FILE": "ED"}, "MAILER_DKIM_KEY_FILE"),
+])
+def test_bad_ed25519_settings_name_the_variable(clean_env, tmp_path, settings, named):
+    rsa_file, ed_file = _write_keys(tmp_path)
+    for name, value in {**RSA_SETTINGS, **settings}.items():
+        clean_env.setenv(name, {"RSA": rsa_file, "ED": ed_file}.get(value, value))
+    with pytest.raises(ConfigError) as raised:
+        load_config(str(tmp_path / "instance"))
+    assert str(raised.value).startswith(named + ":")
+
+
+def test_an_ed25519_key_adds_a_second_signature(clean_env, tmp_path):
+    rsa_file, ed_file = _write_keys(tmp_path)
+    for name, value in {**RSA_SETTINGS, "MAILER_DKIM_ED25519_KEY_FILE": "ED",
+                        "MAILER_DKIM_ED25519_SELECTOR": "ed2026"}.items():
+        clean_env.setenv(name, {"RSA": rsa_file, "ED": ed_file}.get(value, value))
+    signer = load_config(str(tmp_path / "instance"))["DKIM_SIGNER"]
+    signed = signer.sign(b"From: news@example.org\r\nSubject: hi\r\n\r\nHello\r\n")
+    assert signed.count(b"DKIM-Signature:") == 2
+    assert b"a=rsa-sha256" in signed and b"a=ed25519-sha256" in signed and b"s=ed2026;" in signed
+
+
 @pytest.mark.parametrize(("name", "value", "key", "parsed"), [
     ("MAILER_DIGEST_HOUR", "7", "DIGEST_HOUR", 7),
     ("MAILER_DIGEST_HOUR", " 0 ", "DIGEST_HOUR", 0),
@@ -136,6 +186,10 @@ def test_bad_dkim_settings_name_the_variable(clean_env, tmp_path, settings, name
     ("MAILER_DATABASE_URL", "postgres://u:p@db/mailer", "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://u:p@db/mailer"),
     ("MAILER_REDIS_URL", "rediss://:pw@redis.example.org:6380/2", "REDIS_URL", "rediss://:pw@redis.example.org:6380/2"),
     ("MAILER_SECRET_KEY", "new, old", "SECRET_KEYS", ["new", "old"]),
+    ("MAILER_SMTP_HELO", "Mail.Example.org", "SMTP_HELO", "mail.example.org"),
+    ("MAILER_BOUNCE_LOCALPART", "return.path", "BOUNCE_LOCALPART", "return.path"),
+    ("MAILER_VERP", "off", "VERP", False),
+    ("MAILER_VERP", "On", "VERP", True),
 ])
 def test_good_values_are_parsed(clean_env, tmp_path, name, value, key, parsed):
     clean_env.setenv(name, value)
@@ -149,6 +203,19 @@ def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path)
         None, None, None, 2)
     assert (config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"]) == ("weekly", 0, 8)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
+    assert (config["VERP"], config["BOUNCE_LOCALPART"]) == (True, "bounces")
+
+
+def test_message_ids_and_the_ehlo_name_use_the_senders_domain_not_the_base_urls_host(clean_env, tmp_path):
+    clean_env.setenv("MAILER_BASE_URL", "http://127.0.0.1:5000")
+    clean_env.setenv("MAILER_FROM", "Kunst <news@Example.org>")
+    config = load_config(str(tmp_path))
+    assert (config["MESSAGE_ID_DOMAIN"], config["SMTP_HELO"]) == ("example.org", "example.org")
+    clean_env.setenv("MAILER_SMTP_HELO", "mta.example.net")
+    assert load_config(str(tmp_path))["SMTP_HELO"] == "mta.example.net"
+    # A test app that overrides MAIL_FROM gets its domain too.
+    config = load_config(str(tmp_path / "other"), {"MAIL_FROM": "news@kultur.example.dk"})
+    assert (config["MESSAGE_ID_DOMAIN"], config["SMTP_HELO"]) == ("kultur.example.dk", "mta.example.net")
 
 
 def _bad_env(tmp_path) -> dict[str, str]:

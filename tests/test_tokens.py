@@ -26,8 +26,8 @@ def _token(app, subscriber_id, purpose):
         return make_token(purpose, db.session.get(Subscriber, subscriber_id))
 
 
-@pytest.mark.parametrize("made_for", list(TokenPurpose))
-@pytest.mark.parametrize("used_for", list(TokenPurpose))
+@pytest.mark.parametrize("made_for", list(PURPOSE_PATHS))
+@pytest.mark.parametrize("used_for", list(PURPOSE_PATHS))
 def test_a_token_only_works_for_its_own_purpose(app, client, subscriber_id, made_for, used_for):
     token = _token(app, subscriber_id, made_for)
     response = client.get(PURPOSE_PATHS[used_for] + token)

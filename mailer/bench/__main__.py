@@ -1,4 +1,4 @@
-"""python -m mailer.bench [--recipients 100000] [--workers 3] [--connections 2] [--keep]"""
+"""python -m mailer.bench [--recipients 100000] [--workers 3] [--connections 2] [--dkim] [--keep]"""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
                         help="Celery worker concurrency = MAILER_SEND_CONCURRENCY")
     parser.add_argument("--connections", type=int, default=defaults.connections,
                         help="SMTP connections per worker process (MAILER_SMTP_CONNECTIONS)")
+    parser.add_argument("--dkim", action="store_true",
+                        help="sign every message with a throwaway 2048-bit RSA key (MAILER_DKIM_* for the workers)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the bench database and the instance folder (worker log) afterwards")
     parser.add_argument("--reuse", action="store_true",

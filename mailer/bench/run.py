@@ -20,6 +20,7 @@ class Options:
     recipients: int = 100_000
     workers: int = 3  # worker processes: one more than the cores, since each waits on SMTP and SQL
     connections: int = 2
+    dkim: bool = False  # sign with a throwaway 2048-bit RSA key
     keep: bool = False
     reuse: bool = False
     database_url: str = "postgresql://postgres@127.0.0.1:5432/mailer_bench"
@@ -37,8 +38,26 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
+def _write_throwaway_dkim_key(instance: Path) -> Path:
+    """A fresh 2048-bit RSA key in the instance folder (deleted with it), as a DNS-published key would be."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = instance / "dkim-bench.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+    return path
+
+
 def _service_env(options: Options, smtp_url: str, instance: Path) -> dict[str, str]:
+    dkim = {}
+    if options.dkim:
+        dkim = {"MAILER_DKIM_KEY_FILE": str(_write_throwaway_dkim_key(instance)),
+                "MAILER_DKIM_SELECTOR": "bench", "MAILER_DKIM_DOMAIN": "example.org"}
     return {
+        **dkim,
         "MAILER_DATABASE_URL": database.libpq_url(options.database_url),
         "MAILER_REDIS_URL": options.redis_url,
         "MAILER_SMTP_URL": smtp_url,
@@ -122,7 +141,7 @@ def run_benchmark(options: Options) -> dict:
     instance = Path(tempfile.mkdtemp(prefix="mailer-bench-"))
     cleanup: list = []
     result: dict = {"recipients": n, "workers": options.workers, "connections": options.connections,
-                    "machine": machine()}
+                    "dkim": options.dkim, "machine": machine()}
     try:
         sink = Sink()
         cleanup.append(sink.stop)
@@ -262,7 +281,8 @@ def format_report(result: dict) -> str:
     lines = [
         "",
         f"== mailer.bench: {n:,} recipients, {result['workers']} worker process(es) x "
-        f"{result['connections']} SMTP connection(s); {result['machine']['nproc']} CPUs ({result['machine']['cpu']})",
+        f"{result['connections']} SMTP connection(s), {'DKIM-signed (RSA-2048)' if result.get('dkim') else 'unsigned'}; "
+        f"{result['machine']['nproc']} CPUs ({result['machine']['cpu']})",
         f"message size           : {result['message']['message_bytes']:,} B (HTML part {result['message']['html_bytes']:,} B)",
         f"outcome                : {result.get('outcome')}  ({'OK' if result.get('ok') else 'NOT OK'})",
         f"end-to-end             : {result.get('end_to_end_msg_s')} msg/s  (send -> sink's last acceptance, "
@@ -270,7 +290,7 @@ def format_report(result: dict) -> str:
         f"sending phase          : {result.get('sending_phase_msg_s')} msg/s  (first -> last acceptance)",
         f"smtp-source reference  : {' / '.join(f'{r:,.0f}' for r in result.get('smtp_source_msg_s', []))} msg/s "
         "(before / after)",
-        f"ratio                  : {result.get('ratio')}  (target >= 0.5)",
+        f"ratio                  : {result.get('ratio')}  (target >= {0.25 if result.get('dkim') else 0.5})",
         f"time to first mail     : {result.get('time_to_first_mail_s')} s  (target < 2 s)",
         f"received / recipients  : {result.get('received'):,} / {n:,}  (duplicates >= {result.get('duplicates_at_least')})",
         f"ledger                 : {result['ledger']['status']}, {result['ledger']['counts']}, "

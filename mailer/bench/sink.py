@@ -158,7 +158,7 @@ def read_dump(dump: Path, parse_limit: int) -> dict:
 
     parser = BytesParser(policy=policy.default)
     recipients: Counter[str] = Counter()
-    parsed = defects = mismatched = no_unsubscribe = 0
+    parsed = defects = mismatched = no_unsubscribe = signed = 0
     data = dump.read_bytes() if dump.exists() else b""
     for entry in data.split(DUMP_MARKER):
         if not entry:
@@ -175,6 +175,7 @@ def read_dump(dump: Path, parse_limit: int) -> dict:
             defects += bool(found)
             mismatched += address not in str(mail["To"])
             no_unsubscribe += not (mail["List-Unsubscribe"] and mail["List-Unsubscribe-Post"])
+            signed += mail["DKIM-Signature"] is not None
     return {
         "messages": sum(recipients.values()),
         "unique_recipients": len(recipients),
@@ -183,4 +184,5 @@ def read_dump(dump: Path, parse_limit: int) -> dict:
         "with_defects": defects,
         "to_mismatch": mismatched,
         "without_list_unsubscribe": no_unsubscribe,
+        "dkim_signed": signed,
     }

@@ -141,14 +141,14 @@ class _Key:
         return b"DKIM-Signature: " + unsigned + b"\r\n ".join(chunks) + b"\r\n"
 
 
-def _load_key(pem: bytes, kind: type, what: str):
+def _load_key(pem: bytes, kind: type, what: str, label: str = "the DKIM private key"):
     """Return the private key in pem, which must be of the given kind."""
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as error:
-        raise ValueError(f"the DKIM private key is not {what} key in PEM form: {error}") from None
+        raise ValueError(f"{label} is not {what} key in PEM form: {error}") from None
     if not isinstance(key, kind):
-        raise ValueError(f"the DKIM private key is not {what} key in PEM form: it is {type(key).__name__}")
+        raise ValueError(f"{label} is not {what} key in PEM form: it is {type(key).__name__}")
     return key
 
 
@@ -173,7 +173,8 @@ class DkimSigner:
         domain_bytes = self.domain.encode("ascii")
         self._keys = [_Key(key, domain_bytes, selector.encode("ascii"))]
         if ed25519_private_key_pem is not None:
-            ed_key = _load_key(ed25519_private_key_pem, ed25519.Ed25519PrivateKey, "an Ed25519")
+            ed_key = _load_key(ed25519_private_key_pem, ed25519.Ed25519PrivateKey, "an Ed25519",
+                               "the second (Ed25519) DKIM private key")
             # Below the RSA one: tools that check only the first signature (dkimpy's
             # dkimverify, docs/DEPLOYMENT.md) then check the one every receiver knows.
             self._keys.append(_Key(ed_key, domain_bytes, ed25519_selector.encode("ascii")))
@@ -202,24 +203,36 @@ class DkimSigner:
         return b"".join(signatures) + message
 
 
+def _read_key_file(name: str, path: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            return file.read()
+    except OSError as error:
+        raise ValueError(f"cannot read the DKIM key {name}={path}: {error.strerror}") from None
+
+
 def dkim_signer_from_env(environ: Mapping[str, str] = os.environ) -> DkimSigner | None:
-    """Return a signer from MAILER_DKIM_KEY_FILE, _SELECTOR and _DOMAIN, or None if DKIM is off."""
+    """Return a signer from MAILER_DKIM_KEY_FILE, _SELECTOR and _DOMAIN, or None if DKIM is off.
+
+    MAILER_DKIM_ED25519_KEY_FILE and MAILER_DKIM_ED25519_SELECTOR, both or neither, add an
+    Ed25519 signature beside the RSA one (they need the RSA key: not every receiver knows Ed25519).
+    """
     names = ("MAILER_DKIM_KEY_FILE", "MAILER_DKIM_SELECTOR", "MAILER_DKIM_DOMAIN")
-    values = {name: (environ.get(name) or "").strip() for name in names}
+    ed_names = ("MAILER_DKIM_ED25519_KEY_FILE", "MAILER_DKIM_ED25519_SELECTOR")
+    values = {name: (environ.get(name) or "").strip() for name in names + ed_names}
     if not any(values.values()):
         return None
     missing = [name for name in names if not values[name]]
     if missing:
         raise ValueError(f"DKIM is half configured: set {', '.join(missing)} too "
                          f"(or unset all of {', '.join(names)} to send unsigned)")
-    path = values["MAILER_DKIM_KEY_FILE"]
-    try:
-        with open(path, "rb") as file:
-            pem = file.read()
-    except OSError as error:
-        raise ValueError(f"cannot read the DKIM key MAILER_DKIM_KEY_FILE={path}: {error.strerror}") from None
+    if bool(values[ed_names[0]]) != bool(values[ed_names[1]]):
+        raise ValueError(f"the Ed25519 DKIM key is half configured: set both {' and '.join(ed_names)}, or neither")
+    pem = _read_key_file("MAILER_DKIM_KEY_FILE", values["MAILER_DKIM_KEY_FILE"])
+    ed_pem = (_read_key_file("MAILER_DKIM_ED25519_KEY_FILE", values[ed_names[0]]) if values[ed_names[0]] else None)
     try:
         return DkimSigner(domain=values["MAILER_DKIM_DOMAIN"], selector=values["MAILER_DKIM_SELECTOR"],
-                          private_key_pem=pem)
+                          private_key_pem=pem, ed25519_private_key_pem=ed_pem,
+                          ed25519_selector=values[ed_names[1]] or None)
     except ValueError as error:
         raise ValueError(f"DKIM settings (MAILER_DKIM_*): {error}") from None

@@ -51,6 +51,10 @@ class Sender:
     transports: Sequence[Transport]
     limiter: RateLimiter
     sign: Callable[[bytes], bytes] | None = None
+    return_path: Callable[[int], str] | None = None  # delivery id -> VERP envelope sender; None: envelope_from
+
+    def envelope(self, recipient: Recipient) -> str:
+        return self.return_path(recipient.delivery_id) if self.return_path else self.envelope_from
 
 
 def _outcome_for_error(recipient: Recipient, error: Exception, settings: EngineSettings) -> DeliveryOutcome:
@@ -183,7 +187,7 @@ class SendingRun:
         outcomes = []
         for recipient, message_id, data in items:
             try:
-                reply = transport.send(self.sender.envelope_from, recipient.email, data, wire_ready=True)
+                reply = transport.send(self.sender.envelope(recipient), recipient.email, data, wire_ready=True)
                 outcomes.append(DeliveryOutcome(recipient.delivery_id, DeliveryStatus.SENT, message_id=message_id, reply=reply))
             except (TransientSendError, PermanentSendError, UncertainDeliveryError) as error:
                 outcomes.append(_outcome_for_error(recipient, error, self.settings))

@@ -28,7 +28,7 @@ def engine_settings() -> EngineSettings:
 
 
 def build_sender() -> Sender:
-    """Assemble builder, connections, rate limiter and optional DKIM signer."""
+    """Assemble builder, connections, rate limiter, optional DKIM signer and VERP return paths."""
     config = current_app.config
     signer = outgoing.dkim_signer()
     return Sender(
@@ -37,6 +37,7 @@ def build_sender() -> Sender:
         transports=outgoing.open_run_transports(),
         limiter=rate_limiter_from_config(config["REDIS_URL"], config["SEND_RATE"], config["SEND_RATE_PER_HOUR"]),
         sign=signer.sign if signer else None,
+        return_path=outgoing.delivery_return_paths(),
     )
 
 

@@ -45,9 +45,14 @@ def next_events_of_topics(topic_ids: set[int], now: datetime, limit: int = WELCO
 
 
 def _send(name: str, subscriber: Subscriber, mail: LifecycleMail, transport: Transport) -> None:
-    built = outgoing.message_builder().build(to=subscriber.email, subject=mail.subject, text=mail.text,
-                                             html=mail.html, headers=mail.headers or None)
-    outgoing.send_one(subscriber.email, built.data, transport)
+    # A mail with List-Unsubscribe (welcome, manage link) is list mail: it names the list
+    # and goes out with a VERP return path, as mailings do. The opt-in mail is neither.
+    is_list_mail = "List-Unsubscribe" in mail.headers
+    builder = outgoing.message_builder({"List-Id": outgoing.list_id()} if is_list_mail else None)
+    built = builder.build(to=subscriber.email, subject=mail.subject, text=mail.text, html=mail.html,
+                          headers=mail.headers or None)
+    envelope = outgoing.subscriber_return_path(subscriber.public_id) if is_list_mail else None
+    outgoing.send_one(subscriber.email, built.data, transport, envelope_from=envelope)
     log.info("%s mail %s sent to subscriber %s", name, built.message_id, subscriber.id)
 
 

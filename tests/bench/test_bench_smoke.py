@@ -16,7 +16,8 @@ pytestmark = pytest.mark.skipif(not (tool_path("smtp-sink") and tool_path("smtp-
                                 reason="needs smtp-sink and smtp-source (Debian's postfix package)")
 
 
-def test_the_benchmark_delivers_one_message_to_each_of_50_recipients(tmp_path):
+@pytest.mark.parametrize("signing", [[], ["--dkim"]], ids=["unsigned", "dkim"])
+def test_the_benchmark_delivers_one_message_to_each_of_50_recipients(tmp_path, signing):
     require_service("PostgreSQL", POSTGRES_URL)
     require_service("Redis", REDIS_URL)
     # Its own database next to the test database: the benchmark drops and recreates it.
@@ -25,7 +26,7 @@ def test_the_benchmark_delivers_one_message_to_each_of_50_recipients(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "mailer.bench", "--recipients", "50", "--workers", "1", "--connections", "1",
          "--reference-messages", "100", "--database-url", database_url, "--redis-url", REDIS_URL,
-         "--verify", "--timeout", "120", "--json", str(report)],
+         "--verify", "--timeout", "120", "--json", str(report), *signing],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )
     assert report.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
@@ -38,4 +39,5 @@ def test_the_benchmark_delivers_one_message_to_each_of_50_recipients(tmp_path):
     assert verify["messages"] == verify["unique_recipients"] == 50 and verify["duplicates"] == 0
     assert verify["parsed"] == 50
     assert verify["with_defects"] == verify["to_mismatch"] == verify["without_list_unsubscribe"] == 0
+    assert verify["dkim_signed"] == (50 if signing else 0)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -29,6 +29,7 @@ class RecordingHandler:
         self.pipelining = pipelining
         self.received: list[tuple[str, list[str], bytes]] = []
         self.ehlo_count = 0
+        self.ehlo_names: list[str] = []
         self.sessions: list[object] = []
         self.rcpt_replies: dict[str, str] = {}
         self.data_reply = "250 OK queued"
@@ -37,6 +38,7 @@ class RecordingHandler:
         self.logins: list[tuple[bytes, bytes]] = []
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.ehlo_names.append(hostname)
         self.ehlo_count += 1  # once per connection: that is how connections are counted
         session.host_name = hostname
         if self.pipelining:  # aiosmtpd reads pipelined commands fine but does not advertise it
@@ -283,3 +285,23 @@ def test_memory_transport_keeps_what_was_sent():
     with MemoryTransport() as memory:
         memory.send(SENDER, "a@example.dk", RAW)
     assert memory.sent == [(SENDER, "a@example.dk", RAW)]
+
+
+VERP_SENDER = "bounces+m12345.AbC-_9xYz0123456@example.org"
+
+
+def test_the_connections_open_transports_makes_greet_with_the_given_name(server, tmp_path):
+    handler, url = server
+    [transport] = open_transports(url, tmp_path, local_hostname="mail.example.org")
+    with transport:
+        transport.send(VERP_SENDER, "s@example.dk", messages(1)[0])
+    assert handler.ehlo_names == ["mail.example.org"]
+    assert handler.received[0][0] == VERP_SENDER  # a VERP envelope sender goes through as it is
+
+
+def test_outbox_and_memory_take_a_verp_sender(tmp_path):
+    memory = MemoryTransport()
+    memory.send(VERP_SENDER, "s@example.dk", RAW)
+    assert memory.sent[0][0] == VERP_SENDER
+    OutboxTransport(tmp_path).send(VERP_SENDER, "s@example.dk", RAW)
+    assert len(list_outbox(tmp_path)) == 1
