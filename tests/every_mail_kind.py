@@ -16,9 +16,9 @@ from mailer.mailings.digests import create_due_digest
 from mailer.mailings.preview import send_test
 from mailer.models import Mailing, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 from mailer.subscribers.owed_mails import deliver_link_mail, deliver_welcome_mail
-from tests.digests import WEEK, add_event, add_subscriber
-from tests.events import NOW, make_event
-from tests.events.conftest import install_clock, topic_id
+from tests.clock import NOW, WEEK, Clock
+from tests.factories import create_event, create_subscriber
+from tests.helpers import topic_id
 
 KINDS = ("confirm", "welcome", "manage_link", "test_send", "announcement", "reminder", "cancellation", "digest")
 
@@ -40,7 +40,8 @@ def _lifecycle_subscriber(email: str, confirmed: bool, name: str | None = "Mette
 
 def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str, bytes]]]:
     """Send each kind once (or to a few readers); return (envelope sender, bytes) by kind. In an app context."""
-    clock = install_clock(monkeypatch, NOW)
+    clock = Clock(NOW)
+    monkeypatch.setattr("mailer.clock.utcnow", clock)
     by_kind: dict[str, list[tuple[str, bytes]]] = {}
 
     def step(kind: str, action: Callable[[], object]) -> None:
@@ -57,8 +58,9 @@ def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str
     step("manage_link", lambda: deliver_link_mail(welcomed, transport))
 
     # The digest of the week's new events in Copenhagen, to a reader who chose it.
-    add_subscriber("digest@example.org", frequency="digest", name="Freja Hansen")
-    add_event("Netværksmøde på Literaturhaus", created=NOW - WEEK / 2, starts=NOW + WEEK)
+    create_subscriber("digest@example.org", "events-copenhagen", frequency="digest", name="Freja Hansen")
+    create_event("Netværksmøde på Literaturhaus", "events-copenhagen", created_at=NOW - WEEK / 2, starts_at=NOW + WEEK,
+                 hours=2, venue="Literaturhaus", city="København")
 
     def digest() -> None:
         digest_id = create_due_digest(NOW)
@@ -69,8 +71,8 @@ def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str
 
     # An event announcement to the Aarhus readers, its reminder a week before, then its cancellation.
     for number, name in enumerate(("Søren Ærø", None)):
-        add_subscriber(f"aarhus{number}@example.org", "events-aarhus", frequency="both", name=name)
-    concert = service.get_event(make_event("Koncert i Musikhuset", starts_in=timedelta(days=14),
+        create_subscriber(f"aarhus{number}@example.org", "events-aarhus", frequency="both", name=name)
+    concert = service.get_event(create_event("Koncert i Musikhuset", starts_in=timedelta(days=14),
                                            venue="Musikhuset", topic_ids=[topic_id()]))
     mailing = mailings.draft_event_mailing(concert, None)
     mailing_id = mailing.id

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailer.mail.dkim import DkimSigner
-from tests.conftest import IN_CI
+from tests.services import IN_CI
 from tests.every_mail_kind import KINDS, send_every_kind
 
 STATUS = re.compile(rb"^X-Spam-Status: (Yes|No), score=(-?[0-9]+(?:\.[0-9]+)?)", re.M)
