@@ -155,10 +155,16 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SEND_CONCURRENCY": _setting("MAILER_SEND_CONCURRENCY", values.whole_number(1, 64), 2),
         "SMTP_CONNECTIONS": _setting("MAILER_SMTP_CONNECTIONS", values.whole_number(1, 64), 2),
         "SEND_BATCH_SIZE": 500,
-        "SEND_GROUP_SIZE": 50,
+        # Messages sent between two ledger marks: a killed worker may send this many again.
+        "SEND_GROUP_SIZE": _setting("MAILER_SEND_GROUP_SIZE", values.whole_number(1, 500), 50),
         "SEND_LEASE_SECONDS": _setting("MAILER_SEND_LEASE_SECONDS", values.number("seconds", 24 * 3600), 300.0),
         "SEND_MAX_ATTEMPTS": 5,
         "SEND_RETRY_SECONDS": _setting("MAILER_SEND_RETRY_SECONDS", values.number("seconds", 24 * 3600), 30.0),
+        # Resend once, with the same Message-ID, a message whose hand-off was uncertain (0: mark it unknown).
+        "RESEND_UNKNOWN": _setting("MAILER_RESEND_UNKNOWN", values.boolean, True),
+        # While the relay is unreachable, the wait between tries doubles from SEND_RETRY_SECONDS up to this.
+        "RELAY_RETRY_MAX_SECONDS": _setting("MAILER_RELAY_RETRY_MAX_SECONDS", values.number("seconds", 24 * 3600),
+                                            300.0),
         "SEND_FAILURE_RATIO": 0.2,
         "SEND_FAILURE_MINIMUM": 50,
         # The upcoming-events digest, parsed: "weekly", "monthly" or "off"; Monday is 0; Copenhagen hour.

@@ -34,6 +34,15 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def boolean(text: str) -> bool:
+    """1/0, true/false, yes/no or on/off, in any case."""
+    value = {"1": True, "true": True, "yes": True, "on": True,
+             "0": False, "false": False, "no": False, "off": False}.get(text.lower())
+    if value is None:
+        raise ValueError("must be 1 or 0 (or true/false, yes/no, on/off)")
+    return value
+
+
 def number(what: str, high: float) -> Callable[[str], float]:
     """Return a parser for a number above 0 and at most high (decimals allowed)."""
     def parse(text: str) -> float:

@@ -184,6 +184,9 @@ def _boundary(random_bits: Callable[[int], int]) -> str:
     return f"=_{random_bits(96):024x}"
 
 
+_MESSAGE_ID_LOCAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
+
+
 class MessageBuilder:
     """Build many messages from one sender; encode the parts that never change once."""
 
@@ -203,6 +206,12 @@ class MessageBuilder:
         # generator seeded once from it makes them; each builder (and process) has its own seed.
         self._random_bits = random.Random(secrets.token_bytes(32)).getrandbits
 
+    def message_id_for(self, local_part: str) -> str:
+        """Return the Message-ID <local_part@domain>; local_part must be letters, digits, '.', '-' or '_'."""
+        if not _MESSAGE_ID_LOCAL.fullmatch(local_part):
+            raise ValueError(f"invalid Message-ID local part {local_part!r}")
+        return f"<{local_part}@{self._message_id_domain}>"
+
     def _date(self) -> bytes:
         # Formatting a date costs more than the rest of the headers; it changes once a second.
         now = int(time.time())
@@ -215,9 +224,14 @@ class MessageBuilder:
 
     def build(self, *, to: str, subject: str, text: str | EncodedText, html: str | EncodedText,
               headers: Mapping[str, str] | None = None,
-              attachments: Sequence[Attachment] = ()) -> BuiltMessage:
-        """Return one complete message addressed to `to`; text and html may come pre-encoded."""
-        message_id = f"<{self._random_bits(128):032x}@{self._message_id_domain}>"
+              attachments: Sequence[Attachment] = (), message_id: str | None = None) -> BuiltMessage:
+        """Return one complete message addressed to `to`; text and html may come pre-encoded.
+
+        `message_id` (from message_id_for) gives a resent message the same Message-ID as before;
+        without it a fresh random one is made.
+        """
+        if message_id is None:
+            message_id = f"<{self._random_bits(128):032x}@{self._message_id_domain}>"
         subject_field = self._subject_cache.get(subject)
         if subject_field is None:
             subject_field = fold_header("Subject", encode_unstructured(check_header_value(subject))).encode("ascii")

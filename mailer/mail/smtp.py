@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mailer.mail.headers import check_header_value
 from mailer.mail.transports import (
-    ClosingContext, PermanentSendError, SendError, TransientSendError, UncertainDeliveryError,
+    ClosingContext, PermanentSendError, RelayUnavailableError, SendError, TransientSendError,
+    UncertainDeliveryError,
 )
 
 log = logging.getLogger(__name__)
@@ -138,9 +139,14 @@ class SMTPTransport(ClosingContext):
                 self._conn.login(settings.username, settings.password or "")
         except (OSError, smtplib.SMTPException) as exc:
             # Even a 5xx here (bad password, no STARTTLS) says nothing about the recipient,
-            # so it must never turn into a bounce: report it as transient.
-            raise self._fail(exc, "connect") from exc
+            # so it must never turn into a bounce: the relay is unavailable, for every message.
+            raise self._fail(exc, "connect", RelayUnavailableError) from exc
         return self._conn
+
+    def probe(self) -> None:
+        """Open the connection now if none is open; raise RelayUnavailableError if the relay does not answer."""
+        if self._conn is None:
+            self._connect()
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None

@@ -32,6 +32,14 @@ class TransientSendError(SendError):
     """4xx reply, or connection trouble before the final dot: safe to retry later."""
 
 
+class RelayUnavailableError(TransientSendError):
+    """The relay could not be reached: no connection, or a 421, timeout or refusal at connect/EHLO/login.
+
+    Nothing was handed over and nothing is wrong with the recipient: the sender backs off as a
+    whole and tries again later, without charging the message an attempt.
+    """
+
+
 class PermanentSendError(SendError):
     """5xx reply to MAIL, RCPT or DATA: do not retry; treat as a bounce."""
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import exists, select, update
@@ -148,10 +148,15 @@ def audience_complete(mailing_id: int) -> bool:
     return bool(db.session.scalar(select(Mailing.audience_complete).where(Mailing.id == mailing_id)))
 
 
-def pause(mailing_id: int, reason: str | None = None) -> None:
-    """Pause sending; workers stop between groups and hand their unsent rows back."""
+def pause(mailing_id: int, reason: str | None = None, *, automatic: bool = False) -> None:
+    """Pause sending; workers stop between groups and hand their unsent rows back.
+
+    The reason of an automatic pause is also kept in auto_pause_reason, which a resume leaves
+    alone: the finished mailing still says why it stopped on the way.
+    """
+    extra = {"auto_pause_reason": reason} if automatic else {}
     if not _transition(mailing_id, PAUSABLE, status=MailingStatus.PAUSED,
-                       status_reason=reason):
+                       status_reason=reason, **extra):
         raise InvalidTransition("only a sending mailing can be paused")
     log.warning("mailing %s paused: %s", mailing_id, reason or "by staff")
 
@@ -161,6 +166,50 @@ def resume(mailing_id: int) -> None:
     if not _transition(mailing_id, RESUMABLE, status=MailingStatus.SENDING,
                        status_reason=None):
         raise InvalidTransition("only a paused mailing can be resumed")
+
+
+def relay_unavailable(mailing_id: int, error: str, base_seconds: float, max_seconds: float) -> datetime:
+    """Note that the relay cannot be reached and set the next try: the wait doubles, up to max_seconds.
+
+    The wait is the time the relay has been down so far, at least base_seconds and at most
+    max_seconds, so the tries come at about base, 2 base, 4 base, ... after the outage began.
+    Returns the time of the next try.
+    """
+    now = clock.utcnow()
+    since = db.session.scalar(select(Mailing.relay_down_since).where(Mailing.id == mailing_id)) or now
+    wait = min(max_seconds, max(base_seconds, (now - since).total_seconds()))
+    retry_at = now + timedelta(seconds=wait)
+    _transition(mailing_id, (MailingStatus.SENDING, MailingStatus.PAUSED), relay_down_since=since,
+                relay_retry_at=retry_at, relay_error=error[:300])
+    log.warning("mailing %s: the mail server is unreachable since %s; next try at %s: %s",
+                mailing_id, since, retry_at, error)
+    return retry_at
+
+
+def relay_available(mailing_id: int) -> None:
+    """The relay answered again: clear the waiting state."""
+    db.session.execute(
+        update(Mailing).where(Mailing.id == mailing_id, Mailing.relay_down_since.is_not(None))
+        .values(relay_down_since=None, relay_retry_at=None, relay_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def resend_unknown(mailing_id: int) -> int:
+    """Put the unknown rows back to be sent again (same Message-ID); a sent mailing goes back to sending.
+
+    Returns how many rows were put back; the caller wakes the senders.
+    """
+    if not _move(mailing_id, (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)):
+        db.session.rollback()
+        raise InvalidTransition("only a mailing that is sending, paused or sent can resend its unknown messages")
+    count = deliveries.resend_unknown(mailing_id)
+    if count:
+        _move(mailing_id, (MailingStatus.SENT,), status=MailingStatus.SENDING, finished_at=None)
+    db.session.commit()
+    log.info("mailing %s: %s unknown messages put back to be sent again", mailing_id, count)
+    return count
 
 
 def cancel(mailing_id: int) -> None:

@@ -80,6 +80,12 @@ class Mailing(db.Model):
     audience_complete: Mapped[bool] = mapped_column(default=True, server_default=true())
     audience_cursor: Mapped[int | None] = mapped_column()  # the last subscriber id snapshotted
     status_reason: Mapped[str | None] = mapped_column(String(300))
+    # The reason of the last automatic pause: kept after a resume, so the finished mailing still says it.
+    auto_pause_reason: Mapped[str | None] = mapped_column(String(300))
+    # Set while the mail server cannot be reached: senders wait (back off) until relay_retry_at.
+    relay_down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    relay_retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    relay_error: Mapped[str | None] = mapped_column(String(300))
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -109,7 +115,10 @@ class Delivery(db.Model):
     mailing_id: Mapped[int] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscriber.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # SMTP tries on the wire, at most SEND_MAX_ATTEMPTS
+    claims: Mapped[int] = mapped_column(default=0, server_default="0")  # times a worker leased the row
+    # Hand-offs whose reply was lost after the final dot; the first is resent by default (MAILER_RESEND_UNKNOWN).
+    uncertain: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(String(500))
     smtp_reply: Mapped[str | None] = mapped_column(String(500))
     message_id: Mapped[str | None] = mapped_column(String(200))

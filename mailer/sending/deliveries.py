@@ -25,6 +25,8 @@ class Recipient:
     token_secret: str
     attempts: int
     payload: str | None = None  # per-recipient content chosen at snapshot time (a digest's events)
+    uncertain: int = 0          # earlier hand-offs whose reply was lost after the final dot
+    message_id: str | None = None  # the Message-ID an earlier try used, kept for every resend
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class DeliveryOutcome:
     reply: str | None = None
     error: str | None = None
     retry_at: datetime | None = None
+    tried: bool = True        # an SMTP try went out on the wire: attempts counts it
+    uncertain: bool = False   # the reply was lost after the final dot
 
 
 def _due_pending(mailing_id: int, now: datetime):
@@ -57,9 +61,10 @@ def _claim(condition, worker: str, size: int, now: datetime, lease_seconds: floa
     return db.session.execute(
         update(Delivery)
         .where(Delivery.id.in_(candidates.scalar_subquery()))
-        .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, attempts=Delivery.attempts + 1,
+        .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, claims=Delivery.claims + 1,
                 lease_expires_at=now + timedelta(seconds=lease_seconds))
-        .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts, Delivery.payload)
+        .returning(Delivery.id, Delivery.subscriber_id, Delivery.attempts, Delivery.payload, Delivery.uncertain,
+                   Delivery.message_id)
         .execution_options(synchronize_session=False)
     ).all()
 
@@ -72,46 +77,63 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
     Pending rows and expired leases are claimed by two statements, each an ordered walk
     of ix_delivery_claimable: one "pending OR expired" condition cannot use that index in
     id order and took half a second per claim once 850k rows were sent (docs/PERFORMANCE.md).
+
+    The recipients are read in the claiming transaction, before the commit: a connection lost
+    before the commit leaves nothing claimed. If it is lost during the commit, the caller does
+    not know whether the claim holds; `release_held` hands back whatever this worker holds.
     """
     now = clock.utcnow()
     claimed = _claim(_due_pending(mailing_id, now), worker, size, now, lease_seconds)
     if len(claimed) < size:
         claimed += _claim(_expired_lease(mailing_id, now), worker, size - len(claimed), now, lease_seconds)
-    db.session.commit()
     if not claimed:
+        db.session.commit()
         return []
-    by_subscriber = {subscriber_id: (delivery_id, attempts, payload)
-                     for delivery_id, subscriber_id, attempts, payload in claimed}
+    by_subscriber = {row.subscriber_id: row for row in claimed}
     rows = db.session.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
                Subscriber.public_id, Subscriber.token_secret)
         .where(in_ids(Subscriber.id, list(by_subscriber)))
         .order_by(Subscriber.id)
     ).all()
+    db.session.commit()
     return [
-        Recipient(by_subscriber[r.id][0], r.id, r.email, r.name, r.language, r.public_id, r.token_secret,
-                  by_subscriber[r.id][1], by_subscriber[r.id][2])
+        Recipient(by_subscriber[r.id].id, r.id, r.email, r.name, r.language, r.public_id, r.token_secret,
+                  by_subscriber[r.id].attempts, by_subscriber[r.id].payload, by_subscriber[r.id].uncertain,
+                  by_subscriber[r.id].message_id)
         for r in rows
     ]
 
 
+# Only rows still claimed are written: writing a group again after a lost connection (the
+# first write may have committed) then changes nothing and counts no attempt twice.
 _FINALS_FROM_ARRAYS = text("""
 UPDATE delivery SET status = v.status, message_id = v.message_id, smtp_reply = v.reply, last_error = v.error,
-       sent_at = CASE WHEN v.status = 'sent' THEN CAST(:now AS timestamptz) END, lease_expires_at = NULL
+       sent_at = CASE WHEN v.status = 'sent' THEN CAST(:now AS timestamptz) END, lease_expires_at = NULL,
+       attempts = delivery.attempts + v.tried, uncertain = delivery.uncertain + v.uncertain
 FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:message_ids AS varchar[]),
-            CAST(:replies AS varchar[]), CAST(:errors AS varchar[])) AS v(id, status, message_id, reply, error)
-WHERE delivery.id = v.id
+            CAST(:replies AS varchar[]), CAST(:errors AS varchar[]), CAST(:tried AS integer[]),
+            CAST(:uncertain AS integer[])) AS v(id, status, message_id, reply, error, tried, uncertain)
+WHERE delivery.id = v.id AND delivery.status = 'claimed'
 """)
 
 
+def _cut(value: str | None) -> str | None:
+    return (value or None) and value[:500]
+
+
 def record_outcomes(outcomes: list[DeliveryOutcome]) -> None:
-    """Write a group of outcomes with one executemany per kind, then commit."""
+    """Write a group of outcomes with one statement per kind, then commit.
+
+    Only rows still claimed change, so writing the same outcomes twice is harmless.
+    """
     if not outcomes:
         return
     now = clock.utcnow()
     finals = [o for o in outcomes if o.retry_at is None]
     retries = [o for o in outcomes if o.retry_at is not None]
     table = Delivery.__table__
+    claimed = table.c.status == DeliveryStatus.CLAIMED.value
     if finals and on_postgresql():
         # One statement for the whole group: an executemany of 50 single-row UPDATEs made
         # PostgreSQL parse and plan 50 statements, its biggest cost per message (docs/PERFORMANCE.md).
@@ -120,24 +142,31 @@ def record_outcomes(outcomes: list[DeliveryOutcome]) -> None:
             "ids": [o.delivery_id for o in finals],
             "statuses": [o.status.value for o in finals],
             "message_ids": [o.message_id for o in finals],
-            "replies": [(o.reply or None) and o.reply[:500] for o in finals],
-            "errors": [(o.error or None) and o.error[:500] for o in finals],
+            "replies": [_cut(o.reply) for o in finals],
+            "errors": [_cut(o.error) for o in finals],
+            "tried": [int(o.tried) for o in finals],
+            "uncertain": [int(o.uncertain) for o in finals],
         })
     elif finals:
         db.session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(
+            update(table).where(table.c.id == bindparam("b_id"), claimed).values(
                 status=bindparam("b_status"), message_id=bindparam("b_message_id"), smtp_reply=bindparam("b_reply"),
-                last_error=bindparam("b_error"), sent_at=bindparam("b_sent_at"), lease_expires_at=None),
+                last_error=bindparam("b_error"), sent_at=bindparam("b_sent_at"), lease_expires_at=None,
+                attempts=table.c.attempts + bindparam("b_tried"), uncertain=table.c.uncertain + bindparam("b_uncertain")),
             [{"b_id": o.delivery_id, "b_status": o.status.value, "b_message_id": o.message_id,
-              "b_reply": (o.reply or None) and o.reply[:500], "b_error": (o.error or None) and o.error[:500],
-              "b_sent_at": now if o.status == DeliveryStatus.SENT else None} for o in finals],
+              "b_reply": _cut(o.reply), "b_error": _cut(o.error),
+              "b_sent_at": now if o.status == DeliveryStatus.SENT else None,
+              "b_tried": int(o.tried), "b_uncertain": int(o.uncertain)} for o in finals],
         )
     if retries:
         db.session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(
-                status=DeliveryStatus.PENDING.value, last_error=bindparam("b_error"),
-                next_attempt_at=bindparam("b_retry_at"), lease_expires_at=None),
-            [{"b_id": o.delivery_id, "b_error": (o.error or "")[:500], "b_retry_at": o.retry_at} for o in retries],
+            update(table).where(table.c.id == bindparam("b_id"), claimed).values(
+                status=DeliveryStatus.PENDING.value, last_error=bindparam("b_error"), message_id=bindparam("b_message_id"),
+                next_attempt_at=bindparam("b_retry_at"), lease_expires_at=None,
+                attempts=table.c.attempts + bindparam("b_tried"), uncertain=table.c.uncertain + bindparam("b_uncertain")),
+            [{"b_id": o.delivery_id, "b_error": (o.error or "")[:500], "b_retry_at": o.retry_at,
+              "b_message_id": o.message_id, "b_tried": int(o.tried), "b_uncertain": int(o.uncertain)}
+             for o in retries],
         )
     db.session.commit()
 
@@ -155,16 +184,40 @@ def renew_lease(delivery_ids: list[int], worker: str, lease_seconds: float) -> N
         db.session.commit()
 
 
-def release_claims(delivery_ids: list[int]) -> None:
-    """Hand unsent claimed rows back to the pool at once (pause, cancel, shutdown)."""
+def release_claims(delivery_ids: list[int], retry_at: datetime | None = None) -> None:
+    """Hand unsent claimed rows back to the pool at once (pause, cancel, relay outage); no attempt is charged."""
     if delivery_ids:
         db.session.execute(
             update(Delivery)
             .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.CLAIMED)
-            .values(status=DeliveryStatus.PENDING, lease_expires_at=None, attempts=Delivery.attempts - 1)
+            .values(status=DeliveryStatus.PENDING, lease_expires_at=None, next_attempt_at=retry_at)
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
+
+
+def release_held(mailing_id: int, worker: str) -> int:
+    """Hand back every row this worker (one run's claim name) still holds: after a claim whose commit was lost."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.CLAIMED,
+               Delivery.claimed_by == worker)
+        .values(status=DeliveryStatus.PENDING, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+def resend_unknown(mailing_id: int) -> int:
+    """Put the mailing's unknown rows back in the pool (staff asked); return how many."""
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.UNKNOWN)
+        .values(status=DeliveryStatus.PENDING, next_attempt_at=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def status_counts(mailing_id: int) -> dict[str, int]:

@@ -80,6 +80,12 @@ def progress_of(mailing: Mailing, counts: Mapping[str, int], now: datetime | Non
         "eta_seconds": eta,
         "started_at": _iso(mailing.started_at),
         "finished_at": _iso(mailing.finished_at),
+        # Set while the mail server cannot be reached: the senders wait and try again at relay_retry_at.
+        "relay_down_since": _iso(mailing.relay_down_since),
+        "relay_retry_at": _iso(mailing.relay_retry_at),
+        "relay_error": mailing.relay_error,
+        # The reason of the last automatic pause, kept after a resume.
+        "auto_pause_reason": mailing.auto_pause_reason,
     }
 
 

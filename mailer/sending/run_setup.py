@@ -24,6 +24,8 @@ def engine_settings() -> EngineSettings:
         retry_base_seconds=config["SEND_RETRY_SECONDS"],
         failure_ratio=config["SEND_FAILURE_RATIO"],
         failure_minimum=config["SEND_FAILURE_MINIMUM"],
+        resend_unknown=config["RESEND_UNKNOWN"],
+        relay_retry_max_seconds=config["RELAY_RETRY_MAX_SECONDS"],
     )
 
 
@@ -38,6 +40,7 @@ def build_sender() -> Sender:
         limiter=rate_limiter_from_config(config["REDIS_URL"], config["SEND_RATE"], config["SEND_RATE_PER_HOUR"]),
         sign=signer.sign if signer else None,
         return_path=outgoing.delivery_return_paths(),
+        message_id_key=config["SECRET_KEY"].encode(),
     )
 
 
@@ -53,8 +56,8 @@ def one_database_connection() -> Iterator[None]:
     Why: db.session hands its connection back to the pool at every commit, and the pool
     pings it (pool_pre_ping) at the next checkout. A sending run commits a few times per
     group of messages, and those pings were a third of its waits on PostgreSQL
-    (docs/PERFORMANCE.md). If the connection breaks, the run fails and its leased rows
-    return to the pool when the lease runs out, as after any crash.
+    (docs/PERFORMANCE.md). If the connection breaks, the session reconnects on its next use
+    after a rollback; the engine repeats the step (SendingRun._db).
     """
     registry = db.session.registry
     previous = registry() if registry.has() else None

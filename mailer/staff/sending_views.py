@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
-from flask_babel import format_decimal, format_timedelta, gettext
+from flask_babel import format_datetime, format_decimal, format_timedelta, gettext, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from mailer.models import MailingStatus, StaffRole
 from mailer.models.mailing import CANCELLABLE, PAUSABLE, RESUMABLE
+
+# A mailing in one of these can have its unknown messages sent again.
+RESENDABLE = (MailingStatus.SENDING, MailingStatus.PAUSED, MailingStatus.SENT)
 from mailer.mailings import states
 from mailer.sending import deliveries
 from mailer.sending.progress import (
@@ -41,12 +44,26 @@ def _load_or_404(mailing_id: int):
         abort(404)
 
 
+def _time_text(value: str | None) -> str | None:
+    return format_datetime(datetime.fromisoformat(value), "short") if value else None
+
+
+def _status_text(progress: dict) -> str:
+    """The status in words; a mailing that finished with failures never says plainly "sent"."""
+    if progress["status"] == MailingStatus.SENT and (progress["failed"] or progress["unknown"] or progress["bounced"]):
+        return gettext("Sent with %(failed)s failed, %(unknown)s unknown, %(bounced)s bounced",
+                       failed=progress["failed"], unknown=progress["unknown"], bounced=progress["bounced"])
+    return mailing_status_labels().get(progress["status"], progress["status"])
+
+
 def _progress_context(progress: dict) -> dict[str, object]:
     """Values the progress fragment shows, formatted in the staff member's language."""
     eta = progress["eta_seconds"]
     return {
         "progress": progress,
-        "status_labels": mailing_status_labels(),
+        "status_text": _status_text(progress),
+        "relay_since_text": _time_text(progress["relay_down_since"]),
+        "relay_retry_text": _time_text(progress["relay_retry_at"]),
         "rate_text": format_decimal(progress["rate"], format="#,##0.0"),
         "eta_text": format_timedelta(timedelta(seconds=eta), threshold=1.1) if eta is not None else None,
         "percent_text": format_decimal(progress["percent"], format="#,##0.0"),
@@ -81,6 +98,7 @@ def mailing(mailing_id: int):
         can_pause=current_user.is_admin and item.status in PAUSABLE,
         can_resume=current_user.is_admin and item.status in RESUMABLE,
         can_cancel=current_user.is_admin and item.status in CANCELLABLE,
+        can_resend_unknown=current_user.is_admin and item.status in RESENDABLE and progress["unknown"] > 0,
         form=ControlForm(),
         logout_form=LogoutForm(),
         **_progress_context(progress),
@@ -168,4 +186,23 @@ def cancel(mailing_id: int):
         gettext("The mailing is cancelled. Messages not yet sent will not be sent."),
         gettext("This mailing has already finished or been cancelled, so it cannot be cancelled."),
     )
+    return _back(mailing_id)
+
+
+@bp.post("/<int:mailing_id>/resend-unknown")
+@staff_required(StaffRole.ADMIN)
+def resend_unknown(mailing_id: int):
+    """Send the unknown messages again, with their Message-IDs, and wake the senders."""
+    _load_or_404(mailing_id)
+    if not ControlForm().validate():
+        abort(400)
+    try:
+        count = states.resend_unknown(mailing_id)
+    except states.InvalidTransition:
+        flash(gettext("Only a mailing that is sending, paused or sent can resend its unknown messages."), "error")
+        return _back(mailing_id)
+    if count:
+        wake_senders(mailing_id)
+    flash(ngettext("%(num)s unknown message will be sent again.", "%(num)s unknown messages will be sent again.",
+                   count), "success")
     return _back(mailing_id)

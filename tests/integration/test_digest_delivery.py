@@ -16,7 +16,7 @@ from mailer.subscribers.lifecycle import find_subscriber
 from tests.clock import NOW, WEEK
 from tests.factories import create_event, create_subscriber
 from tests.helpers import digest_rows, parse_mail, path_of
-from tests.integration.conftest import WorkerProcess
+from tests.integration.worker_process import WorkerProcess
 from tests.smtp_server import RecordingHandler, start_smtp_server
 
 

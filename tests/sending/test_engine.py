@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
@@ -18,7 +19,9 @@ from mailer.models import (
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
-from mailer.mail.transports import PermanentSendError, TransientSendError, UncertainDeliveryError
+from mailer.mail.transports import (
+    PermanentSendError, RelayUnavailableError, TransientSendError, UncertainDeliveryError,
+)
 from mailer.subscribers.consent import Origin
 from mailer.subscribers.lifecycle import unsubscribe
 from tests.factories import create_mailing, create_subscribers
@@ -133,10 +136,11 @@ class FlakyTransport:
     def __init__(self, errors: dict[str, Exception], after_each=None) -> None:
         self.errors = errors
         self.sent: list[str] = []
+        self.tries: list[tuple[str, str]] = []  # (recipient, Message-ID) of every try
         self.after_each = after_each
 
     def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str:
-        parse_mail(data)
+        self.tries.append((recipient, parse_mail(data)["Message-ID"]))
         if recipient in self.errors:
             raise self.errors.pop(recipient)
         self.sent.append(recipient)
@@ -149,7 +153,7 @@ class FlakyTransport:
 
 
 def test_smtp_faults_become_retries_bounces_and_unknowns(app):
-    app.config["SEND_RETRY_SECONDS"] = 0
+    app.config.update(SEND_RETRY_SECONDS=0, RESEND_UNKNOWN=False)  # the strict setting: never resend an unknown
     with app.app_context():
         create_subscribers(10)
         mailing_id = create_mailing("newsletter")
@@ -173,6 +177,7 @@ def test_smtp_faults_become_retries_bounces_and_unknowns(app):
         sent = rows["reader4@example.org"]
         assert sent.sent_at is not None and sent.message_id.startswith("<") and sent.lease_expires_at is None
         assert rows["reader1@example.org"].attempts == 2 and rows["reader1@example.org"].status == "sent"
+        assert rows["reader3@example.org"].attempts == 1 and rows["reader3@example.org"].uncertain == 1
         bounced = db.session.scalar(db.select(Subscriber).filter_by(email="reader2@example.org"))
         assert bounced.status == SubscriberStatus.BOUNCED
         assert states.status_of(mailing_id) == MailingStatus.SENT
@@ -220,7 +225,7 @@ def test_cancel_stops_sending_within_one_group(app):
         assert states.status_of(mailing_id) == MailingStatus.CANCELLED
 
 
-def test_many_failures_pause_the_mailing_with_a_reason(app):
+def test_many_failures_pause_the_mailing_with_a_reason_that_outlives_the_resume(app, client, admin):
     app.config.update(SEND_FAILURE_MINIMUM=20, SEND_GROUP_SIZE=10)
     with app.app_context():
         create_subscribers(100)
@@ -233,6 +238,15 @@ def test_many_failures_pause_the_mailing_with_a_reason(app):
         assert mailing.status == MailingStatus.PAUSED
         assert "failed" in mailing.status_reason
         assert ledger_statuses(mailing_id)["pending"] >= 70
+        failed = ledger_statuses(mailing_id)["bounced"]
+        states.resume(mailing_id)
+        run_engine(mailing_id, FlakyTransport({}))
+        mailing = db.session.get(Mailing, mailing_id)
+        db.session.refresh(mailing)
+        assert mailing.status == MailingStatus.SENT and "failed" in mailing.auto_pause_reason
+    page = client.get(f"/staff/mailings/{mailing_id}").get_data(as_text=True)
+    assert f"Sent with 0 failed, 0 unknown, {failed} bounced" in page  # never plainly "sent"
+    assert "Paused automatically on the way: " in page and "paused automatically" in page
 
 
 @pytest.mark.parametrize("state", [MailingStatus.SENDING, MailingStatus.SENT, MailingStatus.CANCELLED])
@@ -324,3 +338,196 @@ def test_cancelling_an_mailing_cancels_its_waiting_reminders(app):
         states.cancel(parent_id)
         assert states.status_of(reminder_id) == MailingStatus.CANCELLED
         assert states.status_of(unrelated_id) == MailingStatus.SCHEDULED
+
+
+def _rows(mailing_id: int) -> dict[str, Delivery]:
+    return {email: row for email, row in db.session.execute(
+        db.select(Subscriber.email, Delivery).join(Delivery, Delivery.subscriber_id == Subscriber.id)
+        .where(Delivery.mailing_id == mailing_id).execution_options(populate_existing=True)).all()}
+
+
+def test_an_uncertain_hand_off_is_resent_once_with_the_same_message_id(app):
+    app.config["SEND_RETRY_SECONDS"] = 0
+    with app.app_context():
+        create_subscribers(6)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        lost = UncertainDeliveryError("connection lost after the dot", stage="reply")
+        transport = FlakyTransport({"reader1@example.org": lost})
+        run_engine(mailing_id, transport)
+        assert ledger_statuses(mailing_id) == {"sent": 6}
+        ids = {message_id for recipient, message_id in transport.tries if recipient == "reader1@example.org"}
+        assert len(ids) == 1 and len(transport.tries) == 7  # two tries, one Message-ID
+        row = _rows(mailing_id)["reader1@example.org"]
+        assert row.message_id == ids.pop() and row.attempts == 2 and row.uncertain == 1
+
+        # Only once: a second uncertain hand-off of the same row stays unknown, for staff to judge.
+        second = create_mailing("newsletter")
+        start_now(second)
+
+        class LostTwice(FlakyTransport):
+            def send(self, sender, recipient, data, *, wire_ready=False):
+                if recipient == "reader2@example.org" and len([r for r, _ in self.tries if r == recipient]) < 2:
+                    self.errors[recipient] = lost
+                return super().send(sender, recipient, data, wire_ready=wire_ready)
+
+        again = LostTwice({})
+        run_engine(second, again)
+        assert ledger_statuses(second) == {"sent": 5, "unknown": 1}
+        # Staff resend it by hand: the mailing goes back to sending and finishes.
+        assert states.status_of(second) == MailingStatus.SENT
+        assert states.resend_unknown(second) == 1
+        assert states.status_of(second) == MailingStatus.SENDING
+        run_engine(second, again)
+        assert ledger_statuses(second) == {"sent": 6} and states.status_of(second) == MailingStatus.SENT
+        assert len({m for r, m in again.tries if r == "reader2@example.org"}) == 1
+
+
+def test_attempts_count_tries_on_the_wire_and_never_pass_the_maximum(app):
+    app.config.update(SEND_RETRY_SECONDS=0, SEND_MAX_ATTEMPTS=3)
+    with app.app_context():
+        create_subscribers(4)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+
+        class AlwaysDeferred(FlakyTransport):
+            def send(self, sender, recipient, data, *, wire_ready=False):
+                if recipient == "reader0@example.org":
+                    self.errors[recipient] = TransientSendError("451 later", code=451, stage="rcpt")
+                return super().send(sender, recipient, data, wire_ready=wire_ready)
+
+        transport = AlwaysDeferred({})
+        run_engine(mailing_id, transport)
+        rows = _rows(mailing_id)
+        assert rows["reader0@example.org"].status == "failed" and rows["reader0@example.org"].attempts == 3
+        assert [r for r, _ in transport.tries].count("reader0@example.org") == 3
+        assert rows["reader1@example.org"].attempts == 1 and rows["reader1@example.org"].claims == 1
+        # A row released untried (pause, relay outage) is not charged an attempt; claims count apart.
+        assert max(row.attempts for row in rows.values()) <= 3
+
+
+class RelayDown:
+    """A relay that cannot be reached: every connection fails, until `up` is set."""
+
+    def __init__(self) -> None:
+        self.up = False
+        self.calls = 0
+        self.sent: list[str] = []
+
+    def _check(self) -> None:
+        self.calls += 1
+        if not self.up:
+            raise RelayUnavailableError("SMTP connect failed on relay:25: [Errno 111] Connection refused", stage="connect")
+
+    def probe(self) -> None:
+        self._check()
+
+    def send(self, sender: str, recipient: str, data: bytes, *, wire_ready: bool = False) -> str:
+        self._check()
+        self.sent.append(recipient)
+        return "250 ok"
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_relay_outage_backs_the_mailing_off_without_charging_attempts(app, client, admin):
+    app.config.update(SEND_RETRY_SECONDS=60, RELAY_RETRY_MAX_SECONDS=600)
+    with app.app_context():
+        create_subscribers(30)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        relay = RelayDown()
+        run_engine(mailing_id, relay)
+        assert relay.calls <= 2  # one try per connection, not one per row
+        assert ledger_statuses(mailing_id) == {"pending": 30}
+        assert {row.attempts for row in _rows(mailing_id).values()} == {0}
+        mailing = db.session.get(Mailing, mailing_id)
+        db.session.refresh(mailing)
+        since, first_retry = mailing.relay_down_since, mailing.relay_retry_at
+        assert since and 59 <= (first_retry - since).total_seconds() <= 61 and "refused" in mailing.relay_error
+        assert mailing.status == MailingStatus.SENDING
+
+    # Staff see that the mailing waits for the mail server, not "failed 0".
+    page = client.get(f"/staff/mailings/{mailing_id}/progress").get_data(as_text=True)
+    assert "Waiting for the mail server since" in page and "Connection refused" in page
+
+    with app.app_context():
+        # Before the retry time nobody tries; after it, one probe, and the wait doubles.
+        run_engine(mailing_id, relay)
+        assert relay.calls <= 2
+        calls = relay.calls
+        clock_now = clock.utcnow()
+        db.session.execute(db.update(Mailing).where(Mailing.id == mailing_id)
+                           .values(relay_retry_at=clock_now, relay_down_since=clock_now - timedelta(seconds=200)))
+        db.session.commit()
+        run_engine(mailing_id, relay)
+        assert relay.calls == calls + 1
+        mailing = db.session.get(Mailing, mailing_id)
+        db.session.refresh(mailing)
+        assert 199 <= (mailing.relay_retry_at - clock.utcnow()).total_seconds() <= 201
+        assert ledger_statuses(mailing_id) == {"pending": 30}  # however long it lasts, no row fails of it
+
+        relay.up = True
+        db.session.execute(db.update(Mailing).where(Mailing.id == mailing_id).values(relay_retry_at=clock.utcnow()))
+        db.session.commit()
+        run_engine(mailing_id, relay)
+        assert sorted(relay.sent) == sorted(f"reader{i}@example.org" for i in range(30))
+        assert ledger_statuses(mailing_id) == {"sent": 30}
+        assert {row.attempts for row in _rows(mailing_id).values()} == {1}
+        mailing = db.session.get(Mailing, mailing_id)
+        db.session.refresh(mailing)
+        assert mailing.status == MailingStatus.SENT and mailing.relay_down_since is None
+
+
+def _cut_database_connections(url) -> None:
+    """Terminate every other connection to the test database, as a PostgreSQL restart would."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        connection.execute(db.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        connection.commit()
+    engine.dispose()
+
+
+def test_a_lost_database_connection_is_reconnected_and_the_outcomes_written_again(app, monkeypatch, caplog):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("needs PostgreSQL to cut connections")
+    from mailer.sending import deliveries
+    from mailer.sending.run_setup import one_database_connection
+    from sqlalchemy.exc import OperationalError
+
+    app.config["SEND_GROUP_SIZE"] = 10
+    with app.app_context():
+        create_subscribers(60)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+
+        url = db.engine.url
+
+        def cut(count):
+            if count in (15, 42):  # mid-group: the group's outcomes meet a dead connection
+                _cut_database_connections(url)
+
+        # A claim that committed and then lost its connection: its rows are handed back at once.
+        real_claim, lost = deliveries.claim_batch, []
+
+        def claim_then_lose(*args):
+            batch = real_claim(*args)
+            if batch and not lost:
+                lost.append(len(batch))
+                raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+            return batch
+
+        monkeypatch.setattr(deliveries, "claim_batch", claim_then_lose)
+        transport = FlakyTransport({}, after_each=cut)
+        with one_database_connection():
+            run_engine(mailing_id, transport)
+        assert lost and sorted(transport.sent) == sorted(f"reader{i}@example.org" for i in range(60))
+        assert caplog.text.count("database connection lost") >= 3  # the claim and both cuts
+        db.session.remove()
+        assert ledger_statuses(mailing_id) == {"sent": 60}
+        assert states.status_of(mailing_id) == MailingStatus.SENT

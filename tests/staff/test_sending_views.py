@@ -192,7 +192,8 @@ def test_progress_json(app, admin, sending):
     assert data["total"] == data["sent"] + data["failed"] + data["bounced"] + data["unknown"] + data["skipped"] + data["pending"]
     assert data["percent"] == round((data["total"] - data["pending"]) / data["total"] * 100, 1) == 65.0
     assert set(data) == {"id", "status", "status_reason", "total", "sent", "failed", "bounced", "unknown", "skipped",
-                         "pending", "percent", "rate", "eta_seconds", "started_at", "finished_at"}
+                         "pending", "percent", "rate", "eta_seconds", "started_at", "finished_at",
+                         "relay_down_since", "relay_retry_at", "relay_error", "auto_pause_reason"}
 
 
 def test_ledger_filters_by_status(app, admin, sending):
@@ -337,3 +338,24 @@ def test_a_draft_can_be_cancelled_but_not_paused(app, admin):
     assert _status(app, mailing_id) == "draft"
     assert _post(admin, mailing_id, "cancel").status_code == 303
     assert _status(app, mailing_id) == "cancelled"
+
+
+def test_unknown_messages_have_a_reason_and_an_admin_resends_them_once_sent(app, admin, sending, run_tasks, outbox):
+    html = _page(admin, sending)
+    assert "may or may not have arrived" in html and "Resend the unknown messages" in html
+    assert _post(admin, sending, "resend-unknown", with_token=False).status_code == 400
+    assert _emails(app, sending, DeliveryStatus.UNKNOWN) == ["reader37@example.org"]
+    _finish(app, sending)
+    html = _page(admin, sending)
+    assert "Sent with 2 failed, 1 unknown, 5 bounced" in html  # a run with failures never says plainly "sent"
+    response = _post(admin, sending, "resend-unknown")
+    assert response.status_code == 303
+    assert "1 unknown message will be sent again." in admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert _status(app, sending) == "sending"
+    assert _emails(app, sending, DeliveryStatus.UNKNOWN) == []
+
+
+def test_an_editor_cannot_resend_unknown_messages(app, editor, sending):
+    assert "Resend the unknown messages" not in _page(editor, sending)
+    assert _post(editor, sending, "resend-unknown").status_code == 403
+    assert _emails(app, sending, DeliveryStatus.UNKNOWN) == ["reader37@example.org"]
