@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from email import errors, policy
 from email.message import Message
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.parser import HeaderParser
 from enum import StrEnum
 
@@ -48,8 +50,10 @@ class Kind(StrEnum):
     MALFORMED = "malformed"
 
 
+# A multipart without its parts or headers run into the body: nothing in it can be trusted. (A
+# missing closing boundary is common in truncated reports and is read.)
 _BROKEN = (errors.NoBoundaryInMultipartDefect, errors.StartBoundaryNotFoundDefect,
-           errors.MissingHeaderBodySeparatorDefect, errors.CloseBoundaryNotFoundDefect)
+           errors.MissingHeaderBodySeparatorDefect)
 ACTED_ON = (Kind.HARD, Kind.SOFT, Kind.COMPLAINT, Kind.UNSUBSCRIBE)
 
 
@@ -229,7 +233,12 @@ def _from_a_daemon(msg: Message) -> bool:
 
 def unsubscribe_token(msg: Message) -> str | None:
     """The token of a mailto unsubscribe request: the word after "unsubscribe" in the subject, else the body."""
-    for text in (str(msg.get("Subject", "")), _body_text(msg)[:2000]):
+    subject = str(msg.get("Subject", ""))
+    try:
+        subject = str(make_header(decode_header(subject)))  # RFC 2047, as some clients write it
+    except (HeaderParseError, LookupError, UnicodeError):
+        pass
+    for text in (subject, _body_text(msg)[:2000]):
         words = text.split()
         for before, word in zip(words, words[1:]):
             if before.lower().rstrip(":") == "unsubscribe" and _TOKEN.fullmatch(word):
@@ -253,7 +262,8 @@ def _classify(raw: bytes, to_unsubscribe_address: bool) -> Report:
     msg = parse(raw)
     if not msg.keys():
         return Report(Kind.MALFORMED, detail="no headers")
-    broken = any(isinstance(defect, _BROKEN) for part in msg.walk() for defect in part.defects)
+    if any(isinstance(defect, _BROKEN) for part in msg.walk() for defect in part.defects):
+        return Report(Kind.MALFORMED, detail="broken MIME structure")
     own_id = str(msg.get("Message-ID", "")).strip() or None
     if to_unsubscribe_address:
         token = unsubscribe_token(msg)
@@ -270,8 +280,6 @@ def _classify(raw: bytes, to_unsubscribe_address: bool) -> Report:
         failures = _other_formats(msg)
     failures = [f for f in failures if "@" in f.address and f.kind in (Kind.HARD, Kind.SOFT, Kind.DELAYED)]
     if not failures:
-        if broken:
-            return Report(Kind.MALFORMED, report_id=own_id, detail="broken MIME structure")
         if _is_auto_reply(msg):
             return Report(Kind.AUTO_REPLY, report_id=own_id, detail="auto-reply (RFC 3834)")
         return Report(Kind.NOT_A_BOUNCE, report_id=own_id, detail="no failed recipient found")
