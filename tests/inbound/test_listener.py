@@ -257,3 +257,25 @@ def test_with_the_database_down_the_listener_answers_451_and_the_retry_applies_i
     assert hand_over(listener, sample("rfc3464_generic_hard"))[0] == 250  # the database is back
     with app.app_context():
         assert _status("ida@example.net") == SubscriberStatus.BOUNCED
+
+
+def test_admins_see_the_bounce_log_per_subscriber_and_per_mailing(app, listener, admin):
+    with app.app_context():
+        subscriber_id = add_subscriber("niels@example.net")
+        mailing_id = create_mailing(subject="Workshop i Aarhus")
+        db.session.add(Delivery(mailing_id=mailing_id, subscriber_id=subscriber_id, status=DeliveryStatus.SENT,
+                                message_id="<postfix_user_unknown.1@news.example.org>"))
+        db.session.commit()
+    assert hand_over(listener, sample("postfix_user_unknown"))[0] == 250
+    page = admin.get(f"/staff/subscribers/{subscriber_id}").get_data(as_text=True)
+    assert 'id="bounces"' in page and "Hard bounce" in page and "User unknown in virtual mailbox table" in page
+    assert "Workshop i Aarhus" in page
+    page = admin.get(f"/staff/mailings/{mailing_id}").get_data(as_text=True)
+    assert 'id="bounces"' in page and "niels@example.net" in page and "550 5.1.1" in page
+
+
+def test_editors_do_not_see_the_bounce_log(app, editor):
+    with app.app_context():
+        mailing_id = create_mailing()
+    page = editor.get(f"/staff/mailings/{mailing_id}")
+    assert page.status_code == 200 and 'id="bounces"' not in page.get_data(as_text=True)
