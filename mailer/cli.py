@@ -1,4 +1,4 @@
-"""Operator commands: `flask --app wsgi staff|seed|outbox|subscribers ...`."""
+"""Operator commands: `flask --app wsgi staff|seed|outbox|subscribers|mail-inbound ...`."""
 from __future__ import annotations
 
 import click
@@ -86,7 +86,29 @@ def revoke_tokens_command(email: str) -> None:
     click.echo(f"links of {subscriber.email} revoked")
 
 
+@click.command("mail-inbound")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=2525, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--imap", is_flag=True, help="Poll the mailbox in MAILER_BOUNCE_IMAP_URL instead of listening.")
+@click.option("--interval", default=60, show_default=True, type=click.IntRange(5, 3600),
+              help="Seconds between two IMAP polls.")
+def mail_inbound(host: str, port: int, imap: bool, interval: int) -> None:
+    """Read the mail that comes back: bounces, complaints and mailto unsubscribes (SMTP, or IMAP)."""
+    app = current_app._get_current_object()
+    if imap:
+        from mailer.inbound.imap import poll_forever
+
+        if not app.config["BOUNCE_IMAP_URL"]:
+            raise click.ClickException("--imap needs MAILER_BOUNCE_IMAP_URL")
+        click.echo(f"polling the bounce mailbox every {interval} s")
+        poll_forever(app, interval)
+    from mailer.inbound.listener import serve
+
+    click.echo(f"inbound SMTP listener on {host}:{port}")
+    serve(app, host, port)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (staff_cli, outbox_cli, subscribers_cli, seed):
+    for command in (staff_cli, outbox_cli, subscribers_cli, seed, mail_inbound):
         app.cli.add_command(command)

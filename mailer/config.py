@@ -171,6 +171,13 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "DIGEST_SCHEDULE": _setting("MAILER_DIGEST_SCHEDULE", values.digest_period, "weekly"),
         "DIGEST_WEEKDAY": _setting("MAILER_DIGEST_WEEKDAY", values.weekday, 0),
         "DIGEST_HOUR": _setting("MAILER_DIGEST_HOUR", values.whole_number(0, 23), 8),
+        # Mail that comes back (mailer/inbound): N soft bounces within the days make a bounce;
+        # the listener refuses larger messages; the mailbox the IMAP poller reads, if any.
+        "SOFT_BOUNCE_LIMIT": _setting("MAILER_SOFT_BOUNCE_LIMIT", values.whole_number(1, 100), 3),
+        "SOFT_BOUNCE_DAYS": _setting("MAILER_SOFT_BOUNCE_DAYS", values.whole_number(1, 365), 30),
+        "INBOUND_MAX_BYTES": _setting("MAILER_INBOUND_MAX_BYTES", values.whole_number(10_000, 100_000_000),
+                                      10_000_000),
+        "BOUNCE_IMAP_URL": _setting("MAILER_BOUNCE_IMAP_URL", values.imap_url, None),
         # Any non-blank value is a usable HMAC key.
         "BOUNCE_WEBHOOK_SECRET": os.environ.get("MAILER_BOUNCE_WEBHOOK_SECRET") or None,
     }

@@ -166,3 +166,16 @@ def weekday(text: str) -> int:
     if day not in WEEKDAYS:
         raise ValueError("must be a weekday in English, monday to sunday")
     return WEEKDAYS.index(day)
+
+
+def imap_url(text: str) -> str:
+    """imap:// or imaps:// with a user, a password and a host; the path names the folder (INBOX if none)."""
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username \
+            or parts.password is None:
+        raise ValueError("must be imaps://user:password@host/folder or imap://user:password@host/folder")
+    return text

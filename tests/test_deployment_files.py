@@ -466,3 +466,15 @@ def test_deployment_doc_covers_the_basics():
     doc = (ROOT / "docs" / "DEPLOYMENT.md").read_text(encoding="utf-8")
     for needle in ("docker compose up", "MAILER_SECRET_KEY", "staff create", "DKIM", "8025"):
         assert needle in doc, f"docs/DEPLOYMENT.md should mention {needle!r}"
+
+
+def test_the_inbound_listener_runs_as_a_service(services):
+    inbound = services["inbound"]
+    args = command_args(inbound)
+    assert args[:4] == ["flask", "--app", "wsgi", "mail-inbound"] and "--port" in args
+    port = args[args.index("--port") + 1]
+    assert inbound.get("image") == services["web"].get("image")
+    assert all(p.startswith("127.0.0.1:") for p in inbound.get("ports", [])), "the listener has no authentication"
+    assert any(p.endswith(f":{port}") for p in inbound["ports"])
+    assert depends_on(inbound).get("migrate") == "service_completed_successfully"
+    assert port in json.dumps(inbound["healthcheck"]["test"])

@@ -2,6 +2,7 @@
 from mailer.models.mailing import Mailing, MailingKind, MailingStatus, Delivery, DeliveryStatus
 from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
+from mailer.models.bounce import BounceEvent, BounceKind
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from mailer.models.staff import StaffRole, StaffUser
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
@@ -19,6 +20,8 @@ __all__ = [
     "EventType",
     "MailTemplate",
     "DeliveryStatus",
+    "BounceEvent",
+    "BounceKind",
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",

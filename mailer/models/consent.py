@@ -31,6 +31,7 @@ class ConsentChannel(StrEnum):
     ONE_CLICK = "one-click"
     STAFF = "staff"
     BOUNCE = "bounce"
+    MAILTO = "mailto"            # a mail to the List-Unsubscribe mailto: address
     IMPORT = "import"
     AUTOMATIC = "automatic"      # the service itself, e.g. when a pause runs out
 

@@ -85,6 +85,7 @@ def ledger_labels() -> dict[str, str]:
         ConsentChannel.ONE_CLICK: gettext("One-click unsubscribe"),
         ConsentChannel.STAFF: gettext("Staff"),
         ConsentChannel.BOUNCE: gettext("Bounce or complaint"),
+        ConsentChannel.MAILTO: gettext("Unsubscribe by mail"),
         ConsentChannel.IMPORT: gettext("Import"),
         ConsentChannel.AUTOMATIC: gettext("Automatic (the pause ran out)"),
     }
