@@ -71,10 +71,11 @@ class CompiledMailing:
     """One mailing in one language, ready to personalise for many recipients.
 
     With `web_version=True` it renders the public archive copy: no personal links, a
-    "subscribe" link in place of unsubscribe / manage.
+    "subscribe" link in place of unsubscribe / manage. With `preview=True` (staff previews)
+    the personal links are inert: they open nothing (PersonalLinks).
     """
 
-    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False) -> None:
+    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False, preview: bool = False) -> None:
         self.topic_ids = tuple(sorted(t.id for t in mailing.topics))
         self.language = language
         self.web_version = web_version
@@ -109,7 +110,7 @@ class CompiledMailing:
         self._html = RenderedParts(inline_css(html), FIELDS)
         self._text = RenderedParts(text, FIELDS)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, mailing.kind),) if event is not None and not web_version else ()
-        self._links = PersonalLinks(self.topic_ids)
+        self._links = PersonalLinks(self.topic_ids, inert=preview)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod

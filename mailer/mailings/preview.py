@@ -51,7 +51,7 @@ def preview_language(mailing: Mailing, subscriber: Subscriber | None, fallback: 
 
 
 def render_preview(mailing_id: int, subscriber_id: int | None, language: str | None = None) -> PersonalMessage:
-    """Render the mailing exactly as this subscriber would get it (or a placeholder when None)."""
+    """Render the mailing as this subscriber would get it (or a sample subscriber when None), with inert links."""
     mailing = _mailing(mailing_id)
     subscriber = None
     if subscriber_id is not None:
@@ -59,7 +59,7 @@ def render_preview(mailing_id: int, subscriber_id: int | None, language: str | N
         if subscriber is None:
             raise MailingMissing(f"subscriber {subscriber_id} does not exist")
     chosen = preview_language(mailing, subscriber, language or "da")
-    compiled = CompiledMailing(mailing, chosen)
+    compiled = CompiledMailing(mailing, chosen, preview=True)
     recipient = _as_recipient(subscriber, chosen) if subscriber else placeholder_recipient(language=chosen)
     return compiled.personalise(recipient)
 
