@@ -185,6 +185,15 @@ def set_active(user_id: int, active: bool, changed_by_id: int) -> StaffUser:
     return user
 
 
+def allow_tests_to_any_address(user_id: int, allow: bool, changed_by_id: int) -> StaffUser:
+    """Let an editor send test mails to any address, or only to staff addresses again. Commits."""
+    user = _existing(user_id)
+    user.test_any_address = allow
+    db.session.commit()
+    log.info("staff %s set test_any_address=%s for staff %s", changed_by_id, allow, user.id)
+    return user
+
+
 def _existing(user_id: int) -> StaffUser:
     user = get_staff(user_id)
     if user is None:

@@ -168,7 +168,18 @@ def test_send(mailing_id: int):
     if not form.validate():
         return render_preview_page(mailing, 400, test_form=form)
     try:
-        preview.send_test(mailing_id, form.address_list, language=form.language.data or None)
+        preview.send_test(mailing_id, form.address_list, language=form.language.data or None,
+                          staff_user_id=current_user.id)
+    except preview.TestAddressRefused as refused:
+        form.addresses.errors = [gettext(
+            "Tests go only to staff addresses; an admin can allow you other addresses. Not a staff address: "
+            "%(addresses)s", addresses=", ".join(refused.addresses))]
+        return render_preview_page(mailing, 400, test_form=form)
+    except preview.TestLimitReached:
+        form.addresses.errors = [gettext(
+            "You have sent %(limit)s test mails in the last hour, the most allowed. Please try again later.",
+            limit=preview.TEST_SENDS_PER_HOUR)]
+        return render_preview_page(mailing, 429, test_form=form)
     except (SendError, OSError, ValueError) as error:
         log.warning("test send of mailing %s failed: %s", mailing_id, error)
         flash(gettext("The test could not be sent: %(error)s", error=str(error)), "error")

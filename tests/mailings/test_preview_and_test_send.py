@@ -55,11 +55,11 @@ def test_a_missing_subscriber_or_mailing_is_a_clean_answer(app, admin):
     assert admin.get(f"/staff/mailings/{mailing_id}/preview?subscriber=abc").status_code == 200
 
 
-def test_a_test_send_arrives_with_the_test_prefix_and_parses_cleanly(app, editor, outbox):
+def test_a_test_send_arrives_with_the_test_prefix_and_parses_cleanly(app, admin, outbox):
     with app.app_context():
         mailing_id = create_mailing("newsletter")
-    page = editor.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
-    response = editor.post(f"/staff/mailings/{mailing_id}/test", data={
+    page = admin.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
+    response = admin.post(f"/staff/mailings/{mailing_id}/test", data={
         **form_fields(page), "addresses": "anna@example.org, bo@example.org", "language": "da"})
     assert response.status_code == 303
     assert [recipient for _, recipient, _ in outbox.sent] == ["anna@example.org", "bo@example.org"]

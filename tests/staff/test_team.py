@@ -15,6 +15,7 @@ ROUTES = [
     ("POST", "/staff/team/{id}/role", "change_role"),
     ("POST", "/staff/team/{id}/deactivate", "deactivate"),
     ("POST", "/staff/team/{id}/reactivate", "reactivate"),
+    ("POST", "/staff/team/{id}/test-addresses", "test_addresses"),
 ]
 NEW_STAFF = {"email": "new@example.org", "role": "admin", "password": "a long enough password"}
 
