@@ -45,6 +45,15 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery_app = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(app.config["CELERY"])
+    # Every task has a soft and a hard time limit (MAILER_TASK_*); a sender runs until its mailing is
+    # out, so it has longer ones (MAILER_SEND_TASK_*). Work left by a stopped sender is resumed from the
+    # ledger once its lease expires.
+    celery_app.conf.task_soft_time_limit = app.config["TASK_SOFT_TIME_LIMIT"]
+    celery_app.conf.task_time_limit = app.config["TASK_TIME_LIMIT"]
+    celery_app.conf.task_annotations = {"mailer.tasks.sending.send_mailing": {
+        "soft_time_limit": app.config["SEND_TASK_SOFT_TIME_LIMIT"],
+        "time_limit": app.config["SEND_TASK_TIME_LIMIT"],
+    }}
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
     celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending", "mailer.tasks.imports",
                               "mailer.tasks.digests"]

@@ -105,6 +105,19 @@ def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]
     }
 
 
+def _task_time_limits() -> dict[str, int]:
+    """Read the soft and hard Celery time limits; each hard limit must be above its soft one."""
+    limits = {}
+    for prefix, soft_default in (("TASK", 300), ("SEND_TASK", 6 * 3600)):
+        soft = _setting(f"MAILER_{prefix}_SOFT_TIME_LIMIT", values.whole_number(1, 7 * 24 * 3600), soft_default)
+        hard = _setting(f"MAILER_{prefix}_TIME_LIMIT", values.whole_number(1, 7 * 24 * 3600), soft + 60)
+        if hard <= soft:
+            raise ConfigError(f"MAILER_{prefix}_TIME_LIMIT must be above MAILER_{prefix}_SOFT_TIME_LIMIT "
+                              f"({soft} s), got {hard}")
+        limits.update({f"{prefix}_SOFT_TIME_LIMIT": soft, f"{prefix}_TIME_LIMIT": hard})
+    return limits
+
+
 def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the Flask config mapping from the environment, then apply overrides (tests); raise ConfigError."""
     instance = Path(instance_path)
@@ -178,6 +191,9 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "INBOUND_MAX_BYTES": _setting("MAILER_INBOUND_MAX_BYTES", values.whole_number(10_000, 100_000_000),
                                       10_000_000),
         "BOUNCE_IMAP_URL": _setting("MAILER_BOUNCE_IMAP_URL", values.imap_url, None),
+        # Celery time limits in seconds (soft: SoftTimeLimitExceeded in the task; hard: the worker process is
+        # killed). A sender runs until its mailing is out, so it has its own; the ledger lets another resume.
+        **_task_time_limits(),
         # Any non-blank value is a usable HMAC key.
         "BOUNCE_WEBHOOK_SECRET": os.environ.get("MAILER_BOUNCE_WEBHOOK_SECRET") or None,
     }

@@ -25,6 +25,11 @@ class TokenPurpose(StrEnum):
     BOUNCE = "bounce"  # the VERP return path of a list mail (BounceTokenSigner)
 
 
+# The salt of the links in staff previews: signed like the real ones, but no public endpoint
+# reads this purpose, so a link copied out of a preview opens nothing.
+PREVIEW_PURPOSE = "preview"
+
+
 class InvalidToken(Exception):
     """The token is malformed, tampered with, expired, revoked or meant for another purpose."""
 
@@ -54,7 +59,7 @@ def _fingerprint(token_secret: str) -> str:
     return hashlib.sha256(token_secret.encode()).hexdigest()[:12]
 
 
-def _serializer(purpose: TokenPurpose) -> URLSafeSerializer | URLSafeTimedSerializer:
+def _serializer(purpose: TokenPurpose | str) -> URLSafeSerializer | URLSafeTimedSerializer:
     if purpose is TokenPurpose.CONFIRM:
         return URLSafeTimedSerializer(_keys(), salt=_salt(purpose))
     # Unsubscribe and manage links must keep working in old mails, so they carry no expiry.
@@ -64,7 +69,7 @@ def _serializer(purpose: TokenPurpose) -> URLSafeSerializer | URLSafeTimedSerial
 class TokenSigner:
     """Sign many tokens of one purpose with one serializer (built once per batch of mail)."""
 
-    def __init__(self, purpose: TokenPurpose) -> None:
+    def __init__(self, purpose: TokenPurpose | str) -> None:
         self._serializer = _serializer(purpose)
         self._timed = isinstance(self._serializer, URLSafeTimedSerializer)
         signer = self._serializer.make_signer()

@@ -33,7 +33,7 @@ def login(client, email: str, password: str = STAFF_PASSWORD):
 
 def csrf_token(client) -> str:
     """The session's CSRF token, taken from a page every logged-in member of staff can see."""
-    page = client.get("/staff/outbox")
+    page = client.get("/staff/mailings/")
     assert page.status_code == 200
     return form_fields(page.get_data(as_text=True))["csrf_token"]
 

@@ -24,7 +24,7 @@ from werkzeug.routing import BuildError
 from mailer.composing.event_facts import event_facts
 from mailer.composing.links import PersonalLinks
 from mailer.composing.mailing import PersonalMessage
-from mailer.composing.rendering import RenderedParts, inline_css, marker
+from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
 from mailer.extensions import db
 from mailer.models import Event, Mailing
 from mailer.sending.deliveries import Recipient
@@ -68,7 +68,8 @@ class CompiledDigest:
     def __init__(self, mailing: Mailing, language: str) -> None:
         self.language = language
         self.topic_ids = tuple(sorted(t.id for t in mailing.topics))
-        marks = {field: marker(field) for field in FIELDS}
+        nonce = new_nonce()
+        marks = {field: marker(field, nonce) for field in FIELDS}
         organisation = current_app.config["ORGANISATION_NAME"]
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
@@ -84,8 +85,8 @@ class CompiledDigest:
             }
             html = render_template("email/digest.html", **context)
             text = render_template("email/digest.txt", **context)
-        self._html = RenderedParts(inline_css(html), FIELDS)
-        self._text = RenderedParts(text, FIELDS)
+        self._html = RenderedParts(inline_css(html), FIELDS, nonce)
+        self._text = RenderedParts(text, FIELDS, nonce)
         self._facts: dict[int, dict[str, Any] | None] = {}  # None: deleted since the snapshot
         self._rendered: dict[tuple[int, bool], tuple[str, str]] = {}
         self._subjects: dict[int, str] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app
 
 from mailer.sending.deliveries import Recipient
-from mailer.tokens import TokenPurpose, TokenSigner
+from mailer.tokens import PREVIEW_PURPOSE, TokenPurpose, TokenSigner
 from mailer.urls import public_url
 
 
@@ -25,12 +25,16 @@ def _base(endpoint: str) -> str:
 
 
 class PersonalLinks:
-    """Sign each recipient's unsubscribe and manage links, and the List-Unsubscribe headers."""
+    """Sign each recipient's unsubscribe and manage links, and the List-Unsubscribe headers.
 
-    def __init__(self, topic_ids: tuple[int, ...]) -> None:
+    With `inert=True` (staff previews) the links look the same but are signed for a purpose no
+    public endpoint accepts: whoever sees a preview cannot act for the subscriber it shows.
+    """
+
+    def __init__(self, topic_ids: tuple[int, ...], *, inert: bool = False) -> None:
         self.topic_ids = topic_ids
-        self._unsubscribe = TokenSigner(TokenPurpose.UNSUBSCRIBE)
-        self._manage = TokenSigner(TokenPurpose.MANAGE)
+        self._unsubscribe = TokenSigner(PREVIEW_PURPOSE if inert else TokenPurpose.UNSUBSCRIBE)
+        self._manage = TokenSigner(PREVIEW_PURPOSE if inert else TokenPurpose.MANAGE)
         self._one_click_base = _base("public.one_click")
         self._unsubscribe_base = _base("public.unsubscribe")
         self._manage_base = _base("public.manage")

@@ -24,7 +24,7 @@ from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, re
 from mailer.composing.event_facts import event_facts
 from mailer.composing.links import PersonalLinks
 from mailer.composing.markdown import markdown_to_safe_html
-from mailer.composing.rendering import RenderedParts, inline_css, marker
+from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
 from mailer.events.calendar import event_to_ics
 from mailer.extensions import db
 from mailer.mail.mime import Attachment, EncodedText
@@ -71,16 +71,18 @@ class CompiledMailing:
     """One mailing in one language, ready to personalise for many recipients.
 
     With `web_version=True` it renders the public archive copy: no personal links, a
-    "subscribe" link in place of unsubscribe / manage.
+    "subscribe" link in place of unsubscribe / manage. With `preview=True` (staff previews)
+    the personal links are inert: they open nothing (PersonalLinks).
     """
 
-    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False) -> None:
+    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False, preview: bool = False) -> None:
         self.topic_ids = tuple(sorted(t.id for t in mailing.topics))
         self.language = language
         self.web_version = web_version
         event = getattr(mailing, "event", None)
         template = db.session.get(MailTemplate, mailing.template_id) if mailing.template_id else None
-        marks = {field: marker(field) for field in FIELDS}
+        nonce = new_nonce()
+        marks = {field: marker(field, nonce) for field in FIELDS}
         with force_locale(language):
             self._hello_name = gettext("Hello %(name)s,")
             self._hello = gettext("Hello,")
@@ -106,10 +108,10 @@ class CompiledMailing:
                 html = render_template("email/mailing.html", **html_context)
                 text = render_template("email/mailing.txt", **text_context)
         self.subject = mailing.subject
-        self._html = RenderedParts(inline_css(html), FIELDS)
-        self._text = RenderedParts(text, FIELDS)
+        self._html = RenderedParts(inline_css(html), FIELDS, nonce)
+        self._text = RenderedParts(text, FIELDS, nonce)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, mailing.kind),) if event is not None and not web_version else ()
-        self._links = PersonalLinks(self.topic_ids)
+        self._links = PersonalLinks(self.topic_ids, inert=preview)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod

@@ -4,10 +4,15 @@ A composer renders its templates once per batch and language with a marker where
 personal value goes (`marker("greeting")`), then fills the markers per recipient: Jinja and
 CSS inlining per recipient would cost more than building and sending the message
 (docs/PERFORMANCE.md).
+
+Markers never come from staff input: each compile draws a random nonce that every marker
+it places carries (`new_nonce()`), RenderedParts fills only markers with that nonce, and any
+other marker character left in the text is dropped. Staff fields strip the characters too.
 """
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,7 +22,9 @@ from flask_babel import force_locale
 
 from mailer.mail.mime import EncodedText, QuotedPrintableTemplate
 
-_MARK = "\ue000{}\ue001"  # private-use characters: they never occur in rendered mail
+_START, _END = "\ue000", "\ue001"  # private-use characters: they never occur in rendered mail
+_MARK = _START + "{}" + _END
+_MARK_CHARACTERS = str.maketrans("", "", _START + _END)
 _inliner = css_inline.CSSInliner(keep_style_tags=True)
 
 
@@ -35,17 +42,33 @@ def render_pair(name: str, language: str, **context: Any) -> tuple[str, str]:
     return inline_css(html), text
 
 
-def marker(field: str) -> str:
-    """The placeholder a template renders where `field` goes."""
-    return _MARK.format(field)
+def strip_markers(text: str) -> str:
+    """Drop the marker characters from text that came from staff (or anywhere but the composer)."""
+    return text.translate(_MARK_CHARACTERS)
+
+
+def new_nonce() -> str:
+    """A fresh secret for one compile's markers: text from staff cannot guess it."""
+    return secrets.token_hex(12)
+
+
+def marker(field: str, nonce: str = "") -> str:
+    """The placeholder a template renders where `field` goes (with the compile's nonce)."""
+    return _MARK.format(f"{nonce}:{field}" if nonce else field)
 
 
 class RenderedParts:
-    """Rendered text split at its markers into static pieces and field names, alternating."""
+    """Rendered text split at its markers into static pieces and field names, alternating.
 
-    def __init__(self, rendered: str, fields: Sequence[str]) -> None:
-        split = re.compile("\ue000(" + "|".join(re.escape(field) for field in fields) + ")\ue001")
-        self.pieces = split.split(rendered)
+    Only markers with this compile's nonce are filled; other marker characters are dropped.
+    """
+
+    def __init__(self, rendered: str, fields: Sequence[str], nonce: str = "") -> None:
+        prefix = re.escape(f"{nonce}:") if nonce else ""
+        split = re.compile(_START + prefix + "(" + "|".join(re.escape(field) for field in fields) + ")" + _END)
+        pieces = split.split(rendered)
+        pieces[0::2] = [strip_markers(piece) for piece in pieces[0::2]]
+        self.pieces = pieces
         self._encoded: QuotedPrintableTemplate | None = None
 
     def fill(self, values: dict[str, str]) -> str:

@@ -1,4 +1,9 @@
-"""Create and edit mailings while they are drafts (or scheduled, not yet started)."""
+"""Create and edit mailings while they are drafts (or scheduled, not yet started).
+
+Only admins schedule. So that an editor cannot change what an admin approved, an edit that
+may not keep the schedule (an editor's) turns a scheduled mailing back into a draft, and its
+waiting reminders go with it; an admin must schedule it again.
+"""
 from __future__ import annotations
 
 import logging
@@ -8,6 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mailer.languages import LANGUAGES
+from mailer.composing.rendering import strip_markers
+from mailer.events import reminders
+from mailer.events.reminders import ReminderNote
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, Topic
 from mailer.mailings.states import InvalidTransition
@@ -45,8 +53,10 @@ class DraftData:
 def _validated(data: DraftData) -> tuple[list[Topic], DraftData]:
     """Check every field against the database; raise DraftInvalid listing all problems."""
     errors: dict[str, str] = {}
-    subject = (data.subject or "").strip()
-    preheader = (data.preheader or "").strip()
+    # The composer's personalisation markers never come from staff input.
+    subject = strip_markers(data.subject or "").strip()
+    preheader = strip_markers(data.preheader or "").strip()
+    data.body_markdown = strip_markers(data.body_markdown or "")
     if not subject:
         errors["subject"] = _l("A subject is required.")
     elif len(subject) > 200:
@@ -94,8 +104,8 @@ def create_draft(data: DraftData, created_by_id: int | None = None, *,
                  kind: MailingKind = MailingKind.ANNOUNCEMENT, parent_id: int | None = None) -> Mailing:
     """Save a new draft and return it (committed); a reminder or cancellation notice names its parent."""
     topics, clean = _validated(data)
-    mailing = Mailing(status=MailingStatus.DRAFT, created_by_id=created_by_id, kind=kind,
-                                parent_id=parent_id)
+    mailing = Mailing(status=MailingStatus.DRAFT, created_by_id=created_by_id, edited_by_id=created_by_id,
+                      kind=kind, parent_id=parent_id)
     _apply(mailing, topics, clean)
     db.session.add(mailing)
     db.session.commit()
@@ -103,12 +113,37 @@ def create_draft(data: DraftData, created_by_id: int | None = None, *,
     return mailing
 
 
-def update_draft(mailing_id: int, data: DraftData) -> Mailing:
+@dataclass
+class Edited:
+    mailing: Mailing
+    back_to_draft: bool = False  # it was scheduled, and the edit made it a draft again
+    reminder_notes: list[ReminderNote] = field(default_factory=list)  # its reminders that were removed
+
+
+def edit_mailing(mailing_id: int, data: DraftData, edited_by_id: int, *, keep_schedule: bool) -> Edited:
+    """Change a draft or scheduled mailing for a member of staff; `keep_schedule` only for admins.
+
+    Without it a scheduled mailing becomes a draft again and its waiting reminders are removed.
+    Raises NotEditable or DraftInvalid like update_draft.
+    """
+    mailing, back_to_draft = _update(mailing_id, data, edited_by_id, keep_schedule)
+    if back_to_draft:
+        return Edited(mailing, True, reminders.remove_waiting_reminders(mailing_id))
+    return Edited(mailing)
+
+
+def update_draft(mailing_id: int, data: DraftData, edited_by_id: int | None = None, *,
+                 keep_schedule: bool = True) -> Mailing:
     """Change a draft or scheduled mailing; raise NotEditable once it has started.
 
     The row is locked while it changes, so a start cannot slip in between the status
-    check and the commit and send half-edited content.
+    check and the commit and send half-edited content. Without `keep_schedule` a scheduled
+    mailing goes back to draft (edit_mailing then removes its reminders).
     """
+    return _update(mailing_id, data, edited_by_id, keep_schedule)[0]
+
+
+def _update(mailing_id: int, data: DraftData, edited_by_id: int | None, keep_schedule: bool) -> tuple[Mailing, bool]:
     mailing = db.session.scalar(
         select(Mailing).where(Mailing.id == mailing_id)
         .with_for_update().execution_options(populate_existing=True)
@@ -124,8 +159,14 @@ def update_draft(mailing_id: int, data: DraftData) -> Mailing:
         db.session.rollback()
         raise
     _apply(mailing, topics, clean)
+    mailing.edited_by_id = edited_by_id
+    back_to_draft = mailing.status == MailingStatus.SCHEDULED and not keep_schedule
+    if back_to_draft:
+        mailing.status = MailingStatus.DRAFT
+        mailing.scheduled_at = None
+        mailing.scheduled_by_id = None
     # A scheduled mailing's recorded check described the old content.
     mailing.presend_warnings = None
     db.session.commit()
-    log.info("mailing %s edited", mailing_id)
-    return mailing
+    log.info("mailing %s edited by staff %s%s", mailing_id, edited_by_id, "; a draft again" if back_to_draft else "")
+    return mailing, back_to_draft

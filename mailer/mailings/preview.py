@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from mailer.languages import LANGUAGES
 from mailer.mailings.presend import Warning, presend_warnings, warnings_to_json
-from mailer import outgoing
+from mailer import clock, outgoing
 from mailer.extensions import db
 from mailer.mail.transports import Transport
-from mailer.models import Mailing, Subscriber, SubscriberStatus
+from mailer.models import Mailing, StaffUser, Subscriber, SubscriberStatus, TestSend
 from mailer.sending.deliveries import Recipient
 from mailer.composing.mailing import CompiledMailing, PersonalMessage, placeholder_recipient
 from mailer.subscribers.lifecycle import find_subscriber
@@ -24,6 +25,25 @@ log = logging.getLogger(__name__)
 
 TEST_PREFIX = "[TEST] "
 MAX_TEST_ADDRESSES = 10
+# Test mails (addresses) one member of staff may send in any hour, counted in the database so
+# every web process sees the same count.
+TEST_SENDS_PER_HOUR = 30
+
+
+class TestAddressRefused(ValueError):
+    """Editors send tests only to staff addresses, unless an admin allowed them any address."""
+
+    __test__ = False
+
+    def __init__(self, addresses: list[str]) -> None:
+        super().__init__("not staff addresses: " + ", ".join(addresses))
+        self.addresses = addresses
+
+
+class TestLimitReached(ValueError):
+    """This member of staff has sent TEST_SENDS_PER_HOUR test mails in the last hour."""
+
+    __test__ = False
 
 
 class MailingMissing(LookupError):
@@ -51,7 +71,7 @@ def preview_language(mailing: Mailing, subscriber: Subscriber | None, fallback: 
 
 
 def render_preview(mailing_id: int, subscriber_id: int | None, language: str | None = None) -> PersonalMessage:
-    """Render the mailing exactly as this subscriber would get it (or a placeholder when None)."""
+    """Render the mailing as this subscriber would get it (or a sample subscriber when None), with inert links."""
     mailing = _mailing(mailing_id)
     subscriber = None
     if subscriber_id is not None:
@@ -59,7 +79,7 @@ def render_preview(mailing_id: int, subscriber_id: int | None, language: str | N
         if subscriber is None:
             raise MailingMissing(f"subscriber {subscriber_id} does not exist")
     chosen = preview_language(mailing, subscriber, language or "da")
-    compiled = CompiledMailing(mailing, chosen)
+    compiled = CompiledMailing(mailing, chosen, preview=True)
     recipient = _as_recipient(subscriber, chosen) if subscriber else placeholder_recipient(language=chosen)
     return compiled.personalise(recipient)
 
@@ -98,18 +118,48 @@ def record_presend_warnings(mailing_id: int) -> list[Warning]:
     return warnings
 
 
+def allow_test_send(staff_user_id: int, mailing_id: int, addresses: Sequence[str]) -> None:
+    """Check the sender's right to these test addresses and the hourly limit, and count them. Commits.
+
+    Raises TestAddressRefused or TestLimitReached, and then counts nothing. The staff row is
+    locked meanwhile, so two requests cannot both pass the limit.
+    """
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.id == staff_user_id).with_for_update())
+    if staff is None:
+        raise LookupError(f"staff account {staff_user_id} does not exist")
+    if not (staff.is_admin or staff.test_any_address):
+        staff_addresses = set(db.session.scalars(
+            select(func.lower(StaffUser.email)).where(StaffUser.active.is_(True))))
+        outside = [address for address in addresses if address.strip().lower() not in staff_addresses]
+        if outside:
+            db.session.rollback()
+            raise TestAddressRefused(outside)
+    since = clock.utcnow() - timedelta(hours=1)
+    sent = db.session.scalar(select(func.coalesce(func.sum(TestSend.recipients), 0))
+                             .where(TestSend.staff_user_id == staff_user_id, TestSend.sent_at > since))
+    if sent + len(addresses) > TEST_SENDS_PER_HOUR:
+        db.session.rollback()
+        raise TestLimitReached(f"{sent} test mails in the last hour")
+    db.session.add(TestSend(staff_user_id=staff_user_id, mailing_id=mailing_id, recipients=len(addresses),
+                            sent_at=clock.utcnow()))
+    db.session.commit()
+
+
 def send_test(mailing_id: int, addresses: Sequence[str], transport: Transport | None = None,
-              language: str | None = None) -> list[str]:
+              language: str | None = None, *, staff_user_id: int | None = None) -> list[str]:
     """Send the mailing to staff-entered addresses with "[TEST] " in front; return the Message-IDs.
 
     The message is built like the engine builds it (List-Id, List-Unsubscribe, attachments,
-    DKIM when configured), personalised for a placeholder recipient named "Test".
+    DKIM when configured), personalised for a placeholder recipient named "Test". With
+    `staff_user_id`, the addresses and the hourly limit are checked first (allow_test_send).
     """
     if not addresses:
         raise ValueError("no test addresses")
     if len(addresses) > MAX_TEST_ADDRESSES:
         raise ValueError(f"at most {MAX_TEST_ADDRESSES} test addresses")
     mailing = _mailing(mailing_id)
+    if staff_user_id is not None:
+        allow_test_send(staff_user_id, mailing_id, addresses)
     chosen = mailing.language or language or "da"
     compiled = CompiledMailing(mailing, chosen)
     builder = outgoing.message_builder({"List-Id": outgoing.list_id()})

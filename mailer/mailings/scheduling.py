@@ -41,7 +41,7 @@ def schedule_mailing(mailing_id: int, when: datetime, reminder_days: Iterable[in
     if when <= now:
         raise WhenInPast(f"{when.isoformat()} is not after {now.isoformat()}")
     days = reminders.check_reminders(mailing, reminder_days, now)
-    notes = _schedule(mailing, when, days)
+    notes = _schedule(mailing, when, days, staff_user_id)
     log.info("mailing %s scheduled for %s by staff %s", mailing_id, when.isoformat(), staff_user_id)
     return notes
 
@@ -54,7 +54,7 @@ def send_mailing_now(mailing_id: int, reminder_days: Iterable[int], staff_user_i
     mailing = _mailing(mailing_id)
     now = clock.utcnow()
     days = reminders.check_reminders(mailing, reminder_days, now)
-    notes = _schedule(mailing, now, days)
+    notes = _schedule(mailing, now, days, staff_user_id)
     log.info("mailing %s sent now by staff %s", mailing_id, staff_user_id)
     return notes
 
@@ -66,11 +66,11 @@ def _mailing(mailing_id: int) -> Mailing:
     return mailing
 
 
-def _schedule(mailing: Mailing, when: datetime, days: list[int]) -> list[ReminderNote]:
+def _schedule(mailing: Mailing, when: datetime, days: list[int], staff_user_id: int | None) -> list[ReminderNote]:
     """Check, move to scheduled and set the reminders in one transaction: all of it happens, or none."""
     try:
         _store_check(mailing.id)
-        states.mark_scheduled(mailing.id, when)
+        states.mark_scheduled(mailing.id, when, scheduled_by_id=staff_user_id)
         notes = reminders.apply_reminders(mailing.id, days, when) if reminders.can_have_reminders(mailing) else []
     except Exception:
         db.session.rollback()

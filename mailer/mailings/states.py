@@ -38,9 +38,10 @@ def _transition(mailing_id: int, allowed: tuple[MailingStatus, ...], **values) -
     return moved
 
 
-def mark_scheduled(mailing_id: int, when: datetime) -> None:
+def mark_scheduled(mailing_id: int, when: datetime, scheduled_by_id: int | None = None) -> None:
     """Schedule a draft (or re-time a scheduled one) in the caller's transaction; the caller commits."""
-    if not _move(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when):
+    if not _move(mailing_id, EDITABLE, status=MailingStatus.SCHEDULED, scheduled_at=when,
+                 scheduled_by_id=scheduled_by_id):
         raise InvalidTransition("only a draft or scheduled mailing can be scheduled")
 
 
@@ -59,7 +60,8 @@ def send_now(mailing_id: int) -> None:
 
 def unschedule(mailing_id: int) -> None:
     """Turn a scheduled mailing back into a draft."""
-    if not _transition(mailing_id, (MailingStatus.SCHEDULED,), status=MailingStatus.DRAFT, scheduled_at=None):
+    if not _transition(mailing_id, (MailingStatus.SCHEDULED,), status=MailingStatus.DRAFT, scheduled_at=None,
+                       scheduled_by_id=None):
         raise InvalidTransition("only a scheduled mailing can go back to draft")
 
 

@@ -4,7 +4,7 @@ from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.bounce import BounceEvent, BounceKind
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
-from mailer.models.staff import StaffRole, StaffUser
+from mailer.models.staff import LoginThrottle, StaffRole, StaffUser, TestSend
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
 __all__ = [
@@ -25,7 +25,9 @@ __all__ = [
     "ConsentAction",
     "ConsentChannel",
     "ConsentEvent",
+    "LoginThrottle",
     "StaffRole",
+    "TestSend",
     "StaffUser",
     "Subscriber",
     "SubscriberStatus",

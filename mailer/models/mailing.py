@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
 from mailer.models.event import Event
+from mailer.models.staff import StaffUser
 from mailer.models.subscriber import Topic
 from mailer.models.types import UTCDateTime, utcnow
 
@@ -95,12 +96,17 @@ class Mailing(db.Model):
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"))
     template_id: Mapped[int | None] = mapped_column(ForeignKey("mail_template.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    # Who scheduled it (cleared when it goes back to draft) and who last changed its content.
+    scheduled_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
+    edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     # The pre-send check's warnings (JSON list), recorded when the mailing is scheduled or sent.
     presend_warnings: Mapped[str | None] = mapped_column(Text)
 
     topics: Mapped[list[Topic]] = relationship(secondary=mailing_topic, order_by=Topic.position)
     event: Mapped[Event | None] = relationship()
     parent: Mapped[Mailing | None] = relationship(remote_side="Mailing.id")
+    scheduled_by: Mapped[StaffUser | None] = relationship(foreign_keys=[scheduled_by_id], viewonly=True)
+    edited_by: Mapped[StaffUser | None] = relationship(foreign_keys=[edited_by_id], viewonly=True)
 
 
 class Delivery(db.Model):

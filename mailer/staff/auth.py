@@ -16,10 +16,9 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 @login_manager.user_loader
-def load_staff_user(user_id: str) -> StaffUser | None:
-    if not user_id.isdigit():
-        return None
-    return accounts.get_staff(int(user_id))
+def load_staff_user(session_id: str) -> StaffUser | None:
+    """The account of a session cookie, if the cookie is from its current session version."""
+    return accounts.staff_for_session(session_id)
 
 
 def staff_required(role: StaffRole | None = None) -> Callable[[F], F]:

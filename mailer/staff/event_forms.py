@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.events.service import EventData, SessionData, event_type_labels
 from mailer.models import Event, EventType
-from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
+from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters, StaffForm
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
 # "2026-01-15 17:00–19:00 Seminar 1"; a hyphen works as well as the en dash.
@@ -84,7 +84,7 @@ def format_sessions(event: Event) -> str:
     return "\n".join(lines)
 
 
-class EventForm(FlaskForm):
+class EventForm(StaffForm):
     title = StringField(
         _l("Title"),
         validators=[DataRequired(_l("Please give the event a title.")), Length(max=200, message=_l("Please keep the title under 200 characters.")), no_control_characters],
@@ -192,15 +192,15 @@ class EventForm(FlaskForm):
         )
 
 
-class CancelEventForm(FlaskForm):
+class CancelEventForm(StaffForm):
     """Only the CSRF token."""
 
 
-class AnnounceEventForm(FlaskForm):
+class AnnounceEventForm(StaffForm):
     """Only the CSRF token: the draft is filled in from the event."""
 
 
-class CancellationNoticeForm(FlaskForm):
+class CancellationNoticeForm(StaffForm):
     """Which sent mailing of the event the cancellation notice answers."""
 
     mailing_id = HiddenField(validators=[DataRequired()])

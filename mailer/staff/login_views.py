@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -32,7 +32,12 @@ def login():
     if request.method == "POST":
         if not form.validate():
             return render_template("staff/login.html", form=form), 400
-        user = accounts.authenticate(form.email.data, form.password.data)
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except accounts.LoginLocked as locked:
+            flash(gettext("Too many failed logins for this address. Please try again in %(minutes)s min.",
+                          minutes=max(1, -(-locked.seconds // 60))), "error")
+            return render_template("staff/login.html", form=form), 429
         if user is None:
             flash(gettext("Wrong email or password."), "error")
             return render_template("staff/login.html", form=form), 401
@@ -44,9 +49,10 @@ def login():
 @bp.post("/logout")
 @staff_required()
 def logout():
-    """Log out."""
+    """Log out everywhere: the session ends on the server too, so a copied cookie stops working."""
     if not LogoutForm().validate():
         abort(400)
+    accounts.end_sessions(current_user.id)
     logout_user()
     return redirect(url_for("staff.login"))
 

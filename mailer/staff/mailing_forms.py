@@ -4,7 +4,6 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -12,7 +11,7 @@ from mailer.languages import LANGUAGES
 from mailer.mailings.drafts import BODY_LIMIT
 from mailer.mailings.preview import MAX_TEST_ADDRESSES
 from mailer.events.reminders import MAX_DAYS, MIN_DAYS, SUGGESTED_DAYS
-from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
+from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters, StaffForm
 
 
 def _optional_int(value: object) -> int | None:
@@ -25,7 +24,7 @@ def _optional_language(value: object) -> str | None:
     return value if value in LANGUAGES else None
 
 
-class MailingForm(FlaskForm):
+class MailingForm(StaffForm):
     subject = StringField(_l("Subject"), validators=[
         DataRequired(_l("Please enter a subject.")),
         Length(max=200, message=_l("The subject can be at most 200 characters.")), no_control_characters])
@@ -47,7 +46,7 @@ def _reminder_choices() -> list[tuple[int, str]]:
     return [(days, lazy_ngettext("%(num)d day before", "%(num)d days before", days)) for days in SUGGESTED_DAYS]
 
 
-class SendNowForm(FlaskForm):
+class SendNowForm(StaffForm):
     """Send now; a mailing of an event may tick reminders before the event."""
 
     reminders = CheckboxListField(_l("Reminders before the event"), coerce=int, choices=_reminder_choices,
@@ -78,11 +77,11 @@ class ScheduleForm(SendNowForm):
                               validators=[DataRequired(_l("Please choose a date and time."))])
 
 
-class ActionForm(FlaskForm):
+class ActionForm(StaffForm):
     """Send now and unschedule carry nothing but the CSRF token."""
 
 
-class TestSendForm(FlaskForm):
+class TestSendForm(StaffForm):
     addresses = StringField(_l("Send a test to (comma separated, at most %(count)s)", count=MAX_TEST_ADDRESSES),
                             validators=[DataRequired(_l("Please enter at least one address.")),
                                         Length(max=2000), no_control_characters])
@@ -104,7 +103,7 @@ class TestSendForm(FlaskForm):
         self.address_list = list(dict.fromkeys(checked))
 
 
-class MailTemplateForm(FlaskForm):
+class MailTemplateForm(StaffForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Please enter a name.")),
                                                Length(max=100, message=_l("The name can be at most 100 characters.")),
                                                no_control_characters])

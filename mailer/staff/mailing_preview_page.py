@@ -1,7 +1,7 @@
 """The mailing's preview page: the mail as a subscriber gets it, the pre-send check, reminders and send controls."""
 from __future__ import annotations
 
-from flask import flash, render_template, request
+from flask import abort, flash, render_template, request
 from flask_babel import get_locale, gettext
 from flask_login import current_user
 
@@ -28,7 +28,13 @@ def schedule_form_for(mailing: Mailing) -> ScheduleForm:
 
 def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSendForm | None = None,
                         schedule_form: ScheduleForm | None = None):
-    """The preview page, with a form's errors when one was refused (`code` 400)."""
+    """The preview page, with a form's errors when one was refused (`code` 400).
+
+    Only admins may search subscribers and preview as one of them; editors preview as a
+    sample subscriber in the language they choose. Every preview's links are inert.
+    """
+    if not current_user.is_admin and ("q" in request.args or "subscriber" in request.args):
+        abort(403)
     subscriber_id = request.args.get("subscriber", type=int)
     subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id else None
     if subscriber_id and subscriber is None:
@@ -50,6 +56,7 @@ def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSen
         mailing=mailing, message=message, render_error=render_error, warnings=warnings,
         recorded_warnings=warnings_from_json(mailing.presend_warnings),
         subscriber=subscriber, matches=preview.find_subscribers(query) if query else [], query=query,
+        can_pick_subscriber=current_user.is_admin,
         preview_language=preview.preview_language(mailing, subscriber, language),
         test_form=test_form, schedule_form=schedule_form or schedule_form_for(mailing), action_form=ActionForm(),
         editable=mailing.status in EDITABLE, status_labels=mailing_status_labels(),

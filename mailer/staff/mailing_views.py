@@ -134,16 +134,21 @@ def edit(mailing_id: int):
     if not form.validate():
         return _render_form(form, mailing, 400)
     try:
-        updated = drafts.update_draft(mailing_id, _draft_data(form))
+        edited = drafts.edit_mailing(mailing_id, _draft_data(form), current_user.id,
+                                     keep_schedule=current_user.is_admin)
     except drafts.NotEditable:
         flash(gettext("This mailing can no longer be edited: it has started or finished."), "error")
         return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
     except drafts.DraftInvalid as error:
         _form_errors_from(form, error)
         return _render_form(form, mailing, 400)
-    if updated.status == MailingStatus.SCHEDULED:
+    if edited.mailing.status == MailingStatus.SCHEDULED:
         scheduling.record_presend_check(mailing_id)
     flash(gettext("Your changes are saved."), "success")
+    if edited.back_to_draft:
+        flash(gettext("The mailing is a draft again and will not be sent: an admin must schedule it again."),
+              "warning")
+        flash_reminder_notes(edited.reminder_notes)
     return redirect(url_for("staff_mailings.preview_page", mailing_id=mailing_id), code=303)
 
 
@@ -163,7 +168,18 @@ def test_send(mailing_id: int):
     if not form.validate():
         return render_preview_page(mailing, 400, test_form=form)
     try:
-        preview.send_test(mailing_id, form.address_list, language=form.language.data or None)
+        preview.send_test(mailing_id, form.address_list, language=form.language.data or None,
+                          staff_user_id=current_user.id)
+    except preview.TestAddressRefused as refused:
+        form.addresses.errors = [gettext(
+            "Tests go only to staff addresses; an admin can allow you other addresses. Not a staff address: "
+            "%(addresses)s", addresses=", ".join(refused.addresses))]
+        return render_preview_page(mailing, 400, test_form=form)
+    except preview.TestLimitReached:
+        form.addresses.errors = [gettext(
+            "You have sent %(limit)s test mails in the last hour, the most allowed. Please try again later.",
+            limit=preview.TEST_SENDS_PER_HOUR)]
+        return render_preview_page(mailing, 429, test_form=form)
     except (SendError, OSError, ValueError) as error:
         log.warning("test send of mailing %s failed: %s", mailing_id, error)
         flash(gettext("The test could not be sent: %(error)s", error=str(error)), "error")

@@ -1,4 +1,7 @@
-"""Staff pages for the outbox folder of the embedded default: the list of mails and one mail."""
+"""Staff pages for the outbox folder of the embedded default: the list of mails and one mail.
+
+Admins only: the mails hold their recipients' live manage and unsubscribe links.
+"""
 from __future__ import annotations
 
 from email import policy
@@ -8,13 +11,14 @@ from pathlib import Path
 from flask import abort, current_app, render_template
 
 from mailer.mail.transports import list_outbox
+from mailer.models import StaffRole
 from mailer.staff.auth import staff_required
 # On the login pages' blueprint, so the endpoints stay staff.outbox and staff.outbox_message.
 from mailer.staff.login_views import LogoutForm, bp
 
 
 @bp.get("/outbox")
-@staff_required()
+@staff_required(StaffRole.ADMIN)
 def outbox():
     """List the mails written to the outbox folder (the embedded default's transport)."""
     folder = current_app.config["OUTBOX_FOLDER"]
@@ -27,7 +31,7 @@ def outbox():
 
 
 @bp.get("/outbox/<name>")
-@staff_required()
+@staff_required(StaffRole.ADMIN)
 def outbox_message(name: str):
     """Show one outbox mail: its headers, text part and HTML part in a sandboxed frame."""
     folder = Path(current_app.config["OUTBOX_FOLDER"])

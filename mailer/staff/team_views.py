@@ -1,7 +1,7 @@
-"""Admin pages for staff accounts: list, create, change role, deactivate and reactivate."""
+"""Admin pages for staff accounts: list, create, change role, test addresses, deactivate and reactivate."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -83,6 +83,22 @@ def change_role(user_id: int):
         return _back()
     flash(gettext("%(email)s is now %(role)s.", email=user.email, role=role_names().get(user.role, user.role)),
           "success")
+    return _back()
+
+
+@bp.post("/<int:user_id>/test-addresses")
+@staff_required(StaffRole.ADMIN)
+def test_addresses(user_id: int):
+    """Let an editor send test mails to any address (allow=1), or only to staff addresses (allow=0)."""
+    user = _user_or_404(user_id)
+    if not ActionForm().validate():
+        abort(400)
+    allow = request.form.get("allow") == "1"
+    accounts.allow_tests_to_any_address(user.id, allow, changed_by_id=current_user.id)
+    if allow:
+        flash(gettext("%(email)s may now send test mails to any address.", email=user.email), "success")
+    else:
+        flash(gettext("%(email)s may now send test mails only to staff addresses.", email=user.email), "success")
     return _back()
 
 

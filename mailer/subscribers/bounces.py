@@ -8,8 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailer.extensions import db
-from mailer.models import ConsentAction, ConsentChannel, ConsentEvent, Subscriber, SubscriberStatus
+from mailer.models import ConsentAction, ConsentChannel, Subscriber, SubscriberStatus
 from mailer.subscribers.consent import Origin, record
 from mailer.subscribers.lifecycle import find_subscriber, unsubscribe
 
@@ -38,19 +37,10 @@ def record_hard_bounce(subscriber: Subscriber, reason: str) -> bool:
 def record_complaint(subscriber: Subscriber, reason: str) -> bool:
     """Unsubscribe the address from every topic after a spam complaint; return False if nothing changed."""
     was = subscriber.status
-    pending = {id(obj) for obj in db.session.new}
-    changed = unsubscribe(subscriber, Origin(ConsentChannel.BOUNCE), None)
+    detail = _detail(f"complaint: {reason.strip()}" if reason.strip() else "complaint")
+    changed = unsubscribe(subscriber, Origin(ConsentChannel.BOUNCE), None, detail=detail)
     if not changed and subscriber.status == was:
         return False
-    # Put the complaint on the rows unsubscribe() just wrote: they are still pending, so
-    # this is part of their INSERT, not a change to the append-only ledger.
-    detail = _detail(f"complaint: {reason.strip()}" if reason.strip() else "complaint")
-    written = [obj for obj in db.session.new
-               if isinstance(obj, ConsentEvent) and id(obj) not in pending and obj.subscriber_id == subscriber.id]
-    for event in written:
-        event.detail = detail
-    if not written:  # already flushed by someone: keep the reason in a row of its own
-        record(subscriber, ConsentAction.UNSUBSCRIBE, Origin(ConsentChannel.BOUNCE), detail=detail)
     log.info("subscriber %s complained; left %s topics", subscriber.id, changed)
     return True
 

@@ -128,8 +128,12 @@ def confirm_subscription(subscriber: Subscriber, origin: Origin) -> bool:
     return True
 
 
-def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[int] | None = None) -> int:
-    """Withdraw consent for the given topics, or for all; return how many topics changed."""
+def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[int] | None = None,
+                *, detail: str | None = None) -> int:
+    """Withdraw consent for the given topics, or for all; return how many topics changed.
+
+    `detail` goes into every consent row written (why, e.g. the complaint), so the ledger says it.
+    """
     changed = 0
     for subscription in subscriber.subscriptions:
         if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
@@ -137,13 +141,13 @@ def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[in
         if topic_ids is not None and subscription.topic_id not in topic_ids:
             continue
         subscription.status = SubscriptionStatus.UNSUBSCRIBED
-        record(subscriber, ConsentAction.UNSUBSCRIBE, origin, topic_id=subscription.topic_id)
+        record(subscriber, ConsentAction.UNSUBSCRIBE, origin, topic_id=subscription.topic_id, detail=detail)
         changed += 1
     if not any(s.status != SubscriptionStatus.UNSUBSCRIBED for s in subscriber.subscriptions):
         if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
             subscriber.status = SubscriberStatus.UNSUBSCRIBED
             if topic_ids is None and not changed:
-                record(subscriber, ConsentAction.UNSUBSCRIBE, origin)
+                record(subscriber, ConsentAction.UNSUBSCRIBE, origin, detail=detail)
     if changed:
         log.info("subscriber %s left %s topics via %s", subscriber.id, changed, origin.channel)
     return changed

@@ -35,21 +35,24 @@ def test_logout_needs_login_and_csrf(client, mixed_case_editor):
     assert client.post("/staff/logout").status_code == 400
     login(client)
     assert client.post("/staff/logout").status_code == 400  # no CSRF token
-    page = client.get("/staff/outbox").get_data(as_text=True)
+    page = client.get("/staff/mailings/").get_data(as_text=True)
     assert client.post("/staff/logout", data=form_fields(page)).status_code == 302
-    assert client.get("/staff/outbox").status_code == 302
+    assert client.get("/staff/mailings/").status_code == 302
 
 
 def test_wrong_password_is_refused(client, mixed_case_editor):
     response = login(client, password="wrong")
     assert response.status_code == 401
     assert "Wrong email or password." in response.get_data(as_text=True)
-    assert client.get("/staff/outbox").status_code == 302
+    assert client.get("/staff/mailings/").status_code == 302
 
 
-def test_staff_reads_the_outbox(app, client, mixed_case_editor):
+def test_an_admin_reads_the_outbox(app, client, mixed_case_editor):
     from mailer.mail.mime import MessageBuilder
 
+    with app.app_context():
+        db.session.execute(db.update(StaffUser).values(role=StaffRole.ADMIN))
+        db.session.commit()
     builder = MessageBuilder(sender="news@example.org", message_id_domain="example.org")
     mail = builder.build(to="reader@example.org", subject="Hej Åse", text="tekst", html="<p>html <script>x</script></p>")
     OutboxTransport(app.config["OUTBOX_FOLDER"]).send("news@example.org", "reader@example.org", mail.data)

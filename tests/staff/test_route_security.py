@@ -58,6 +58,7 @@ ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates"}
 ADMIN_ONLY_ENDPOINTS = {
     "staff_mailings.schedule", "staff_mailings.send_now", "staff_mailings.unschedule",
     "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",
+    "staff.outbox", "staff.outbox_message",  # the mails hold live personal links
 }
 
 

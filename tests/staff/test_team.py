@@ -14,6 +14,7 @@ ROUTES = [
     ("POST", "/staff/team/{id}/role", "change_role"),
     ("POST", "/staff/team/{id}/deactivate", "deactivate"),
     ("POST", "/staff/team/{id}/reactivate", "reactivate"),
+    ("POST", "/staff/team/{id}/test-addresses", "test_addresses"),
 ]
 NEW_STAFF = {"email": "new@example.org", "role": "admin", "password": "a long enough password"}
 
@@ -104,10 +105,10 @@ def test_role_change_and_deactivation(app, admin, client):
 def test_deactivation_ends_an_open_session(app, staff):
     editor_client, admin_client = app.test_client(), app.test_client()
     assert login(editor_client, EDITOR).status_code == 302
-    assert editor_client.get("/staff/outbox").status_code == 200
+    assert editor_client.get("/staff/mailings/").status_code == 200
     login(admin_client, ADMIN)
     admin_client.post(f"/staff/team/{user_id(app, EDITOR)}/deactivate", data={"csrf_token": csrf_token(admin_client)})
-    response = editor_client.get("/staff/outbox")
+    response = editor_client.get("/staff/mailings/")
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
 
 
