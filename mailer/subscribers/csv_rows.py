@@ -129,6 +129,14 @@ def short_value(value: str) -> str:
     return value if len(value) <= 80 else value[:79] + "…"
 
 
+def _records(reader):
+    """The reader's rows; a cell beyond csv.field_size_limit() (131,072 characters) refuses the whole file."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise ImportFileError("unreadable", f"line {reader.line_num}") from error
+
+
 def parse_csv(data: bytes) -> ImportPlan:
     """Read an uploaded CSV file into rows to import and bad rows with their reasons."""
     text = _decode(data)
@@ -139,7 +147,7 @@ def parse_csv(data: bytes) -> ImportPlan:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     last_line = 0
     header_done = False
-    for record in reader:
+    for record in _records(reader):
         row_number, last_line = last_line + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue  # blank line
