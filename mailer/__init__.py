@@ -28,12 +28,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
 
-    from mailer import cli, errors, i18n, templating
+    from mailer import cli, errors, i18n, security_headers, templating
     from mailer.celery_app import celery_init_app
 
     i18n.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     cli.init_app(app)
     celery_init_app(app)
 
