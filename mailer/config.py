@@ -126,7 +126,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OPT_IN_MAIL_INTERVAL": 3600,
         "MIN_FORM_SECONDS": 2.0,
         "MAX_CONTENT_LENGTH": 64 * 1024,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Shared by every process: Redis, else a SQLite file in the instance folder (mailer/ratelimit_storage.py).
+        "RATELIMIT_STORAGE_URI": redis_url or f"mailer+sqlite:///{instance.resolve() / 'ratelimits.sqlite3'}",
         "RATELIMIT_HEADERS_ENABLED": True,
         "SIGNUP_LIMIT_PER_IP": "10 per minute;60 per hour",
         "SIGNUP_LIMIT_PER_ADDRESS": "5 per hour",
