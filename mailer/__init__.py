@@ -23,6 +23,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # request.remote_addr becomes the address the outermost trusted proxy saw (the ledger, the limits).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from mailer import extensions
 

@@ -64,6 +64,9 @@ def clean_env(monkeypatch):
     ("MAILER_REDIS_URL", "http://localhost:6379/0"),
     ("MAILER_REDIS_URL", "redis://localhost:6379/zero"),
     ("MAILER_SECRET_KEY", " , "),
+    ("MAILER_TRUSTED_PROXIES", "-1"),
+    ("MAILER_TRUSTED_PROXIES", "yes"),
+    ("MAILER_TRUSTED_PROXIES", "11"),
 ])
 def test_a_bad_value_raises_a_config_error_naming_the_variable(clean_env, tmp_path, name, value):
     clean_env.setenv(name, value)
@@ -136,6 +139,8 @@ def test_bad_dkim_settings_name_the_variable(clean_env, tmp_path, settings, name
     ("MAILER_DATABASE_URL", "postgres://u:p@db/mailer", "SQLALCHEMY_DATABASE_URI", "postgresql+psycopg://u:p@db/mailer"),
     ("MAILER_REDIS_URL", "rediss://:pw@redis.example.org:6380/2", "REDIS_URL", "rediss://:pw@redis.example.org:6380/2"),
     ("MAILER_SECRET_KEY", "new, old", "SECRET_KEYS", ["new", "old"]),
+    ("MAILER_TRUSTED_PROXIES", "1", "TRUSTED_PROXIES", 1),
+    ("MAILER_TRUSTED_PROXIES", "0", "TRUSTED_PROXIES", 0),
 ])
 def test_good_values_are_parsed(clean_env, tmp_path, name, value, key, parsed):
     clean_env.setenv(name, value)
@@ -149,6 +154,7 @@ def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path)
         None, None, None, 2)
     assert (config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"]) == ("weekly", 0, 8)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
+    assert config["TRUSTED_PROXIES"] == 0
 
 
 def _bad_env(tmp_path) -> dict[str, str]:
