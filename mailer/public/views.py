@@ -24,6 +24,7 @@ from mailer.public.forms import (
     submitted_too_fast,
 )
 from mailer.subscribers import lifecycle, preferences
+from mailer.subscribers.addresses import address_key
 from mailer.subscribers.consent import Origin
 from mailer.tasks import queue
 from mailer.tasks.subscriber_mail import send_link_mail, send_welcome_mail
@@ -47,8 +48,8 @@ def _mail_interval() -> timedelta:
 
 
 def _address_key() -> str:
-    """Rate-limit key for one address, whatever its case."""
-    return "address:" + (request.form.get("email") or "").strip().lower()[:254]
+    """Rate-limit key for one mailbox, however it is written (case, full-width forms, Unicode domain)."""
+    return "address:" + address_key((request.form.get("email") or "")[:1000])[:254]
 
 
 def _ip_limit() -> str:

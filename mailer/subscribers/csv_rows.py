@@ -11,12 +11,12 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from mailer.languages import LANGUAGES
 from mailer.extensions import db
 from mailer.models import Topic
+from mailer.subscribers.addresses import InvalidAddress, normalise_address
 from mailer.subscribers.gdpr import email_hash, erased_hashes
 
 NAME_MAX = 100
@@ -117,11 +117,10 @@ def _checked_address(raw: str) -> tuple[str | None, str]:
     if any(c in raw for c in FORBIDDEN):
         return None, Reason.LINE_BREAK
     try:
-        # As on the signup form: no SMTPUTF8, so any relay can carry it (IDN domains become punycode).
-        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError:
+        # As on the signup form: NFKC, no SMTPUTF8, IDN domains as punycode (mailer/subscribers/addresses.py).
+        return normalise_address(raw), ""
+    except InvalidAddress:
         return None, Reason.INVALID_ADDRESS if raw.isascii() else Reason.NON_ASCII_ADDRESS
-    return checked.ascii_email or checked.normalized, ""
 
 
 def short_value(value: str) -> str:
