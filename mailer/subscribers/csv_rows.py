@@ -133,7 +133,7 @@ def _records(reader):
     try:
         yield from reader
     except csv.Error as error:
-        raise ImportFileError("unreadable", f"line {reader.line_num}") from error
+        raise ImportFileError("unreadable", str(reader.line_num)) from error
 
 
 def parse_csv(data: bytes) -> ImportPlan:
