@@ -25,33 +25,33 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
-# Ids are bigint columns: a larger number in a URL is no row, not a database overflow.
-LARGEST_ID = 2**63 - 1
+# Ids are INTEGER columns (32 bits on PostgreSQL): a larger number in a URL is no row, not a database error.
+LARGEST_ID = 2**31 - 1
 # Query parameters that hold free text, where a long run of digits is a search, not an id.
 TEXT_PARAMETERS = frozenset({"q"})
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in every route: a whole number that fits a bigint, else the route does not match (404)."""
+    """`<int:...>` in every route: a whole number that fits an id column, else the route does not match (404)."""
 
     def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
                  signed: bool = False) -> None:
         super().__init__(map, fixed_digits, min, LARGEST_ID if max is None else max, signed)
 
 
-def _beyond_bigint(value: str) -> bool:
-    """True for text that int() reads as a whole number no bigint can hold."""
+def _beyond_ids(value: str) -> bool:
+    """True for text that int() reads as a whole number no id column can hold."""
     digits = value.strip().lstrip("+-").replace("_", "")
     if not (digits.isascii() and digits.isdigit()):
         return False
     significant = digits.lstrip("0")
-    return len(significant) > 19 or int(significant or "0") > LARGEST_ID
+    return len(significant) > 10 or int(significant or "0") > LARGEST_ID
 
 
-def refuse_ids_beyond_bigint() -> None:
-    """A query parameter such as ?page= or ?topic= beyond a bigint is answered 400 before any view reads it."""
+def refuse_ids_beyond_range() -> None:
+    """A query parameter such as ?page= or ?topic= beyond an id column is answered 400 before any view reads it."""
     for key, value in request.args.items(multi=True):
-        if key not in TEXT_PARAMETERS and _beyond_bigint(value):
+        if key not in TEXT_PARAMETERS and _beyond_ids(value):
             abort(400)
 
 
@@ -62,9 +62,9 @@ def render_error(code: int, title: str | None = None, message: str | None = None
 
 
 def init_app(app: Flask) -> None:
-    """Register the error handlers, and refuse ids that no bigint column can hold."""
+    """Register the error handlers, and refuse ids that no id column can hold."""
     app.url_map.converters["int"] = IdConverter
-    app.before_request(refuse_ids_beyond_bigint)
+    app.before_request(refuse_ids_beyond_range)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -133,7 +133,8 @@ def test_unsubscribe_scope_outside_the_subscribers_topics_is_refused(app, client
 
 
 # Issue 10, item 12: inputs that gave a 500 instead of a translated 4xx.
-BEYOND_BIGINT = "9" * 20  # PostgreSQL's bigint (and SQLite's INTEGER) stop at 2**63 - 1
+BEYOND_BIGINT = "9" * 20  # beyond PostgreSQL's bigint and SQLite's INTEGER (2**63 - 1)
+BEYOND_ID = str(2**31)  # the id columns are PostgreSQL INTEGER: 2**31 - 1 at most
 
 
 def _lang_of(response) -> str:
@@ -142,6 +143,7 @@ def _lang_of(response) -> str:
 
 @pytest.mark.parametrize("path", [
     f"/events/{BEYOND_BIGINT}", f"/events/{BEYOND_BIGINT}.ics", f"/archive/{BEYOND_BIGINT}", f"/events/{2**63}",
+    f"/events/{BEYOND_ID}", f"/archive/{BEYOND_ID}",
 ])
 def test_ids_beyond_bigint_in_public_routes_are_a_translated_404(client, path):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
@@ -154,6 +156,7 @@ def test_ids_beyond_bigint_in_public_routes_are_a_translated_404(client, path):
     f"/staff/events/{BEYOND_BIGINT}/edit", f"/staff/subscribers/{BEYOND_BIGINT}",
     f"/staff/subscribers/?topic={BEYOND_BIGINT}", f"/staff/subscribers/?page={BEYOND_BIGINT}",
     f"/staff/mailings/new?event={BEYOND_BIGINT}", f"/staff/mailings/?page={BEYOND_BIGINT}",
+    f"/staff/events/{BEYOND_ID}/edit", f"/staff/subscribers/?topic={BEYOND_ID}", f"/staff/mailings/new?event={BEYOND_ID}",
 ])
 def test_ids_beyond_bigint_in_staff_routes_and_query_parameters_are_4xx(admin, path):
     admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
