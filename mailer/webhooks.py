@@ -79,7 +79,12 @@ def bounces():
     if not _signed_by(secret, timestamp, body, signature):
         log.warning("bounce webhook: missing or wrong signature from %s", request.remote_addr)
         return _error(403, f"missing or wrong {SIGNATURE_HEADER} header")
-    if _seen_before(signature):
+    try:
+        replayed = _seen_before(signature)
+    except Exception:  # noqa: BLE001 - the limiter's storage (Redis) is away: the sender retries later
+        log.exception("bounce webhook: cannot check for a replay")
+        return _error(503, "cannot check for a replay just now; send again later, signed afresh")
+    if replayed:
         log.warning("bounce webhook: replayed signature from %s", request.remote_addr)
         return _error(409, "this signature was already used: sign each delivery with a new timestamp")
     try:

@@ -341,3 +341,16 @@ def test_a_body_signed_the_old_way_is_refused(webhook_app, client, app, subscrib
                "X-Mailer-Signature": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
     assert client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json").status_code == 403
     assert state(app, subscriber_id) == before
+
+
+def test_when_the_replay_store_is_away_the_report_is_refused_for_a_retry(webhook, app, subscriber_id, monkeypatch):
+    from mailer.extensions import limiter
+
+    def away(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(limiter.storage, "incr", away)
+    before = state(app, subscriber_id)
+    response = webhook({"type": "bounce", "email": ADDRESS})
+    assert response.status_code == 503
+    assert state(app, subscriber_id) == before
