@@ -37,4 +37,4 @@ USER mailer
 
 EXPOSE 8000
 
-CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-"]
+CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--worker-tmp-dir", "/dev/shm", "--access-logfile", "-", "--logger-class", "mailer.gunicorn_logging.RedactingLogger"]

@@ -23,12 +23,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.config import load_config
 
     app.config.from_mapping(load_config(app.instance_path, test_config))
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # request.remote_addr becomes the address the outermost trusted proxy saw (the ledger, the limits).
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     from mailer import extensions
 
     extensions.init_app(app)
 
-    from mailer import cli, errors, i18n, templating
+    from mailer import cli, errors, i18n, security_headers, templating
     from mailer.inbound import staff_log
     from mailer.celery_app import celery_init_app
 
@@ -36,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     staff_log.init_app(app)
     errors.init_app(app)
+    security_headers.init_app(app)
     cli.init_app(app)
     celery_init_app(app)
 

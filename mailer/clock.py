@@ -36,6 +36,10 @@ class NonExistentLocalTime(FieldValueError):
     """A wall-clock time skipped when the clocks go forward (e.g. 2026-03-29 02:30)."""
 
 
+class DateOutOfRange(NonExistentLocalTime):
+    """A wall-clock time so far in the past or future that it has no UTC equivalent (e.g. 0001-01-01 00:00)."""
+
+
 def local_to_utc(local: datetime, zone: ZoneInfo = COPENHAGEN) -> datetime:
     """Read a naive wall-clock time in `zone` and return it as aware UTC.
 
@@ -47,7 +51,11 @@ def local_to_utc(local: datetime, zone: ZoneInfo = COPENHAGEN) -> datetime:
         return local.astimezone(timezone.utc)
     naive = local.replace(fold=0)
     aware = naive.replace(tzinfo=zone)
-    round_trip = aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    try:
+        round_trip = aware.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        raise DateOutOfRange("starts_at", _l("%(time)s is too far in the past or the future.",
+                                             time=naive.strftime("%Y-%m-%d %H:%M"))) from None
     if round_trip != naive:
         raise NonExistentLocalTime(
             "starts_at",

@@ -149,8 +149,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OPT_IN_MAIL_INTERVAL": 3600,
         "MIN_FORM_SECONDS": 2.0,
         "MAX_CONTENT_LENGTH": 64 * 1024,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Shared by every process: Redis, else a SQLite file in the instance folder (mailer/ratelimit_storage.py).
+        "RATELIMIT_STORAGE_URI": redis_url or f"mailer+sqlite:///{instance.resolve() / 'ratelimits.sqlite3'}",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Reverse proxies in front of the app: ProxyFix believes this many X-Forwarded-For/-Proto hops.
+        "TRUSTED_PROXIES": _setting("MAILER_TRUSTED_PROXIES", values.whole_number(0, 10), 0),
         "SIGNUP_LIMIT_PER_IP": "10 per minute;60 per hour",
         "SIGNUP_LIMIT_PER_ADDRESS": "5 per hour",
         "SESSION_COOKIE_HTTPONLY": True,

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,36 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+# Ids are INTEGER columns (32 bits on PostgreSQL): a larger number in a URL is no row, not a database error.
+LARGEST_ID = 2**31 - 1
+# Query parameters that hold free text, where a long run of digits is a search, not an id.
+TEXT_PARAMETERS = frozenset({"q"})
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a whole number that fits an id column, else the route does not match (404)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, LARGEST_ID if max is None else max, signed)
+
+
+def _beyond_ids(value: str) -> bool:
+    """True for text that int() reads as a whole number no id column can hold."""
+    digits = value.strip().lstrip("+-").replace("_", "")
+    if not (digits.isascii() and digits.isdigit()):
+        return False
+    significant = digits.lstrip("0")
+    return len(significant) > 10 or int(significant or "0") > LARGEST_ID
+
+
+def refuse_ids_beyond_range() -> None:
+    """A query parameter such as ?page= or ?topic= beyond an id column is answered 400 before any view reads it."""
+    for key, value in request.args.items(multi=True):
+        if key not in TEXT_PARAMETERS and _beyond_ids(value):
+            abort(400)
+
+
 def render_error(code: int, title: str | None = None, message: str | None = None):
     """Render the error page for an HTTP status."""
     default_title, default_message = _messages().get(code, _messages()[400])
@@ -30,7 +62,9 @@ def render_error(code: int, title: str | None = None, message: str | None = None
 
 
 def init_app(app: Flask) -> None:
-    """Register the error handlers."""
+    """Register the error handlers, and refuse ids that no id column can hold."""
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_ids_beyond_range)
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -40,6 +74,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if isinstance(error, RequestEntityTooLarge):
+            # The body was refused unread: the error page (its layout builds forms) must not read it again.
+            request.form = ImmutableMultiDict()
+            request.files = ImmutableMultiDict()
         return render_error(error.code or 500)
 
     @app.errorhandler(UnicodeError)

@@ -121,7 +121,11 @@ def run_tasks(app):
                 count += 1
         return count
 
-    run()  # drop anything an earlier test left on the process-wide memory broker
+    # Drop, unrun, anything an earlier test left on the process-wide memory broker: a signup task
+    # from another test would otherwise create its subscriber in this test's database.
+    with celery_app.connection_for_write() as connection:
+        while connection.default_channel.basic_get("celery", no_ack=True) is not None:
+            pass
     return run
 
 

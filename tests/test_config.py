@@ -74,6 +74,9 @@ def clean_env(monkeypatch):
     ("MAILER_BOUNCE_LOCALPART", "bounce@s"),
     ("MAILER_BOUNCE_LOCALPART", "a-very-long-bounce-local-part"),
     ("MAILER_VERP", "maybe"),
+    ("MAILER_TRUSTED_PROXIES", "-1"),
+    ("MAILER_TRUSTED_PROXIES", "yes"),
+    ("MAILER_TRUSTED_PROXIES", "11"),
 ])
 def test_a_bad_value_raises_a_config_error_naming_the_variable(clean_env, tmp_path, name, value):
     clean_env.setenv(name, value)
@@ -197,6 +200,8 @@ def test_an_ed25519_key_adds_a_second_signature(clean_env, tmp_path):
     ("MAILER_BOUNCE_LOCALPART", "return.path", "BOUNCE_LOCALPART", "return.path"),
     ("MAILER_VERP", "off", "VERP", False),
     ("MAILER_VERP", "On", "VERP", True),
+    ("MAILER_TRUSTED_PROXIES", "1", "TRUSTED_PROXIES", 1),
+    ("MAILER_TRUSTED_PROXIES", "0", "TRUSTED_PROXIES", 0),
 ])
 def test_good_values_are_parsed(clean_env, tmp_path, name, value, key, parsed):
     clean_env.setenv(name, value)
@@ -211,6 +216,7 @@ def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path)
     assert (config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"]) == ("weekly", 0, 8)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
     assert (config["VERP"], config["BOUNCE_LOCALPART"]) == (True, "bounces")
+    assert config["TRUSTED_PROXIES"] == 0
 
 
 def test_message_ids_and_the_ehlo_name_use_the_senders_domain_not_the_base_urls_host(clean_env, tmp_path):

@@ -30,8 +30,9 @@ DOCUMENTED_VARS = {
     "MAILER_SMTP_URL",
     "MAILER_BASE_URL",
     "MAILER_FROM",
+    "MAILER_TRUSTED_PROXIES",
 }
-REQUIRED_SERVICES = {"web", "worker", "beat", "redis", "postgres", "mailpit", "migrate"}
+REQUIRED_SERVICES = {"web", "worker", "beat", "redis", "postgres", "mailpit", "migrate", "proxy"}
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 
 
@@ -213,8 +214,23 @@ def test_web_runs_gunicorn_on_wsgi_app(services):
     assert "gunicorn" in cmd
     assert "wsgi:app" in cmd
     assert "0.0.0.0:8000" in cmd
-    published = [str(p) for p in services["web"].get("ports", [])]
-    assert any(p.endswith(":8000") or p == "8000" for p in published), "web must publish port 8000"
+
+
+def test_visitors_reach_web_only_through_the_one_trusted_proxy(services):
+    """Issue 10, item 9: a published web port would let anyone forge X-Forwarded-For past the proxy."""
+    assert not services["web"].get("ports"), "web must not publish a port: the proxy does"
+    assert environment(services["web"])["MAILER_TRUSTED_PROXIES"] == "1"
+    proxy = services["proxy"]
+    assert str(proxy["image"]).startswith("nginx:")
+    assert any(str(p).endswith(":8000:8080") for p in proxy.get("ports", [])), "the proxy publishes port 8000"
+    assert depends_on(proxy).get("web") == "service_healthy"
+    mounts = [str(v) for v in proxy.get("volumes", [])]
+    assert any(m.startswith("./deploy/nginx.conf:") for m in mounts)
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_pass http://web:8000;" in conf
+    # Replaced, not appended to: the visitor's own X-Forwarded-For never reaches the app.
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+    assert "access_log /dev/stdout redacted;" in conf
 
 
 def test_web_healthcheck_hits_healthz_without_curl(services):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -14,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters
 from mailer.models import Frequency
+from mailer.subscribers.addresses import InvalidAddress, normalise_address
 from mailer.subscribers.preferences import frequency_labels
 
 def valid_email_address(form: FlaskForm, field) -> None:
@@ -21,10 +21,9 @@ def valid_email_address(form: FlaskForm, field) -> None:
     if not field.data:
         return
     try:
-        # No SMTPUTF8: the address must be sendable by any relay, so keep it ASCII (IDN domains as punycode).
-        checked = validate_email(field.data.strip(), check_deliverability=False, allow_smtputf8=False)
-        field.data = checked.ascii_email or checked.normalized
-    except EmailNotValidError:
+        # NFKC, then ASCII only (IDN domains as punycode, lower case): see mailer/subscribers/addresses.py.
+        field.data = normalise_address(field.data)
+    except InvalidAddress:
         raise ValidationError(_l("Please enter a valid email address.")) from None
 
 

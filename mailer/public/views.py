@@ -24,9 +24,10 @@ from mailer.public.forms import (
     submitted_too_fast,
 )
 from mailer.subscribers import lifecycle, preferences
+from mailer.subscribers.addresses import address_key
 from mailer.subscribers.consent import Origin
 from mailer.tasks import queue
-from mailer.tasks.subscriber_mail import send_link_mail, send_welcome_mail
+from mailer.tasks.subscriber_mail import record_link_request, record_signup, send_link_mail, send_welcome_mail
 from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token
 
 bp = Blueprint("public", __name__)
@@ -47,8 +48,8 @@ def _mail_interval() -> timedelta:
 
 
 def _address_key() -> str:
-    """Rate-limit key for one address, whatever its case."""
-    return "address:" + (request.form.get("email") or "").strip().lower()[:254]
+    """Rate-limit key for one mailbox, however it is written (case, full-width forms, Unicode domain)."""
+    return "address:" + address_key((request.form.get("email") or "")[:1000])[:254]
 
 
 def _ip_limit() -> str:
@@ -101,18 +102,12 @@ def subscribe():
     if form.website.data or submitted_too_fast(form.started.data):
         # Bots get the same answer as people, and nothing is stored or sent.
         return redirect(url_for("public.check_inbox"), 303)
-    subscriber_id = lifecycle.request_subscription(
-        email=form.email.data,
-        name=(form.name.data or "").strip() or None,
-        language=form.language.data,
-        topic_ids=form.topics.data,
-        origin=_origin(ConsentChannel.FORM),
-        frequency=form.frequency.data,
-        mail_interval=_mail_interval(),
-    )
-    db.session.commit()
-    if subscriber_id is not None:
-        queue(send_link_mail, subscriber_id)
+    # The same work for every address: whether it is new, pending or confirmed is looked up by the task,
+    # after this answer (a lookup here would show in the response time).
+    origin = _origin(ConsentChannel.FORM)
+    queue(record_signup, form.email.data, (form.name.data or "").strip() or None, form.language.data,
+          [int(t) for t in form.topics.data], form.frequency.data, origin.ip, (origin.user_agent or "")[:300] or None,
+          _mail_interval().total_seconds())
     return redirect(url_for("public.check_inbox"), 303)
 
 
@@ -129,10 +124,7 @@ def new_link():
     form = NewLinkForm()
     if not form.validate():
         return render_template("public/invalid_link.html", reason="invalid", form=form), 400
-    subscriber_id = lifecycle.request_new_link(form.email.data, mail_interval=_mail_interval())
-    db.session.commit()
-    if subscriber_id is not None:
-        queue(send_link_mail, subscriber_id)
+    queue(record_link_request, form.email.data, _mail_interval().total_seconds())  # known or not: looked up later
     return redirect(url_for("public.check_inbox"), 303)
 
 

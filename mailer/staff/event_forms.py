@@ -11,7 +11,7 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.clock import DateOutOfRange, NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.events.service import EventData, SessionData, event_type_labels
 from mailer.models import Event, EventType
 from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters, StaffForm
@@ -68,6 +68,9 @@ def parse_sessions(text: str) -> list[SessionData]:
             raise ValidationError(_l("Line %(number)d: please keep the title under 200 characters.", number=number))
         try:
             sessions.append(SessionData(title.strip(), local_to_utc(starts_at), local_to_utc(ends_at)))
+        except DateOutOfRange:
+            raise ValidationError(_l("Line %(number)d: that date is too far in the past or the future.",
+                                     number=number)) from None
         except NonExistentLocalTime:
             raise ValidationError(
                 _l("Line %(number)d: that time does not exist in Danish time (the clocks go forward).", number=number)
@@ -146,6 +149,8 @@ class EventForm(StaffForm):
             return
         try:
             local_to_utc(field.data)
+        except DateOutOfRange:
+            raise ValidationError(_l("That date is too far in the past or the future.")) from None
         except NonExistentLocalTime:
             raise ValidationError(
                 _l("This time does not exist in Danish time: the clocks go forward that night. Please choose another time.")

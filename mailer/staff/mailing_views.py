@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from mailer.mailings import drafts, preview, queries, scheduling, templates_store
 from mailer.subscribers.lifecycle import all_topics
 from mailer.events import reminders
-from mailer.clock import NonExistentLocalTime, local_to_utc, utc_to_local
+from mailer.clock import DateOutOfRange, NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.models import Mailing, MailingKind, MailingStatus, StaffRole
 from mailer.mailings import states
 from mailer.models.mailing import EDITABLE
@@ -207,6 +207,9 @@ def schedule(mailing_id: int):
     local: datetime = form.when.data
     try:
         when = local_to_utc(local)
+    except DateOutOfRange:
+        form.when.errors = [gettext("That date is too far in the past or the future.")]
+        return render_preview_page(mailing, 400, schedule_form=form)
     except NonExistentLocalTime:
         form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
         return render_preview_page(mailing, 400, schedule_form=form)

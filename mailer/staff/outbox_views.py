@@ -36,7 +36,8 @@ def outbox_message(name: str):
     """Show one outbox mail: its headers, text part and HTML part in a sandboxed frame."""
     folder = Path(current_app.config["OUTBOX_FOLDER"])
     path = folder / name
-    if "/" in name or not name.endswith(".eml") or not path.is_file():
+    # Longer than a file name can be (255 bytes) is no file; stat() would raise ENAMETOOLONG.
+    if "/" in name or len(name.encode()) > 255 or not name.endswith(".eml") or not path.is_file():
         abort(404)
     message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
     text_part = message.get_body(("plain",))

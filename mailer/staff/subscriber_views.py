@@ -1,13 +1,14 @@
 """Admin pages for subscribers: list, detail with the consent ledger, import, export, revoke and erase."""
 from __future__ import annotations
 
+import csv
 import json
 import logging
 
 from flask import (
     Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for,
 )
-from flask_babel import gettext
+from flask_babel import format_number, gettext
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -58,6 +59,8 @@ def file_error_text(error: csv_rows.ImportFileError) -> str:
         "no_email_column": gettext("The first row must name the columns, one of them email."),
         "unknown_columns": gettext("Unknown columns: %(columns)s. Only email, name, language and topics are read.", columns=error.detail),
         "repeated_column": gettext("A column is named twice in the first row."),
+        "unreadable": gettext("The file cannot be read as CSV at line %(line)s: a cell is longer than %(limit)s characters, "
+                              "or a quote is not closed.", line=error.detail, limit=format_number(csv.field_size_limit())),
     }
     return texts.get(error.reason, str(error))
 

@@ -11,12 +11,12 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from mailer.languages import LANGUAGES
 from mailer.extensions import db
 from mailer.models import Topic
+from mailer.subscribers.addresses import InvalidAddress, normalise_address
 from mailer.subscribers.gdpr import email_hash, erased_hashes
 
 NAME_MAX = 100
@@ -117,16 +117,23 @@ def _checked_address(raw: str) -> tuple[str | None, str]:
     if any(c in raw for c in FORBIDDEN):
         return None, Reason.LINE_BREAK
     try:
-        # As on the signup form: no SMTPUTF8, so any relay can carry it (IDN domains become punycode).
-        checked = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError:
+        # As on the signup form: NFKC, no SMTPUTF8, IDN domains as punycode (mailer/subscribers/addresses.py).
+        return normalise_address(raw), ""
+    except InvalidAddress:
         return None, Reason.INVALID_ADDRESS if raw.isascii() else Reason.NON_ASCII_ADDRESS
-    return checked.ascii_email or checked.normalized, ""
 
 
 def short_value(value: str) -> str:
     value = "".join(" " if c in FORBIDDEN else c for c in value)
     return value if len(value) <= 80 else value[:79] + "…"
+
+
+def _records(reader):
+    """The reader's rows; a cell beyond csv.field_size_limit() (131,072 characters) refuses the whole file."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise ImportFileError("unreadable", str(reader.line_num)) from error
 
 
 def parse_csv(data: bytes) -> ImportPlan:
@@ -139,7 +146,7 @@ def parse_csv(data: bytes) -> ImportPlan:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     last_line = 0
     header_done = False
-    for record in reader:
+    for record in _records(reader):
         row_number, last_line = last_line + 1, reader.line_num
         if not any(cell.strip() for cell in record):
             continue  # blank line

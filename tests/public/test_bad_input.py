@@ -130,3 +130,96 @@ def test_unsubscribe_scope_outside_the_subscribers_topics_is_refused(app, client
     assert response.status_code == 400
     with app.app_context():
         assert db.session.scalar(db.select(Subscriber)).status == SubscriberStatus.CONFIRMED
+
+
+# Issue 10, item 12: inputs that gave a 500 instead of a translated 4xx.
+BEYOND_BIGINT = "9" * 20  # beyond PostgreSQL's bigint and SQLite's INTEGER (2**63 - 1)
+BEYOND_ID = str(2**31)  # the id columns are PostgreSQL INTEGER: 2**31 - 1 at most
+
+
+def _lang_of(response) -> str:
+    return response.get_data(as_text=True).split('<html lang="', 1)[-1][:2]
+
+
+@pytest.mark.parametrize("path", [
+    f"/events/{BEYOND_BIGINT}", f"/events/{BEYOND_BIGINT}.ics", f"/archive/{BEYOND_BIGINT}", f"/events/{2**63}",
+    f"/events/{BEYOND_ID}", f"/archive/{BEYOND_ID}",
+])
+def test_ids_beyond_bigint_in_public_routes_are_a_translated_404(client, path):
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
+    response = client.get(path)
+    assert response.status_code == 404
+    assert _lang_of(response) == "da"
+
+
+@pytest.mark.parametrize("path", [
+    f"/staff/events/{BEYOND_BIGINT}/edit", f"/staff/subscribers/{BEYOND_BIGINT}",
+    f"/staff/subscribers/?topic={BEYOND_BIGINT}", f"/staff/subscribers/?page={BEYOND_BIGINT}",
+    f"/staff/mailings/new?event={BEYOND_BIGINT}", f"/staff/mailings/?page={BEYOND_BIGINT}",
+    f"/staff/events/{BEYOND_ID}/edit", f"/staff/subscribers/?topic={BEYOND_ID}", f"/staff/mailings/new?event={BEYOND_ID}",
+])
+def test_ids_beyond_bigint_in_staff_routes_and_query_parameters_are_4xx(admin, path):
+    admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
+    response = admin.get(path)
+    assert 400 <= response.status_code < 500, response.status_code
+    assert _lang_of(response) == "da"
+
+
+@pytest.mark.parametrize("path", ["/staff/events/new", "/staff/mailings/new", "/staff/templates/new"])
+def test_an_oversized_post_to_a_staff_form_is_a_translated_413(admin, path):
+    from tests.helpers import csrf_token
+
+    token = csrf_token(admin)
+    admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
+    response = admin.post(path, data={"csrf_token": token, "title": "x" * (70 * 1024)})
+    assert response.status_code == 413
+    assert _lang_of(response) == "da"
+
+
+YEAR_ONE = "0001-01-01T00:00"
+
+
+def test_year_one_in_the_event_form_is_a_400(admin):
+    from tests.helpers import csrf_token
+
+    token = csrf_token(admin)
+    for field in ("starts_at", "ends_at"):
+        response = admin.post("/staff/events/new", data={"csrf_token": token, "title": "t", field: YEAR_ONE})
+        assert response.status_code == 400, field
+    sessions = admin.post("/staff/events/new", data={"csrf_token": token, "title": "t",
+                                                      "sessions": "0001-01-01 00:00–01:00 Early"})
+    assert sessions.status_code == 400
+
+
+def test_year_one_when_scheduling_is_a_400_and_year_9999_no_500(app, admin):
+    from tests.helpers import csrf_token
+    from tests.factories import create_mailing
+
+    with app.app_context():
+        mailing_id = create_mailing("newsletter")
+    token = csrf_token(admin)
+    response = admin.post(f"/staff/mailings/{mailing_id}/schedule", data={"csrf_token": token, "when": YEAR_ONE})
+    assert response.status_code == 400
+    assert "too far in the past" in response.get_data(as_text=True)
+    response = admin.post(f"/staff/mailings/{mailing_id}/schedule", data={"csrf_token": token, "when": "9999-12-31T23:59"})
+    assert response.status_code < 500
+
+
+def test_a_csv_cell_over_the_csv_field_limit_is_a_clear_import_error(admin):
+    import io
+
+    from tests.helpers import csrf_token
+
+    token = csrf_token(admin)
+    data = b"email;name\na@example.org;" + b"n" * 131_073 + b"\n"
+    response = admin.post("/staff/subscribers/import", data={"csrf_token": token, "file": (io.BytesIO(data), "x.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert "longer than 131,072 characters" in response.get_data(as_text=True)
+
+
+def test_an_outbox_name_over_255_characters_is_a_404(app, admin):
+    from pathlib import Path
+
+    Path(app.config["OUTBOX_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    assert admin.get("/staff/outbox/" + "a" * 300 + ".eml").status_code == 404

@@ -31,7 +31,7 @@ def _edit(app, client, mailing_id, subject):
 
 
 def test_an_editors_change_to_a_scheduled_mailing_makes_it_a_draft_again(app, staff, client):
-    from tests.conftest import login
+    from tests.helpers import login
 
     mailing_id = _scheduled_by_admin(app)
     assert login(client, EDITOR_EMAIL).status_code == 302

@@ -1,6 +1,8 @@
 """Crawl the URL map: every staff route needs login, and every state-changing staff route needs CSRF."""
 from __future__ import annotations
 
+from werkzeug.routing import IntegerConverter
+
 from tests.helpers import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.
@@ -14,7 +16,7 @@ def _is_public(endpoint: str) -> bool:
 
 
 def _url(app, rule) -> str:
-    values = {arg: 1 if rule._converters[arg].__class__.__name__ == "IntegerConverter" else "x" for arg in rule.arguments}
+    values = {arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x" for arg in rule.arguments}
     with app.test_request_context():
         from flask import url_for
 

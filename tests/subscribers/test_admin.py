@@ -105,7 +105,7 @@ def test_search_treats_wildcards_literally(app, admin):
     assert "0 subscribers match." in admin.get("/staff/subscribers/?q=_").get_data(as_text=True)
 
 
-def test_detail_shows_the_consent_ledger(app, admin, client):
+def test_detail_shows_the_consent_ledger(app, admin, client, run_tasks):
     from tests.helpers import form_fields
 
     page = client.get("/subscribe").get_data(as_text=True)
@@ -114,6 +114,7 @@ def test_detail_shows_the_consent_ledger(app, admin, client):
     client.post("/subscribe", data={**form_fields(page), "email": "aase@example.org", "name": "Åse",
                                     "language": "da", "topics": [newsletter]},
                 headers={"User-Agent": "LedgerTest/1.0"})
+    run_tasks()  # the signup is recorded after the answer
     with app.app_context():
         subscriber_id = db.session.scalar(select(Subscriber.id).filter_by(email="aase@example.org"))
     assert subscriber_id is not None

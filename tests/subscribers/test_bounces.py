@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
+import time
 
 import pytest
 
@@ -15,6 +17,11 @@ from mailer.subscribers.bounces import handle_bounce_event, record_complaint, re
 
 SECRET = "test-webhook-secret"
 ADDRESS = "Bounce.Me@example.org"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The documented scheme: HMAC-SHA256 of "<timestamp>." followed by the raw body."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
 @pytest.fixture
@@ -32,13 +39,16 @@ def webhook_app(app):
 def webhook(webhook_app, client):
     """POST a body (an object, a list, or raw bytes) to the webhook, signed unless told otherwise."""
 
-    def post(payload, *, secret: str | None = SECRET, signature: str | None = None):
+    seconds_ago = itertools.count()  # each delivery is signed afresh, as a provider's retry is
+
+    def post(payload, *, secret: str | None = SECRET, signature: str | None = None, timestamp: str | None = None):
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-        headers = {}
+        timestamp = timestamp or str(int(time.time()) - next(seconds_ago))
+        headers = {"X-Mailer-Timestamp": timestamp}
         if signature is not None:
             headers["X-Mailer-Signature"] = signature
         elif secret is not None:
-            headers["X-Mailer-Signature"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Mailer-Signature"] = sign(secret, timestamp, body)
         return client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json")
 
     return post
@@ -265,3 +275,82 @@ def test_complaint_after_a_hard_bounce_still_withdraws_consent(app, subscriber_i
 def test_handle_bounce_event_rejects_a_non_object(app):
     with app.app_context(), pytest.raises(ValueError):
         handle_bounce_event(["bounce"])  # type: ignore[arg-type]
+
+
+# --- Replays (issue 10, item 15) -------------------------------------------------------------
+
+
+def _signed_headers(body: bytes, timestamp: int) -> dict[str, str]:
+    return {"X-Mailer-Timestamp": str(timestamp), "X-Mailer-Signature": sign(SECRET, str(timestamp), body)}
+
+
+def test_a_replayed_delivery_is_refused(webhook_app, client, app, subscriber_id):
+    body = json.dumps({"type": "bounce", "email": ADDRESS, "bounce_type": "soft"}).encode()
+    headers = _signed_headers(body, int(time.time()))
+    first = client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json")
+    assert first.status_code == 200
+    again = client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json")
+    assert again.status_code == 409
+    assert "already" in again.get_json()["error"]
+
+
+@pytest.mark.parametrize("offset", [-301, 301, -3600, 10**6])
+def test_a_timestamp_more_than_five_minutes_off_is_refused(webhook_app, client, app, subscriber_id, offset):
+    before = state(app, subscriber_id)
+    body = json.dumps({"type": "bounce", "email": ADDRESS}).encode()
+    headers = _signed_headers(body, int(time.time()) + offset)
+    response = client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json")
+    assert response.status_code == 403
+    assert "X-Mailer-Timestamp" in response.get_json()["error"]
+    assert state(app, subscriber_id) == before
+
+
+@pytest.mark.parametrize("offset", [-299, 299])
+def test_a_timestamp_within_five_minutes_is_accepted(webhook_app, client, subscriber_id, offset):
+    body = json.dumps({"type": "bounce", "email": ADDRESS, "bounce_type": "soft"}).encode()
+    headers = _signed_headers(body, int(time.time()) + offset)
+    assert client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json").status_code == 200
+
+
+@pytest.mark.parametrize("timestamp", [None, "", "soon", "1e9", "-1", "9" * 400])
+def test_a_missing_or_unreadable_timestamp_is_refused(webhook_app, client, app, subscriber_id, timestamp):
+    before = state(app, subscriber_id)
+    body = json.dumps({"type": "bounce", "email": ADDRESS}).encode()
+    headers = {"X-Mailer-Signature": sign(SECRET, timestamp or "", body)}
+    if timestamp is not None:
+        headers["X-Mailer-Timestamp"] = timestamp
+    response = client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json")
+    assert response.status_code == 403
+    assert state(app, subscriber_id) == before
+
+
+def test_the_signature_covers_the_timestamp(webhook_app, client, app, subscriber_id):
+    before = state(app, subscriber_id)
+    body = json.dumps({"type": "bounce", "email": ADDRESS}).encode()
+    now = int(time.time())
+    headers = {"X-Mailer-Timestamp": str(now), "X-Mailer-Signature": sign(SECRET, str(now - 60), body)}
+    response = client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json")
+    assert response.status_code == 403
+    assert state(app, subscriber_id) == before
+
+
+def test_a_body_signed_the_old_way_is_refused(webhook_app, client, app, subscriber_id):
+    before = state(app, subscriber_id)
+    body = json.dumps({"type": "bounce", "email": ADDRESS}).encode()
+    headers = {"X-Mailer-Timestamp": str(int(time.time())),
+               "X-Mailer-Signature": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+    assert client.post("/webhooks/bounces", data=body, headers=headers, content_type="application/json").status_code == 403
+    assert state(app, subscriber_id) == before
+
+
+def test_when_the_replay_store_is_away_the_report_is_refused_for_a_retry(webhook, app, subscriber_id, monkeypatch):
+    from mailer.extensions import limiter
+
+    def away(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(limiter.storage, "incr", away)
+    before = state(app, subscriber_id)
+    response = webhook({"type": "bounce", "email": ADDRESS})
+    assert response.status_code == 503
+    assert state(app, subscriber_id) == before
