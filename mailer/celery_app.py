@@ -11,6 +11,11 @@ BEAT_SCHEDULE = {
         "task": "mailer.tasks.subscriber_mail.queue_owed_link_mails",
         "schedule": timedelta(minutes=1),
     },
+    # Form requests (signup, new link) whose task was lost: stored, so queued again.
+    "handle-waiting-form-requests": {
+        "task": "mailer.tasks.subscriber_mail.queue_waiting_public_requests",
+        "schedule": timedelta(minutes=1),
+    },
     "start-due-mailings": {
         "task": "mailer.tasks.sending.start_due_mailings",
         "schedule": timedelta(seconds=10),

@@ -4,6 +4,7 @@ from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.bounce import BounceEvent, BounceKind
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from mailer.models.public_request import PublicRequest
 from mailer.models.staff import LoginThrottle, StaffRole, StaffUser, TestSend
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
@@ -19,6 +20,7 @@ __all__ = [
     "EventStatus",
     "EventType",
     "MailTemplate",
+    "PublicRequest",
     "DeliveryStatus",
     "BounceEvent",
     "BounceKind",

@@ -23,11 +23,11 @@ from mailer.public.forms import (
     pause_choices,
     submitted_too_fast,
 )
-from mailer.subscribers import lifecycle, preferences
+from mailer.subscribers import lifecycle, preferences, public_requests
 from mailer.subscribers.addresses import address_key
 from mailer.subscribers.consent import Origin
 from mailer.tasks import queue
-from mailer.tasks.subscriber_mail import record_link_request, record_signup, send_link_mail, send_welcome_mail
+from mailer.tasks.subscriber_mail import handle_public_request, send_link_mail, send_welcome_mail
 from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token
 
 bp = Blueprint("public", __name__)
@@ -102,12 +102,16 @@ def subscribe():
     if form.website.data or submitted_too_fast(form.started.data):
         # Bots get the same answer as people, and nothing is stored or sent.
         return redirect(url_for("public.check_inbox"), 303)
-    # The same work for every address: whether it is new, pending or confirmed is looked up by the task,
-    # after this answer (a lookup here would show in the response time).
+    # The same work for every address: one INSERT. Whether it is new, pending or confirmed is looked
+    # up by the task, after this answer (a lookup here would show in the response time). The stored
+    # request outlives a lost task: the beat queues it again.
     origin = _origin(ConsentChannel.FORM)
-    queue(record_signup, form.email.data, (form.name.data or "").strip() or None, form.language.data,
-          [int(t) for t in form.topics.data], form.frequency.data, origin.ip, (origin.user_agent or "")[:300] or None,
-          _mail_interval().total_seconds())
+    request_id = public_requests.store_signup(
+        email=form.email.data, name=(form.name.data or "").strip() or None, language=form.language.data,
+        topic_ids=[int(t) for t in form.topics.data], frequency=form.frequency.data, ip=origin.ip,
+        user_agent=(origin.user_agent or "")[:300] or None)
+    db.session.commit()
+    queue(handle_public_request, request_id)
     return redirect(url_for("public.check_inbox"), 303)
 
 
@@ -124,7 +128,9 @@ def new_link():
     form = NewLinkForm()
     if not form.validate():
         return render_template("public/invalid_link.html", reason="invalid", form=form), 400
-    queue(record_link_request, form.email.data, _mail_interval().total_seconds())  # known or not: looked up later
+    request_id = public_requests.store_new_link(form.email.data)  # known or not: looked up by the task
+    db.session.commit()
+    queue(handle_public_request, request_id)
     return redirect(url_for("public.check_inbox"), 303)
 
 

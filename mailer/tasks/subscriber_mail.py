@@ -5,12 +5,11 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from mailer.extensions import db
-from mailer.models import ConsentChannel
-from mailer.subscribers import lifecycle
-from mailer.subscribers.consent import Origin
+from mailer.subscribers import public_requests
 from mailer.mail.transports import TransientSendError
 from mailer import clock
 from mailer.subscribers import preferences
@@ -27,35 +26,28 @@ SIGNUP_RETRY = {"autoretry_for": (IntegrityError,), "retry_backoff": 1, "max_ret
 
 
 @shared_task(ignore_result=True, **SIGNUP_RETRY)
-def record_signup(email: str, name: str | None, language: str, topic_ids: list[int], frequency: str,
-                  ip: str | None, user_agent: str | None, mail_interval_seconds: float) -> None:
-    """A signup from the form, recorded after the visitor's answer was sent.
+def handle_public_request(request_id: int) -> None:
+    """Handle a signup or new-link request stored by the form, after the visitor's answer was sent.
 
     Looking the address up takes different work for a new, pending or confirmed address; done here,
-    that difference cannot show in how fast /subscribe answers.
+    that difference cannot show in how fast the form answers.
     """
-    try:
-        subscriber_id = lifecycle.request_subscription(
-            email=email, name=name, language=language, topic_ids=topic_ids, frequency=frequency,
-            origin=Origin(ConsentChannel.FORM, ip=ip, user_agent=user_agent),
-            mail_interval=timedelta(seconds=mail_interval_seconds),
-        )
-    except lifecycle.UnknownTopic:
-        db.session.rollback()
-        log.info("signup dropped: a chosen topic stopped being public")
-        return
+    interval = timedelta(seconds=current_app.config["OPT_IN_MAIL_INTERVAL"])
+    subscriber_id = public_requests.handle(request_id, interval)
     db.session.commit()
     if subscriber_id is not None:
         send_link_mail.delay(subscriber_id)
 
 
 @shared_task(ignore_result=True)
-def record_link_request(email: str, mail_interval_seconds: float) -> None:
-    """A request for a fresh link, handled after the answer was sent (known or not, the answer is the same)."""
-    subscriber_id = lifecycle.request_new_link(email, mail_interval=timedelta(seconds=mail_interval_seconds))
-    db.session.commit()
-    if subscriber_id is not None:
-        send_link_mail.delay(subscriber_id)
+def queue_waiting_public_requests() -> int:
+    """Beat: queue again the form requests whose task never arrived (the broker was down)."""
+    waiting = public_requests.waiting_ids(stored_before=clock.utcnow() - timedelta(minutes=2))
+    for request_id in waiting:
+        handle_public_request.delay(request_id)
+    if waiting:
+        log.warning("re-queued %s form requests whose task was lost", len(waiting))
+    return len(waiting)
 
 
 @shared_task(ignore_result=True, **RETRY)
