@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 
 from icalendar import Calendar
@@ -17,7 +17,6 @@ from mailer import clock as mailer_clock
 from mailer.events import mailings, reminders
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, StaffRole, StaffUser, Subscriber
-from mailer.models.types import utcnow
 from mailer.mailings import states
 from tests.helpers import ADMIN_EMAIL, STAFF_PASSWORD, csrf_token, form_fields, login, parse_mail, path_of, topic_id
 from tests.factories import create_event, create_subscribers
@@ -155,8 +154,8 @@ def test_a_reminder_reaches_the_mailings_recipients_who_are_still_subscribed(liv
     response = live_app.test_client(use_cookies=False).post(path_of(one_click), data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
     with live_app.app_context():
-        # The worker reads its own (real) clock, so the pause runs to a real date.
-        db.session.get(Subscriber, first[1]).paused_until = utcnow() + timedelta(days=30)
+        # The worker reads its own (real) clock, so the pause runs to a real date, not the frozen one.
+        db.session.get(Subscriber, first[1]).paused_until = datetime.now(timezone.utc) + timedelta(days=30)
         db.session.commit()
         create_subscribers(2, "events-aarhus", language="da", prefix="later")
         [reminder] = reminders.reminders_of(mailing_id)
