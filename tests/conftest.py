@@ -166,3 +166,12 @@ def editor(client, staff):
     """A client logged in as an editor."""
     assert login(client, EDITOR_EMAIL).status_code == 302
     return client
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No MAILER_* setting from the machine running the tests."""
+    for name in list(os.environ):
+        if name.startswith("MAILER_"):
+            monkeypatch.delenv(name)
+    return monkeypatch

@@ -13,15 +13,6 @@ from mailer.config import ConfigError, load_config
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def clean_env(monkeypatch):
-    """No MAILER_* setting from the machine running the tests."""
-    for name in list(os.environ):
-        if name.startswith("MAILER_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
-
-
 @pytest.mark.parametrize(("name", "value"), [
     ("MAILER_SMTP_URL", "http://mail.example.org"),
     ("MAILER_SMTP_URL", "smtp://mail.example.org?starttls=maybe"),

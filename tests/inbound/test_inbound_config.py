@@ -1,19 +1,10 @@
 """The inbound settings are checked at start like every MAILER_* setting."""
 from __future__ import annotations
 
-import os
 
 import pytest
 
 from mailer.config import ConfigError, load_config
-
-
-@pytest.fixture
-def clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("MAILER_"):
-            monkeypatch.delenv(name)
-    return monkeypatch
 
 
 @pytest.mark.parametrize(("name", "value"), [
