@@ -1,7 +1,7 @@
 """Demo events: the model organisation's past programme, plus a few upcoming ones.
 
-The facts (titles, dates, places, people) come from the organisation's public events page
-(../shared/seed/events-page.txt); the descriptions are our own words. Where the page gives no
+The facts (titles, dates, places, people) come from the organisation's public events page,
+as it stood when the demo was written; the descriptions are our own words. Where the page gives no
 date or time, the demo uses a plausible one, noted in a comment as "date not on the page".
 """
 from __future__ import annotations
