@@ -1,70 +1,17 @@
 """A member of staff in a real browser: event, mailing, preview, test send, schedule.
 
 Playwright drives Debian's Chromium against the app served on loopback; the test mail goes
-to a real SMTP server (aiosmtpd) started here. Screenshots go to test-artifacts/screenshots/.
+to a real SMTP server (aiosmtpd) started in tests/browser/conftest.py. Screenshots go to test-artifacts/screenshots/.
 """
 from __future__ import annotations
 
-import shutil
-import threading
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
 
 from mailer.extensions import db
-from mailer.models import Mailing, MailingStatus, StaffRole, StaffUser
+from mailer.models import Mailing, MailingStatus
 from mailer.models.types import utcnow
-from tests.services import IN_CI, REPO
-from tests.factories import create_subscribers
+from tests.browser.screens import shot
 from tests.helpers import parse_mail
-from tests.smtp_server import free_port, start_smtp_server
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = REPO / "test-artifacts" / "screenshots"
-
-
-@pytest.fixture
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api") if not IN_CI else __import__("playwright.sync_api").sync_api
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail("Chromium is required in CI (apt-get install chromium)", pytrace=False)
-        pytest.skip("Chromium is not installed")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run", "--disable-quic"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app):
-    """Serve the app on a free loopback port, with mail going to a real SMTP server."""
-    handler, controller = start_smtp_server()
-    port = free_port()
-    app.config.update(SMTP_URL=f"smtp://127.0.0.1:{controller.port}", BASE_URL=f"http://127.0.0.1:{port}",
-                      MESSAGE_ID_DOMAIN="127.0.0.1")
-    app.extensions.pop("mail_transport", None)
-    with app.app_context():
-        admin = StaffUser(email="ida@example.org", role=StaffRole.ADMIN)
-        admin.set_password("correct horse battery")
-        db.session.add(admin)
-        db.session.commit()
-        create_subscribers(3, "events-aarhus", language="da", prefix="aarhus")
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}", handler
-    server.shutdown()
-    controller.stop()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_staff_creates_event_drafts_previews_tests_and_schedules(app, browser, live_server):

@@ -1,0 +1,60 @@
+"""Shared browser fixtures: Debian's Chromium driven by Playwright, and the app on a loopback port.
+
+`browser` fails in CI when Chromium or Playwright is missing and skips elsewhere.
+`live_server` serves the app on a free port with mail going to a real SMTP server (aiosmtpd);
+it yields (base_url, smtp_handler) and creates an admin (ida@example.org / "correct horse battery")
+and three Danish subscribers of "events-aarhus". Screenshots: tests.browser.screens.shot.
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from mailer.extensions import db
+from mailer.models import StaffRole, StaffUser
+from tests.factories import create_subscribers
+from tests.services import IN_CI
+from tests.smtp_server import free_port, start_smtp_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api") if not IN_CI else __import__("playwright.sync_api").sync_api
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("Chromium is required in CI (apt-get install chromium)", pytrace=False)
+        pytest.skip("Chromium is not installed")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the app on a free loopback port, with mail going to a real SMTP server."""
+    handler, controller = start_smtp_server()
+    port = free_port()
+    app.config.update(SMTP_URL=f"smtp://127.0.0.1:{controller.port}", BASE_URL=f"http://127.0.0.1:{port}",
+                      MESSAGE_ID_DOMAIN="127.0.0.1")
+    app.extensions.pop("mail_transport", None)
+    with app.app_context():
+        admin = StaffUser(email="ida@example.org", role=StaffRole.ADMIN)
+        admin.set_password("correct horse battery")
+        db.session.add(admin)
+        db.session.commit()
+        create_subscribers(3, "events-aarhus", language="da", prefix="aarhus")
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}", handler
+    server.shutdown()
+    controller.stop()
