@@ -10,7 +10,7 @@ from datetime import timedelta
 from mailer.extensions import db
 from mailer.models import Mailing, MailingStatus
 from mailer.models.types import utcnow
-from tests.browser.screens import shot
+from tests.browser.screens import SHOTS, shot
 from tests.helpers import parse_mail
 
 
