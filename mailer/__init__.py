@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.team_views import bp as staff_team_bp
     from mailer.staff.login_views import bp as staff_bp
     from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
+    from mailer.public import click_views  # noqa: F401 - adds /l/<token> to the public blueprint
     from mailer.health import bp as health_bp
     from mailer.webhooks import bp as webhooks_bp
 

@@ -15,7 +15,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from mailer.mailings import drafts, preview, queries, scheduling, templates_store
-from mailer.subscribers.lifecycle import all_topics
+from mailer.subscribers.lifecycle import active_topics
 from mailer.events import reminders
 from mailer.clock import DateOutOfRange, NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.models import Mailing, MailingKind, MailingStatus, StaffRole
@@ -53,7 +53,7 @@ def _language() -> str:
 
 def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
     language = _language()
-    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in all_topics()]
+    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in active_topics()]
     form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
                              SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
     events = queries.events_to_offer(mailing.event if mailing is not None else None)
