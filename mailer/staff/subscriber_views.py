@@ -16,7 +16,8 @@ from mailer.extensions import csrf, db
 from mailer.models import ConsentChannel, StaffRole, Subscriber
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
-from mailer.staff.labels import ledger_labels, subscriber_status_labels
+from mailer.reports.mailing_results import received_by
+from mailer.staff.labels import delivery_status_labels, ledger_labels, subscriber_status_labels
 from mailer.staff.login_views import LogoutForm
 from mailer.subscribers import admin, csv_export, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.consent import Origin
@@ -105,6 +106,7 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
         subscriber=subscriber,
         topics_by_id={t.id: t for t in all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
+        received=received_by(subscriber.id), delivery_labels=delivery_status_labels(),
         status_labels=subscriber_status_labels(), ledger_labels=ledger_labels(),
         frequency_labels=preferences.frequency_labels(), pause_end_date=preferences.pause_end_date(subscriber),
         action_form=ActionForm(),
