@@ -30,7 +30,7 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/mailer_dashboard_bench"
 _LEDGER = """
 INSERT INTO consent_event (subscriber_id, topic_id, action, channel, consent_version, topic_name, created_at)
 SELECT s.id, %(topic_id)s, a.action, 'form', '2026-11-1', 'Nyhedsbrev',
-       now() - make_interval(secs => (s.id * 7919 %% (365 * 86400))) + a.later
+       now() - make_interval(secs => (s.id::bigint * 7919 %% (365 * 86400))) + a.later
 FROM subscriber s
 CROSS JOIN (VALUES ('signup', interval '0'), ('confirm', interval '2 hours')) AS a(action, later)
 """
@@ -38,7 +38,7 @@ _LEAVERS = """
 INSERT INTO consent_event (subscriber_id, topic_id, action, channel, topic_name, mailing_id, created_at)
 SELECT s.id, %(topic_id)s, 'unsubscribe', CASE WHEN s.id %% 100 = 0 THEN 'bounce' ELSE 'one-click' END,
        'Nyhedsbrev', CASE WHEN s.id %% 100 = 0 THEN NULL ELSE 1 + s.id %% %(mailings)s END,
-       now() - make_interval(secs => (s.id * 104729 %% (300 * 86400)))
+       now() - make_interval(secs => (s.id::bigint * 104729 %% (300 * 86400)))
 FROM subscriber s WHERE s.id %% 20 = 0
 """
 _MAILINGS = """

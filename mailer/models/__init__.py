@@ -6,6 +6,7 @@ from mailer.models.bounce import BounceEvent, BounceKind
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
 from mailer.models.public_request import PublicRequest
 from mailer.models.link import MailingLink
+from mailer.models.report import SubscriberWeek
 from mailer.models.topic_change import TopicChange, TopicChangeAction
 from mailer.models.staff import LoginThrottle, StaffRole, StaffUser, TestSend
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
@@ -23,6 +24,7 @@ __all__ = [
     "EventType",
     "MailTemplate",
     "MailingLink",
+    "SubscriberWeek",
     "TopicChange",
     "TopicChangeAction",
     "PublicRequest",

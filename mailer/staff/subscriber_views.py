@@ -21,7 +21,7 @@ from mailer.staff.labels import delivery_status_labels, ledger_labels, subscribe
 from mailer.staff.login_views import LogoutForm
 from mailer.subscribers import admin, csv_export, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.consent import Origin
-from mailer.subscribers.lifecycle import all_topics, revoke_tokens
+from mailer.subscribers.lifecycle import active_topics, all_topics, revoke_tokens
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def import_csv():
     if request.method == "POST":
         request.max_content_length = IMPORT_MAX_BYTES
         csrf.protect()
-    topics = all_topics()
+    topics = active_topics()
     form = ImportForm()
     form.topics.choices = [(t.id, t.name(_language())) for t in topics]
     context = {"form": form, "logout_form": LogoutForm(), "max_megabytes": IMPORT_MAX_BYTES // (1024 * 1024)}

@@ -1,4 +1,5 @@
-"""topics archive and change record, consent ledger keeps topic text and mailing, per-link click counts
+"""topics archive and change record, consent ledger keeps topic text and mailing, per-link click counts,
+the weekly subscriber rollup of the dashboard
 
 Revision ID: 0011
 Revises: 0009
@@ -60,7 +61,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_mailing_link_mailing_id'), ['mailing_id'], unique=False)
 
 
+    op.create_table('subscriber_week',
+    sa.Column('week_start', sa.Date(), nullable=False),
+    sa.Column('topic_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('new', sa.Integer(), nullable=False),
+    sa.Column('confirmed', sa.Integer(), nullable=False),
+    sa.Column('unsubscribed', sa.Integer(), nullable=False),
+    sa.Column('bounced', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('week_start', 'topic_id', name=op.f('pk_subscriber_week'))
+    )
+
+
 def downgrade():
+    op.drop_table('subscriber_week')
     with op.batch_alter_table('mailing_link', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mailing_link_mailing_id'))
     op.drop_table('mailing_link')
