@@ -1,12 +1,13 @@
 """The weekly rollup of the consent ledger the dashboard reads (mailer/reports/growth.py)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Date
+from sqlalchemy import Date, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mailer.extensions import db
+from mailer.models.types import UTCDateTime
 
 ALL_TOPICS = 0  # topic_id of the row that counts people across every topic
 
@@ -24,3 +25,17 @@ class SubscriberWeek(db.Model):
     confirmed: Mapped[int] = mapped_column(default=0)
     unsubscribed: Mapped[int] = mapped_column(default=0)
     bounced: Mapped[int] = mapped_column(default=0)
+
+
+class MailingOutcomeCount(db.Model):
+    """A mailing's delivery outcomes as counted at `counted_at` (JSON {status: recipients}), for the dashboard.
+
+    Counting the ledger of ten mailings to a large list reads a million index entries; the
+    dashboard reads these rows instead and counts again when they are older than a few minutes
+    (mailer/reports/mailing_results.py). The results page always counts live.
+    """
+
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"), primary_key=True,
+                                            autoincrement=False)
+    outcomes: Mapped[str] = mapped_column(Text)
+    counted_at: Mapped[datetime] = mapped_column(UTCDateTime)

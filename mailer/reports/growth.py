@@ -149,14 +149,16 @@ def opt_ins(days: int = 30) -> OptIns:
     since = clock.utcnow() - timedelta(days=days)
     pending = db.session.scalar(select(func.count()).select_from(Subscriber)
                                 .where(Subscriber.status == SubscriberStatus.PENDING)) or 0
-    signup = ConsentEvent.__table__.alias("signup")
-    confirm = ConsentEvent.__table__.alias("confirm")
+    # One pass over the window's ledger rows (an index range on created_at), grouped per person.
+    per_person = (select(
+        func.min(ConsentEvent.created_at).filter(ConsentEvent.action == ConsentAction.SIGNUP).label("signed"),
+        func.max(ConsentEvent.created_at).filter(ConsentEvent.action == ConsentAction.CONFIRM).label("confirmed"))
+        .where(ConsentEvent.created_at >= since,
+               ConsentEvent.action.in_([ConsentAction.SIGNUP, ConsentAction.CONFIRM]))
+        .group_by(ConsentEvent.subscriber_id).subquery())
     row = db.session.execute(
-        select(func.count(signup.c.subscriber_id.distinct()), func.count(confirm.c.subscriber_id.distinct()))
-        .select_from(signup.outerjoin(confirm, and_(confirm.c.subscriber_id == signup.c.subscriber_id,
-                                                    confirm.c.action == ConsentAction.CONFIRM,
-                                                    confirm.c.created_at >= signup.c.created_at)))
-        .where(signup.c.action == ConsentAction.SIGNUP, signup.c.created_at >= since)).one()
+        select(func.count(), func.count().filter(per_person.c.confirmed >= per_person.c.signed))
+        .where(per_person.c.signed.is_not(None))).one()
     return OptIns(pending, row[0], row[1])
 
 

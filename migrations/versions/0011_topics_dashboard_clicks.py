@@ -71,8 +71,18 @@ def upgrade():
     sa.PrimaryKeyConstraint('week_start', 'topic_id', name=op.f('pk_subscriber_week'))
     )
 
+    op.create_table('mailing_outcome_count',
+    sa.Column('mailing_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('outcomes', sa.Text(), nullable=False),
+    sa.Column('counted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['mailing_id'], ['mailing.id'], name=op.f('fk_mailing_outcome_count_mailing_id_mailing'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('mailing_id', name=op.f('pk_mailing_outcome_count'))
+    )
+
 
 def downgrade():
+    op.drop_table('mailing_outcome_count')
     op.drop_table('subscriber_week')
     with op.batch_alter_table('mailing_link', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_mailing_link_mailing_id'))
