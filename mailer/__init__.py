@@ -72,4 +72,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_team_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
+
+    from mailer import api
+
+    api.init_app(app)
     return app
