@@ -59,10 +59,10 @@ def api_blueprint(name: str, path: str, description: str) -> Blueprint:
 
 
 def problems(blueprint: Blueprint, *codes: int) -> Callable:
-    """Document these problem answers (401 and 429 always) on an operation."""
+    """Document these problem answers on an operation; any may get 400, 401, 422 (bad query) and 429."""
 
     def decorator(view: Callable) -> Callable:
-        for code in sorted({401, 429, *codes}):
+        for code in sorted({400, 401, 422, 429, *codes}):
             view = blueprint.alt_response(code, response=f"Problem{code}")(view)
         return view
 

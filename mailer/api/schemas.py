@@ -5,7 +5,7 @@ name's length) are the web forms', checked by mailer/api/validation.py with the 
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mailer.languages import LANGUAGES
 from mailer.models import ConsentAction, ConsentChannel, Frequency, SubscriberStatus, SubscriptionStatus
@@ -47,7 +47,7 @@ class ConsentIn(Strict):
 
 
 class SubscriberCreate(Strict):
-    email = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    email = fields.String(required=True, validate=validate.Length(min=1, max=254), metadata={"format": "email"})
     name = fields.String(allow_none=True, validate=validate.Length(max=100))
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     topics = TopicIds(required=True, metadata={"description": "Topic ids (GET /api/v1/topics)"})
@@ -63,6 +63,11 @@ class SubscriberPatch(Strict):
     topics = TopicIds(metadata={"description": "The full list of topics wanted: new ones need confirming by "
                                                "mail, missing ones are left"})
     frequency = fields.String(validate=validate.OneOf(list(Frequency)))
+
+    @validates_schema
+    def _something(self, data: dict, **kwargs) -> None:
+        if not data:
+            raise ValidationError("Send at least one of name, language, topics, frequency.")
 
 
 class UnsubscribeIn(Strict):

@@ -165,7 +165,7 @@ class OneSubscriber(MethodView):
 
 @bp.route("/<int:subscriber_id>/unsubscribe")
 class Unsubscribe(MethodView):
-    @bp.arguments(UnsubscribeIn)
+    @bp.arguments(UnsubscribeIn, required=False)
     @bp.response(200, SubscriberOut)
     @problems(bp, 400, 403, 404, 422)
     def post(self, data: dict, subscriber_id: int):
