@@ -26,6 +26,18 @@ the `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` headers."""
 class MailerApi(Api):
     """flask-smorest's Api, leaving error pages to mailer/errors.py (which answers /api/ with problems)."""
 
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        """The error responses flask-smorest documents for its own use (304, default), as problem+json."""
+        for status in HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = {PROBLEM_TYPE: {"schema": "Problem"}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response("DEFAULT_ERROR", {
+            "description": "An error", "content": {PROBLEM_TYPE: {"schema": "Problem"}}}, lazy=True)
+
     def _register_error_handlers(self):
         pass
 
@@ -43,12 +55,12 @@ def configure(app) -> MailerApi:
                                                           "description": "An API key, mk_…"}}},
         "security": [{"bearerAuth": []}],
     })
-    api.spec.components.schema("Problem", schema=ProblemSchema)
     for code in DOCUMENTED_PROBLEMS:
         api.spec.components.response(f"Problem{code}", {
             "description": HTTPStatus(code).phrase,
             "content": {PROBLEM_TYPE: {"schema": "Problem"}},
         })
+    api.spec.components.schema("Problem", schema=ProblemSchema)
     return api
 
 

@@ -1,18 +1,13 @@
 """Serve the app on a loopback port with a real server, for tools that speak HTTP (Schemathesis)."""
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from werkzeug.serving import make_server
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.smtp_server import free_port
 
 
 @contextmanager
