@@ -21,7 +21,7 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 
-def test_schemathesis_finds_no_failure(app, database_url):
+def test_schemathesis_finds_no_failure(app, database_url, tmp_path):
     if not database_url.startswith("postgresql"):
         pytest.skip("the Schemathesis run is made on PostgreSQL")
     app.config.update(API_REQUESTS_PER_MINUTE=1_000_000, BASE_URL="http://127.0.0.1")
@@ -32,6 +32,6 @@ def test_schemathesis_finds_no_failure(app, database_url):
             [str(SCHEMATHESIS), "--no-color", "--config-file", str(CONFIG), "run", f"{base}/api/v1/openapi.json",
              "--header", f"Authorization: Bearer {secret}", "--max-examples", "10", "--seed", "1",
              "--request-timeout", "20"],
-            capture_output=True, text=True, timeout=600)
+            capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache stays out of the clone
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
     assert "Tested: " in run.stdout
