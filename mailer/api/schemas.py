@@ -8,7 +8,13 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mailer.languages import LANGUAGES
-from mailer.models import ConsentAction, ConsentChannel, Frequency, SubscriberStatus, SubscriptionStatus
+from mailer.models import (
+    ConsentAction,
+    ConsentChannel,
+    Frequency,
+    SubscriberStatus,
+    SubscriptionStatus,
+)
 
 MAX_PAGE = 100
 
@@ -20,8 +26,17 @@ class Strict(Schema):
         ordered = True
 
 
+class StrictInteger(fields.Integer):
+    """A JSON number that is a whole number; true and false are not numbers here."""
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
 def Id(**kwargs) -> fields.Integer:  # noqa: N802 - a field factory
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+    return StrictInteger(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
 
 
 def TopicIds(**kwargs) -> fields.List:  # noqa: N802

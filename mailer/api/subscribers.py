@@ -37,7 +37,7 @@ from mailer.subscribers.consent import Origin
 from mailer.tasks import queue
 from mailer.tasks.subscriber_mail import send_link_mail
 
-bp = api_blueprint("subscribers", "subscribers", "Subscribers, their preferences and their consent ledger")
+bp = api_blueprint("api_subscribers", "subscribers", "Subscribers, their preferences and their consent ledger")
 
 
 def _origin() -> Origin:
@@ -61,7 +61,7 @@ def _active_topics(subscriber: Subscriber) -> set[int]:
 
 
 def _location(subscriber: Subscriber) -> dict[str, str]:
-    return {"Location": url_for("subscribers.OneSubscriber", subscriber_id=subscriber.id)}
+    return {"Location": url_for("api_subscribers.OneSubscriber", subscriber_id=subscriber.id)}
 
 
 @bp.route("")

@@ -10,7 +10,7 @@ from mailer.extensions import db
 from mailer.models import Topic
 from mailer.subscribers import lifecycle
 
-bp = api_blueprint("topics", "topics", "Topics (lists) subscribers can choose")
+bp = api_blueprint("api_topics", "topics", "Topics (lists) subscribers can choose")
 
 
 def _topic(topic: Topic) -> dict:

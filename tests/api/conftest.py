@@ -39,3 +39,6 @@ class ApiClient:
 
     def delete(self, path, headers=None, **kw):
         return self.client.delete(path, headers=self._headers(headers), **kw)
+
+    def put(self, path, headers=None, **kw):
+        return self.client.put(path, headers=self._headers(headers), **kw)
