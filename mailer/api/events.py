@@ -27,12 +27,11 @@ bp = api_blueprint("api_events", "events", "Events: workshops, courses, panels; 
 
 
 def event_json(event: Event) -> dict:
-    language = event.language
     return {
         "id": event.id, "event_type": event.event_type, "status": event.status,
-        "title": bilingual.shown(event.title, language),
-        "description_markdown": bilingual.shown(event.description_markdown, language),
-        "venue": bilingual.shown(event.venue, language),
+        "title": bilingual.shown(event, "title"),
+        "description_markdown": bilingual.shown(event, "description_markdown"),
+        "venue": bilingual.shown(event, "venue"),
         "starts_at": event.starts_at, "ends_at": event.ends_at, "city": event.city, "is_online": event.is_online,
         "online_url": event.online_url, "image_url": event.image_url, "image_alt": event.image_alt,
         "image_credit": event.image_credit, "signup_url": event.signup_url,
@@ -43,11 +42,10 @@ def event_json(event: Event) -> dict:
 
 
 def _event_data(data: dict) -> EventData:
-    language = bilingual.language_of(data["title"])
     return EventData(
-        title=bilingual.stored(data["title"], language), language=language,
-        description_markdown=bilingual.stored(data.get("description_markdown"), language),
-        venue=bilingual.stored(data.get("venue"), language) or None,
+        **bilingual.stored(data["title"], "title"),
+        **bilingual.stored(data.get("description_markdown"), "description_markdown"),
+        **bilingual.stored(data.get("venue"), "venue", blank_is_none=True),
         starts_at=data["starts_at"], ends_at=data.get("ends_at"), event_type=data["event_type"],
         city=data.get("city"), is_online=data["is_online"], online_url=data.get("online_url"),
         image_url=data.get("image_url"), image_alt=data.get("image_alt"), image_credit=data.get("image_credit"),

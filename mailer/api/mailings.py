@@ -28,13 +28,12 @@ bp = api_blueprint("api_mailings", "mailings", "Mailings: draft, schedule, cance
 
 
 def mailing_json(mailing: Mailing) -> dict:
-    language = mailing.language
     return {
         "id": mailing.id, "kind": mailing.kind, "status": mailing.status,
-        "subject": bilingual.shown(mailing.subject, language),
-        "preheader": bilingual.shown(mailing.preheader, language),
-        "body_markdown": bilingual.shown(mailing.body_markdown, language),
-        "audience_language": language, "topics": [t.id for t in mailing.topics], "event_id": mailing.event_id,
+        "subject": bilingual.shown(mailing, "subject"),
+        "preheader": bilingual.shown(mailing, "preheader"),
+        "body_markdown": bilingual.shown(mailing, "body_markdown"),
+        "audience_language": mailing.audience_language, "topics": [t.id for t in mailing.topics], "event_id": mailing.event_id,
         "scheduled_at": mailing.scheduled_at, "started_at": mailing.started_at, "finished_at": mailing.finished_at,
         "created_at": mailing.created_at,
     }
@@ -70,12 +69,11 @@ class Mailings(MethodView):
     @problems(bp, 403, 409)
     def post(self, _headers: dict, data: dict):
         """Draft an announcement (it is not sent until it is scheduled)."""
-        language = data.get("audience_language")
         draft = drafts.DraftData(
-            subject=bilingual.stored(data["subject"], language),
-            preheader=bilingual.stored(data.get("preheader"), language),
-            body_markdown=bilingual.stored(data.get("body_markdown"), language),
-            language=language, topic_ids=list(data["topics"]), event_id=data.get("event_id"))
+            **bilingual.stored(data["subject"], "subject"), **bilingual.stored(data.get("preheader"), "preheader"),
+            **bilingual.stored(data.get("body_markdown"), "body_markdown"),
+            audience_language=data.get("audience_language"), topic_ids=list(data["topics"]),
+            event_id=data.get("event_id"))
         try:
             mailing = drafts.create_draft(draft)
         except drafts.DraftInvalid as invalid:
