@@ -158,3 +158,13 @@ def test_the_openapi_document_is_3_1_and_public(client):
     document = client.get("/api/v1/openapi.json").json
     assert document["openapi"].startswith("3.1")
     assert "/api/v1/subscribers" in document["paths"]
+
+
+def test_a_key_past_its_budget_gets_429_with_retry_after(app, api):
+    app.config["API_REQUESTS_PER_MINUTE"] = 2
+    assert [api.get("/api/v1/topics").status_code for _ in range(2)] == [200, 200]
+    refused = api.get("/api/v1/topics")
+    assert refused.status_code == 429 and refused.mimetype == "application/problem+json"
+    assert refused.headers["RateLimit-Remaining"] == "0" and int(refused.headers["Retry-After"]) > 0
+    other = ApiClient(app.test_client(), make_key(app, "read", name="another key"))
+    assert other.get("/api/v1/topics").status_code == 200
