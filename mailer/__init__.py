@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.sending_views import bp as staff_sending_bp
     from mailer.staff.subscriber_views import bp as staff_subscribers_bp
     from mailer.staff.team_views import bp as staff_team_bp
+    from mailer.staff.api_key_views import bp as staff_api_keys_bp
     from mailer.staff.login_views import bp as staff_bp
     from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
     from mailer.public import click_views  # noqa: F401 - adds /l/<token> to the public blueprint
@@ -78,6 +79,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_team_bp)
     app.register_blueprint(staff_topics_bp)
     app.register_blueprint(staff_results_bp)
+    app.register_blueprint(staff_api_keys_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
+
+    from mailer import api
+
+    api.init_app(app)
     return app

@@ -164,6 +164,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "TRUSTED_PROXIES": _setting("MAILER_TRUSTED_PROXIES", values.whole_number(0, 10), 0),
         "SIGNUP_LIMIT_PER_IP": "10 per minute;60 per hour",
         "SIGNUP_LIMIT_PER_ADDRESS": "5 per hour",
+        # Requests per minute for each API key (mailer/api/auth.py).
+        "API_REQUESTS_PER_MINUTE": _setting("MAILER_API_REQUESTS_PER_MINUTE", values.whole_number(1, 1_000_000), 300),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": base_url.startswith("https://"),

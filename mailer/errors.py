@@ -10,6 +10,8 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from mailer.api.problems import API_PREFIX, from_http_exception, problem
+
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +76,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if request.path.startswith(API_PREFIX):
+            return from_http_exception(error)
         if isinstance(error, RequestEntityTooLarge):
             # The body was refused unread: the error page (its layout builds forms) must not read it again.
             request.form = ImmutableMultiDict()
@@ -82,9 +86,13 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(UnicodeError)
     def unicode_error(error: UnicodeError):
+        if request.path.startswith(API_PREFIX):
+            return problem(400)
         return render_error(400)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         log.exception("unhandled error")
+        if request.path.startswith(API_PREFIX):
+            return problem(500)
         return render_error(500)

@@ -1,4 +1,5 @@
 """Database models."""
+from mailer.models.api_key import ApiAudit, ApiIdempotency, ApiKey, ApiScope
 from mailer.models.mailing import Mailing, MailingKind, MailingStatus, Delivery, DeliveryStatus
 from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
@@ -12,6 +13,10 @@ from mailer.models.staff import LoginThrottle, StaffRole, StaffUser, TestSend
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
 
 __all__ = [
+    "ApiAudit",
+    "ApiIdempotency",
+    "ApiKey",
+    "ApiScope",
     "Mailing",
     "MailingKind",
     "MailingStatus",

@@ -33,6 +33,7 @@ class ConsentChannel(StrEnum):
     BOUNCE = "bounce"
     MAILTO = "mailto"            # a mail to the List-Unsubscribe mailto: address
     IMPORT = "import"
+    API = "api"                  # a request to /api/v1 with an API key
     AUTOMATIC = "automatic"      # the service itself, e.g. when a pause runs out
 
 

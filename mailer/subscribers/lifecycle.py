@@ -165,12 +165,8 @@ def update_preferences(
 ) -> int | None:
     """Apply the manage page; return the subscriber id if an opt-in mail is now owed."""
     chosen = _checked_topic_ids(topic_ids)
-    if (name or None) != subscriber.name:
-        subscriber.name = name or None
-        record(subscriber, ConsentAction.NAME, origin)
-    if language != subscriber.language:
-        subscriber.language = language
-        record(subscriber, ConsentAction.LANGUAGE, origin, detail=language)
+    set_name(subscriber, name, origin)
+    set_language(subscriber, language, origin)
     was_confirmed = subscriber.status == SubscriberStatus.CONFIRMED
     active = subscriber.topic_ids(SubscriptionStatus.CONFIRMED) | subscriber.topic_ids(SubscriptionStatus.UNCONFIRMED)
     added = sorted(chosen - active)
@@ -191,6 +187,55 @@ def update_preferences(
         return None
     subscriber.link_requested_at = now
     return subscriber.id
+
+
+def set_name(subscriber: Subscriber, name: str | None, origin: Origin) -> bool:
+    """Change the name (blank: none); return False when it is unchanged."""
+    if (name or None) == subscriber.name:
+        return False
+    subscriber.name = name or None
+    record(subscriber, ConsentAction.NAME, origin)
+    return True
+
+
+def set_language(subscriber: Subscriber, language: str, origin: Origin) -> bool:
+    """Change the language of the subscriber's mails; return False when it is unchanged."""
+    if language == subscriber.language:
+        return False
+    subscriber.language = language
+    record(subscriber, ConsentAction.LANGUAGE, origin, detail=language)
+    return True
+
+
+def record_imported_consent(
+    *, email: str, name: str | None, language: str, topic_ids: Collection[int], frequency: str,
+    origin: Origin, source: str, obtained_at: datetime | None,
+) -> Subscriber:
+    """Record consent that another system obtained (a ticket shop's checkbox): confirmed, with its source.
+
+    Each topic gets a SIGNUP and a CONFIRM in the ledger whose detail names the source and when the
+    consent was given, so the proof is the other system's record. A confirmed subscriber keeps their
+    name, language and frequency, as with a signup.
+    """
+    chosen = _checked_topic_ids(topic_ids)
+    detail = f"consent from {source}" + (f" given {obtained_at.isoformat()}" if obtained_at else "")
+    subscriber = find_subscriber(email)
+    if subscriber is None:
+        subscriber = Subscriber(email=email, name=name or None, language=language, status=SubscriberStatus.PENDING,
+                                frequency=Frequency.ANNOUNCEMENTS)
+        db.session.add(subscriber)
+    if subscriber.status != SubscriberStatus.CONFIRMED:
+        set_frequency(subscriber, frequency, origin)
+    for topic_id in sorted(chosen - subscriber.topic_ids(SubscriptionStatus.CONFIRMED)):
+        _add_pending(subscriber, topic_id, origin, ConsentAction.SIGNUP)
+        subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
+        record(subscriber, ConsentAction.CONFIRM, origin, topic_id=topic_id, detail=detail[:300])
+    if subscriber.status != SubscriberStatus.CONFIRMED:
+        subscriber.status = SubscriberStatus.CONFIRMED
+        subscriber.confirmed_at = clock.utcnow()
+    db.session.flush()
+    log.info("subscriber %s: imported consent recorded via %s", subscriber.id, origin.channel)
+    return subscriber
 
 
 def revoke_tokens(subscriber: Subscriber, origin: Origin) -> None:
