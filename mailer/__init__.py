@@ -59,6 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.api_key_views import bp as staff_api_keys_bp
     from mailer.staff.login_views import bp as staff_bp
     from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
+    from mailer.public import click_views  # noqa: F401 - adds /l/<token> to the public blueprint
+    from mailer.staff import dashboard_views  # noqa: F401 - adds the dashboard (/staff/) to the staff blueprint
+    from mailer.staff.topic_views import bp as staff_topics_bp
+    from mailer.staff.results_views import bp as staff_results_bp
     from mailer.health import bp as health_bp
     from mailer.webhooks import bp as webhooks_bp
 
@@ -73,6 +77,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_sending_bp)
     app.register_blueprint(staff_subscribers_bp)
     app.register_blueprint(staff_team_bp)
+    app.register_blueprint(staff_topics_bp)
+    app.register_blueprint(staff_results_bp)
     app.register_blueprint(staff_api_keys_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)

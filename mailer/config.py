@@ -148,6 +148,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "SMTP_HELO": _setting("MAILER_SMTP_HELO", values.hostname, None),
         # VERP: list mails go out with the envelope sender <BOUNCE_LOCALPART>+<signed reference>@<sender's domain>.
         "VERP": _setting("MAILER_VERP", values.on_off, True),
+        # Links in mailings go through /l/<token> and are counted per link (never per person).
+        "LINK_COUNTING": _setting("MAILER_LINK_COUNTING", values.on_off, True),
         "BOUNCE_LOCALPART": _setting("MAILER_BOUNCE_LOCALPART", values.local_part, "bounces"),
         "CONFIRM_TOKEN_MAX_AGE": _setting("MAILER_CONFIRM_MAX_AGE", values.whole_number(60, 366 * 24 * 3600),
                                           7 * 24 * 3600),

@@ -22,6 +22,7 @@ from werkzeug.routing import BuildError
 
 from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
 from mailer.composing.event_facts import event_facts
+from mailer.composing.counted_links import CountedLinks
 from mailer.composing.links import PersonalLinks
 from mailer.composing.markdown import markdown_to_safe_html
 from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
@@ -77,10 +78,12 @@ class CompiledMailing:
 
     With `web_version=True` it renders the public archive copy: no personal links, a
     "subscribe" link in place of unsubscribe / manage. With `preview=True` (staff previews)
-    the personal links are inert: they open nothing (PersonalLinks).
+    the personal links are inert: they open nothing (PersonalLinks). With `count_clicks=True`
+    (the sending engine, when MAILER_LINK_COUNTING is on) the body's links go through /l/<token>.
     """
 
-    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False, preview: bool = False) -> None:
+    def __init__(self, mailing: Mailing, language: str, *, web_version: bool = False, preview: bool = False,
+                 count_clicks: bool = False) -> None:
         self.topic_ids = tuple(sorted(t.id for t in mailing.topics))
         self.language = language
         self.web_version = web_version
@@ -105,9 +108,12 @@ class CompiledMailing:
             event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
             event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
             body = mailing.body_for(language)
-            html_context = {**context, "body_html": Markup(markdown_to_safe_html(body)),
-                            "event_card_html": Markup(event_html)}
-            text_context = {**context, "body_text": body, "event_card_text": event_text}
+            body_html, body_text = markdown_to_safe_html(body), body
+            if count_clicks and mailing.id:
+                counted = CountedLinks(mailing.id, body_html, body_text)
+                body_html, body_text = counted.rewrite_html(body_html), counted.rewrite_text(body_text)
+            html_context = {**context, "body_html": Markup(body_html), "event_card_html": Markup(event_html)}
+            text_context = {**context, "body_text": body_text, "event_card_text": event_text}
             if template is not None:
                 html, text = self._render_custom(template, html_context, text_context)
             else:
@@ -117,7 +123,7 @@ class CompiledMailing:
         self._html = RenderedParts(inline_css(html), FIELDS, nonce)
         self._text = RenderedParts(text, FIELDS, nonce)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, language, mailing.kind),) if event is not None and not web_version else ()
-        self._links = PersonalLinks(self.topic_ids, inert=preview)
+        self._links = PersonalLinks(self.topic_ids, inert=preview, mailing_id=mailing.id)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod

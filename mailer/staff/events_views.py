@@ -21,7 +21,7 @@ from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, 
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import danish_time, flash_event_moved, flash_withdrawal
 from mailer.staff.login_views import LogoutForm
-from mailer.subscribers.lifecycle import all_topics
+from mailer.subscribers.lifecycle import active_topics
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -39,7 +39,7 @@ def events_context() -> dict[str, object]:
 
 def _topic_choices() -> list[SelectChoice]:
     language = str(get_locale())
-    return [SelectChoice(str(t.id), t.name(language)) for t in all_topics()]
+    return [SelectChoice(str(t.id), t.name(language)) for t in active_topics()]
 
 
 def _event_or_404(event_id: int) -> Event:

@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mailer.mailings import drafts, preview, queries, scheduling, templates_store
 from mailer.mailings.versions import version_columns
-from mailer.subscribers.lifecycle import all_topics
+from mailer.subscribers.lifecycle import active_topics
 from mailer.events import reminders
 from mailer.clock import DateOutOfRange, NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.models import Mailing, MailingKind, MailingStatus, StaffRole
@@ -54,7 +54,7 @@ def _language() -> str:
 
 def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
     language = _language()
-    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in all_topics()]
+    form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in active_topics()]
     form.audience_language.choices = [SelectChoice(None, gettext("Everyone, each in their own language")),
                                       SelectChoice("da", gettext("Only readers who chose Danish")),
                                       SelectChoice("en", gettext("Only readers who chose English"))]
