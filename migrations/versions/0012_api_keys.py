@@ -1,7 +1,7 @@
 """api_key, api_audit, api_idempotency: keys for /api/v1, the audit of their writes, idempotent POSTs
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-30 11:05:00
 
 """
