@@ -47,9 +47,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
 
     from mailer.public.archive_views import bp as archive_bp
+    from mailer.public.embed_views import bp as embed_bp
     from mailer.public.events_views import bp as events_bp
     from mailer.public.views import bp as public_bp
     from mailer.staff.mailing_views import bp as staff_mailings_bp
+    from mailer.staff.embed_views import bp as staff_embed_bp
     from mailer.staff.events_views import bp as staff_events_bp
     from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
@@ -62,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(embed_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_events_bp)
@@ -70,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_sending_bp)
     app.register_blueprint(staff_subscribers_bp)
     app.register_blueprint(staff_team_bp)
+    app.register_blueprint(staff_embed_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     return app
