@@ -45,6 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security_headers.init_app(app)
     cli.init_app(app)
     celery_init_app(app)
+    from mailer.tasks.outbound_webhooks import queue_after_commit
+
+    queue_after_commit(app)
 
     from mailer.public.archive_views import bp as archive_bp
     from mailer.public.embed_views import bp as embed_bp
@@ -57,6 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.sending_views import bp as staff_sending_bp
     from mailer.staff.subscriber_views import bp as staff_subscribers_bp
     from mailer.staff.team_views import bp as staff_team_bp
+    from mailer.staff.webhook_views import bp as staff_webhooks_bp
     from mailer.staff.login_views import bp as staff_bp
     from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
     from mailer.health import bp as health_bp
@@ -74,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_subscribers_bp)
     app.register_blueprint(staff_team_bp)
     app.register_blueprint(staff_embed_bp)
+    app.register_blueprint(staff_webhooks_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     return app

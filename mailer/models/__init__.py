@@ -4,6 +4,13 @@ from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.bounce import BounceEvent, BounceKind
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from mailer.models.outbound_webhook import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from mailer.models.public_request import PublicRequest
 from mailer.models.staff import LoginThrottle, StaffRole, StaffUser, TestSend
 from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Subscription, SubscriptionStatus, Topic
@@ -36,4 +43,9 @@ __all__ = [
     "Subscription",
     "SubscriptionStatus",
     "Topic",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -56,7 +56,8 @@ def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admi
     assert accepted == []
 
 
-ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates", "staff_embed"}
+ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates", "staff_embed",
+                         "staff_webhooks"}
 ADMIN_ONLY_ENDPOINTS = {
     "staff_mailings.schedule", "staff_mailings.send_now", "staff_mailings.unschedule",
     "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",
