@@ -46,7 +46,10 @@ def _allowed_origin() -> str:
 
 @bp.after_request
 def cors_headers(response: Response) -> Response:
-    """Let allowed sites read our answers (the limits' 429 too); say nothing to any other site."""
+    """Let allowed sites read our answers (the limits' 429 too); say nothing to any other site.
+
+    Flask answers a CORS preflight (OPTIONS) by itself; this adds the headers to it, for allowed sites only.
+    """
     origin = request_origin()
     if origin in current_app.config["EMBED_ORIGINS"]:
         response.headers["Access-Control-Allow-Origin"] = origin
@@ -61,13 +64,6 @@ def cors_headers(response: Response) -> Response:
 def token():
     """A fresh form token for the page that is loading the form."""
     return jsonify(token=embed_tokens.issue(_allowed_origin()))
-
-
-@bp.route("/subscribe", methods=["OPTIONS"])
-def preflight():
-    """Answer a CORS preflight (the script sends none, but a site's own code might)."""
-    _allowed_origin()
-    return Response(status=204)
 
 
 def _wants_json() -> bool:

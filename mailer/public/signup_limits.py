@@ -6,6 +6,7 @@ counters (a shared scope), so a second way in does not double anybody's allowanc
 from __future__ import annotations
 
 from flask import current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from mailer.extensions import limiter
 from mailer.subscribers.addresses import address_key
@@ -13,7 +14,11 @@ from mailer.subscribers.addresses import address_key
 
 def address_limit_key() -> str:
     """Rate-limit key for one mailbox, however it is written (case, full-width forms, Unicode domain)."""
-    return "address:" + address_key((request.form.get("email") or "")[:1000])[:254]
+    try:
+        email = request.form.get("email") or ""
+    except RequestEntityTooLarge:
+        return "address:"  # the view answers 413 before anything is stored; no traceback in the log
+    return "address:" + address_key(email[:1000])[:254]
 
 
 def ip_limit() -> str:
