@@ -45,18 +45,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     security_headers.init_app(app)
     cli.init_app(app)
     celery_init_app(app)
+    from mailer.tasks.outbound_webhooks import queue_after_commit
+
+    queue_after_commit(app)
 
     from mailer.public.archive_views import bp as archive_bp
+    from mailer.public.embed_views import bp as embed_bp
     from mailer.public.events_views import bp as events_bp
     from mailer.public.views import bp as public_bp
     from mailer.staff.mailing_views import bp as staff_mailings_bp
     from mailer.staff.version_preview import bp as staff_version_preview_bp
+    from mailer.staff.embed_views import bp as staff_embed_bp
     from mailer.staff.events_views import bp as staff_events_bp
     from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
     from mailer.staff.subscriber_views import bp as staff_subscribers_bp
     from mailer.staff.team_views import bp as staff_team_bp
     from mailer.staff.api_key_views import bp as staff_api_keys_bp
+    from mailer.staff.webhook_views import bp as staff_webhooks_bp
     from mailer.staff.login_views import bp as staff_bp
     from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
     from mailer.public import click_views  # noqa: F401 - adds /l/<token> to the public blueprint
@@ -68,6 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(embed_bp)
     app.register_blueprint(archive_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_events_bp)
@@ -80,6 +87,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_topics_bp)
     app.register_blueprint(staff_results_bp)
     app.register_blueprint(staff_api_keys_bp)
+    app.register_blueprint(staff_embed_bp)
+    app.register_blueprint(staff_webhooks_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
 

@@ -16,6 +16,11 @@ BEAT_SCHEDULE = {
         "task": "mailer.tasks.subscriber_mail.queue_waiting_public_requests",
         "schedule": timedelta(minutes=1),
     },
+    # Webhook deliveries are the outbox: any due one whose task was lost is queued again.
+    "queue-due-webhook-deliveries": {
+        "task": "mailer.tasks.outbound_webhooks.queue_due_webhook_deliveries",
+        "schedule": timedelta(minutes=1),
+    },
     "start-due-mailings": {
         "task": "mailer.tasks.sending.start_due_mailings",
         "schedule": timedelta(seconds=10),
@@ -61,7 +66,7 @@ def celery_init_app(app: Flask) -> Celery:
     }}
     celery_app.conf.beat_schedule = BEAT_SCHEDULE
     celery_app.conf.include = ["mailer.tasks.subscriber_mail", "mailer.tasks.sending", "mailer.tasks.imports",
-                              "mailer.tasks.digests"]
+                              "mailer.tasks.digests", "mailer.tasks.outbound_webhooks"]
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

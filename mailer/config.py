@@ -209,6 +209,18 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         **_task_time_limits(),
         # Any non-blank value is a usable HMAC key.
         "BOUNCE_WEBHOOK_SECRET": os.environ.get("MAILER_BOUNCE_WEBHOOK_SECRET") or None,
+        # The embeddable signup form (mailer/public/embed_views.py): the sites that may show it; none: it is off.
+        "EMBED_ORIGINS": _setting("MAILER_EMBED_ORIGINS", values.web_origins, frozenset()),
+        # Seconds a form token fetched by the embedded form stays valid.
+        "EMBED_TOKEN_MAX_AGE": 24 * 3600,
+        # Outgoing webhooks (mailer/outbound_webhooks): private, loopback and link-local targets only when allowed;
+        # an endpoint is disabled after this many failed tries in a row; the first retry waits
+        # WEBHOOK_RETRY_SECONDS, doubling up to WEBHOOK_RETRY_MAX_SECONDS.
+        "WEBHOOK_ALLOW_PRIVATE": _setting("MAILER_WEBHOOK_ALLOW_PRIVATE", values.boolean, False),
+        "WEBHOOK_DISABLE_AFTER": _setting("MAILER_WEBHOOK_DISABLE_AFTER", values.whole_number(1, 100), 10),
+        "WEBHOOK_RETRY_SECONDS": 30.0,
+        "WEBHOOK_RETRY_MAX_SECONDS": 3600.0,
+        "WEBHOOK_TIMEOUT_SECONDS": 10.0,
     }
     config.update(overrides or {})
     # The organisation's name in pages and mails: the display name of MAILER_FROM, else its address.

@@ -179,3 +179,41 @@ def imap_url(text: str) -> str:
             or parts.password is None:
         raise ValueError("must be imaps://user:password@host/folder or imap://user:password@host/folder")
     return text
+
+
+def web_origin(text: str) -> str:
+    """One web origin, scheme://host[:port], lower case and without a default port (RFC 6454)."""
+    _no_controls(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password):
+        raise ValueError("must be origins like https://www.example.org (scheme, host and an optional port; "
+                         "no path), separated by commas")
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    default_port = {"http": 80, "https": 443}[scheme]
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default_port else "")
+
+
+def web_origins(text: str) -> frozenset[str]:
+    """A comma-separated list of web origins (see web_origin); at least one."""
+    found = frozenset(web_origin(item.strip()) for item in text.split(",") if item.strip())
+    if not found:
+        raise ValueError("must list at least one origin like https://www.example.org")
+    return found
+
+
+def origin_of(url: str | None) -> str | None:
+    """The normalised origin of an Origin header or a URL (compared with MAILER_EMBED_ORIGINS); None if none."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        return web_origin(f"{parts.scheme}://{parts.netloc}")
+    except ValueError:
+        return None

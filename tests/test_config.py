@@ -68,6 +68,13 @@ REPO = Path(__file__).resolve().parents[1]
     ("MAILER_TRUSTED_PROXIES", "-1"),
     ("MAILER_TRUSTED_PROXIES", "yes"),
     ("MAILER_TRUSTED_PROXIES", "11"),
+    ("MAILER_EMBED_ORIGINS", "www.example.org"),
+    ("MAILER_EMBED_ORIGINS", "https://www.example.org/signup"),
+    ("MAILER_EMBED_ORIGINS", "ftp://example.org"),
+    ("MAILER_EMBED_ORIGINS", "https://example.org, *"),
+    ("MAILER_EMBED_ORIGINS", " , "),
+    ("MAILER_WEBHOOK_ALLOW_PRIVATE", "maybe"),
+    ("MAILER_WEBHOOK_DISABLE_AFTER", "0"),
 ])
 def test_a_bad_value_raises_a_config_error_naming_the_variable(clean_env, tmp_path, name, value):
     clean_env.setenv(name, value)
@@ -193,6 +200,10 @@ def test_an_ed25519_key_adds_a_second_signature(clean_env, tmp_path):
     ("MAILER_VERP", "On", "VERP", True),
     ("MAILER_TRUSTED_PROXIES", "1", "TRUSTED_PROXIES", 1),
     ("MAILER_TRUSTED_PROXIES", "0", "TRUSTED_PROXIES", 0),
+    ("MAILER_EMBED_ORIGINS", "https://WWW.Example.org:443/, http://127.0.0.2:8080", "EMBED_ORIGINS",
+     frozenset({"https://www.example.org", "http://127.0.0.2:8080"})),
+    ("MAILER_WEBHOOK_ALLOW_PRIVATE", "yes", "WEBHOOK_ALLOW_PRIVATE", True),
+    ("MAILER_WEBHOOK_DISABLE_AFTER", "3", "WEBHOOK_DISABLE_AFTER", 3),
 ])
 def test_good_values_are_parsed(clean_env, tmp_path, name, value, key, parsed):
     clean_env.setenv(name, value)
@@ -208,6 +219,7 @@ def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
     assert (config["VERP"], config["BOUNCE_LOCALPART"]) == (True, "bounces")
     assert config["TRUSTED_PROXIES"] == 0
+    assert (config["EMBED_ORIGINS"], config["WEBHOOK_ALLOW_PRIVATE"]) == (frozenset(), False)
 
 
 def test_message_ids_and_the_ehlo_name_use_the_senders_domain_not_the_base_urls_host(clean_env, tmp_path):

@@ -12,6 +12,7 @@ from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus
 from mailer.models.mailing import CANCELLABLE, EDITABLE, GOING_OUT, PAUSABLE, RESUMABLE
 from mailer import clock
+from mailer.outbound_webhooks import events as webhook_events
 from mailer.sending import deliveries
 from mailer.sending.snapshot import snapshot_audience
 
@@ -233,8 +234,11 @@ def finish_if_done(mailing_id: int) -> bool:
     """Mark sent only when the whole audience is in the ledger and no row is pending, claimed or retrying."""
     if not audience_complete(mailing_id) or deliveries.has_open_rows(mailing_id):
         return False
-    return _transition(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.SENT,
-                       finished_at=clock.utcnow())
+    finished = _move(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.SENT, finished_at=clock.utcnow())
+    if finished:
+        webhook_events.mailing_sent(mailing_id)  # in the same transaction: queued only once it commits
+    db.session.commit()
+    return finished
 
 
 def sending_mailing_ids() -> list[int]:

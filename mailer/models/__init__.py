@@ -5,6 +5,13 @@ from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.bounce import BounceEvent, BounceKind
 from mailer.models.consent import ConsentAction, ConsentChannel, ConsentEvent
+from mailer.models.outbound_webhook import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from mailer.models.public_request import PublicRequest
 from mailer.models.link import MailingLink
 from mailer.models.report import MailingOutcomeCount, SubscriberWeek
@@ -49,4 +56,9 @@ __all__ = [
     "Subscription",
     "SubscriptionStatus",
     "Topic",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

@@ -27,6 +27,7 @@ class ConsentAction(StrEnum):
 
 class ConsentChannel(StrEnum):
     FORM = "form"
+    EMBED = "embed"              # the signup form embedded in the organisation's own site
     LINK = "link"
     ONE_CLICK = "one-click"
     STAFF = "staff"

@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mailer.extensions import csrf, db, limiter
 from mailer.models import ConsentChannel, Subscriber, SubscriptionStatus
+from mailer.public import signup_limits
 from mailer.public.forms import (
     KEEP_PAUSE,
     NO_PAUSE,
@@ -24,7 +25,6 @@ from mailer.public.forms import (
     submitted_too_fast,
 )
 from mailer.subscribers import lifecycle, preferences, public_requests
-from mailer.subscribers.addresses import address_key
 from mailer.subscribers.consent import Origin
 from mailer.tasks import queue
 from mailer.tasks.subscriber_mail import handle_public_request, send_link_mail, send_welcome_mail
@@ -45,19 +45,6 @@ def _origin(channel: ConsentChannel, mailing_id: int | None = None) -> Origin:
 def _mail_interval() -> timedelta:
     """The least time between two confirm or new-link mails to one address."""
     return timedelta(seconds=current_app.config["OPT_IN_MAIL_INTERVAL"])
-
-
-def _address_key() -> str:
-    """Rate-limit key for one mailbox, however it is written (case, full-width forms, Unicode domain)."""
-    return "address:" + address_key((request.form.get("email") or "")[:1000])[:254]
-
-
-def _ip_limit() -> str:
-    return current_app.config["SIGNUP_LIMIT_PER_IP"]
-
-
-def _address_limit() -> str:
-    return current_app.config["SIGNUP_LIMIT_PER_ADDRESS"]
 
 
 def _topic_choices() -> list[SelectChoice]:
@@ -86,8 +73,8 @@ def index():
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"])
-@limiter.limit(_address_limit, key_func=_address_key, methods=["POST"])
+@signup_limits.per_ip
+@signup_limits.per_address
 def subscribe():
     """Show the signup form; on POST record the signup and queue the opt-in mail."""
     form = SubscribeForm()
@@ -121,8 +108,8 @@ def check_inbox():
 
 
 @bp.post("/new-link")
-@limiter.limit(_ip_limit)
-@limiter.limit(_address_limit, key_func=_address_key)
+@limiter.limit(signup_limits.ip_limit)
+@limiter.limit(signup_limits.address_limit, key_func=signup_limits.address_limit_key)
 def new_link():
     """Mail a fresh confirm or manage link; answer the same whether the address is known."""
     form = NewLinkForm()

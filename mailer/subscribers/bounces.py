@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from mailer.models import ConsentAction, ConsentChannel, Subscriber, SubscriberStatus
+from mailer.models import ConsentAction, ConsentChannel, Subscriber, SubscriberStatus, WebhookEvent
+from mailer.outbound_webhooks import events as webhook_events
 from mailer.subscribers.consent import Origin, record
 from mailer.subscribers.lifecycle import find_subscriber, unsubscribe
 
@@ -31,6 +32,7 @@ def record_hard_bounce(subscriber: Subscriber, reason: str) -> bool:
     subscriber.status = SubscriberStatus.BOUNCED
     record(subscriber, ConsentAction.BOUNCED, Origin(ConsentChannel.BOUNCE), detail=_detail(reason))
     log.info("subscriber %s hard-bounced", subscriber.id)
+    webhook_events.subscriber_event(WebhookEvent.SUBSCRIBER_BOUNCED, subscriber, reason=_detail(reason))
     return True
 
 

@@ -16,9 +16,11 @@ from mailer.models import (
     Subscription,
     SubscriptionStatus,
     Topic,
+    WebhookEvent,
 )
 from mailer.models.subscriber import new_token_secret
 from mailer import clock
+from mailer.outbound_webhooks import events as webhook_events
 from mailer.subscribers.consent import CONSENT_VERSION, Origin, record
 from mailer.subscribers.preferences import set_frequency
 
@@ -131,6 +133,8 @@ def confirm_subscription(subscriber: Subscriber, origin: Origin) -> bool:
     subscriber.status = SubscriberStatus.CONFIRMED
     subscriber.confirmed_at = clock.utcnow()
     log.info("subscriber %s confirmed %s topics", subscriber.id, len(pending))
+    webhook_events.subscriber_event(WebhookEvent.SUBSCRIBER_CONFIRMED, subscriber,
+                                    confirmed_topics=[s.topic_id for s in pending])
     return True
 
 
@@ -141,6 +145,8 @@ def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[in
     `detail` goes into every consent row written (why, e.g. the complaint), so the ledger says it.
     """
     changed = 0
+    was = subscriber.status
+    left: list[int] = []
     for subscription in subscriber.subscriptions:
         if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
             continue
@@ -148,6 +154,7 @@ def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[in
             continue
         subscription.status = SubscriptionStatus.UNSUBSCRIBED
         record(subscriber, ConsentAction.UNSUBSCRIBE, origin, topic_id=subscription.topic_id, detail=detail)
+        left.append(subscription.topic_id)
         changed += 1
     if not any(s.status != SubscriptionStatus.UNSUBSCRIBED for s in subscriber.subscriptions):
         if subscriber.status != SubscriberStatus.UNSUBSCRIBED:
@@ -156,6 +163,9 @@ def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[in
                 record(subscriber, ConsentAction.UNSUBSCRIBE, origin, detail=detail)
     if changed:
         log.info("subscriber %s left %s topics via %s", subscriber.id, changed, origin.channel)
+    if changed or subscriber.status != was:
+        webhook_events.subscriber_event(WebhookEvent.SUBSCRIBER_UNSUBSCRIBED, subscriber, left_topics=left,
+                                        channel=str(origin.channel))
     return changed
 
 

@@ -25,10 +25,13 @@ NEW_LINK = "new_link"
 
 
 def store_signup(*, email: str, name: str | None, language: str, topic_ids: list[int], frequency: str,
-                 ip: str | None, user_agent: str | None) -> int:
-    """Keep a signup from the form until it is handled; return its id. The caller commits."""
+                 ip: str | None, user_agent: str | None, channel: ConsentChannel = ConsentChannel.FORM) -> int:
+    """Keep a signup from a form until it is handled; return its id. The caller commits.
+
+    `channel` is the ledger's word for the form: our own (form) or the one embedded in another site (embed).
+    """
     return _store(SIGNUP, {"email": email, "name": name, "language": language, "topic_ids": topic_ids,
-                           "frequency": frequency, "ip": ip, "user_agent": user_agent})
+                           "frequency": frequency, "ip": ip, "user_agent": user_agent, "channel": str(channel)})
 
 
 def store_new_link(email: str) -> int:
@@ -61,7 +64,8 @@ def handle(request_id: int, mail_interval: timedelta) -> int | None:
         return lifecycle.request_subscription(
             email=data["email"], name=data["name"], language=data["language"], topic_ids=data["topic_ids"],
             frequency=data["frequency"], mail_interval=mail_interval,
-            origin=Origin(ConsentChannel.FORM, ip=data["ip"], user_agent=data["user_agent"]),
+            origin=Origin(ConsentChannel(data.get("channel", ConsentChannel.FORM)), ip=data["ip"],
+                          user_agent=data["user_agent"]),
         )
     except lifecycle.UnknownTopic:
         log.info("signup request %s dropped: a chosen topic stopped being public", request_id)

@@ -58,3 +58,36 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}", handler
     server.shutdown()
     controller.stop()
+
+
+@pytest.fixture
+def other_site():
+    """Serve pages from another origin (a second loopback port), as the organisation's own website would.
+
+    Call it with {path: html}; it returns the origin, e.g. http://127.0.0.1:41234. Each call is a new site.
+    """
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers = []
+
+    def serve(pages: dict[str, str]) -> str:
+        class Site(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the name http.server calls
+                body = pages.get(self.path.split("?", 1)[0])
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write((body or "not here").encode())
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", free_port()), Site)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

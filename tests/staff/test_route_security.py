@@ -6,7 +6,7 @@ from werkzeug.routing import IntegerConverter
 from tests.helpers import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.
-PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health"}
+PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health", "embed"}  # embed: origin and form token instead
 PUBLIC_ENDPOINTS = {"static", "staff.login", "webhooks.bounces",  # the webhook is HMAC-signed instead
                     "api-docs.openapi_json"}  # the API description; the API itself needs a bearer key
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -59,7 +59,8 @@ def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admi
     assert accepted == []
 
 
-ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates"}
+ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates", "staff_embed",
+                         "staff_webhooks"}
 ADMIN_ONLY_ENDPOINTS = {
     "staff_mailings.schedule", "staff_mailings.send_now", "staff_mailings.unschedule",
     "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",

@@ -1,0 +1,82 @@
+"""Emit an event: one delivery row per endpoint that wants it, queued for sending after the commit.
+
+Each state change emits from the one domain function that makes it (lifecycle.confirm_subscription,
+lifecycle.unsubscribe, bounces.record_hard_bounce, mailings.states.finish_if_done), in the same
+transaction: a rolled-back change sends nothing, and a committed one is never lost (the rows are
+the outbox; a beat queues any whose task went missing).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mailer import clock
+from mailer.extensions import db
+from mailer.models import (
+    Delivery,
+    Mailing,
+    Subscriber,
+    SubscriptionStatus,
+    Topic,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+# Delivery ids emitted in this session's transaction; mailer/tasks/outbound_webhooks.py queues them after commit.
+TO_QUEUE = "outbound_webhook_delivery_ids"
+
+
+def emit(event: WebhookEvent, data: dict[str, Any]) -> list[int]:
+    """Record the event for every active endpoint subscribed to it; return the delivery ids."""
+    endpoints = [e for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+                 if str(event) in e.event_list()]
+    if not endpoints:
+        return []
+    now = clock.utcnow()
+    event_id = uuid.uuid4().hex
+    body = json.dumps({"id": event_id, "type": str(event), "created_at": now.isoformat(timespec="seconds"),
+                       "data": data}, ensure_ascii=False, separators=(",", ":"))
+    deliveries = [WebhookDelivery(endpoint_id=e.id, event=str(event), event_id=event_id, payload=body,
+                                  next_attempt_at=now) for e in endpoints]
+    db.session.add_all(deliveries)
+    db.session.flush()
+    ids = [d.id for d in deliveries]
+    db.session.info.setdefault(TO_QUEUE, []).extend(ids)
+    return ids
+
+
+def _topic_slugs(topic_ids: set[int]) -> list[str]:
+    if not topic_ids:
+        return []
+    return sorted(db.session.scalars(select(Topic.slug).where(Topic.id.in_(topic_ids))))
+
+
+def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
+    """What every subscriber event says about the subscriber: the opaque id, never the row id."""
+    return {"id": subscriber.public_id, "email": subscriber.email, "name": subscriber.name,
+            "language": subscriber.language, "status": str(subscriber.status),
+            "topics": _topic_slugs(subscriber.topic_ids(SubscriptionStatus.CONFIRMED))}
+
+
+def subscriber_event(event: WebhookEvent, subscriber: Subscriber, **extra: Any) -> list[int]:
+    """Emit a subscriber.* event; `extra` adds event-specific fields (topic ids become slugs)."""
+    data: dict[str, Any] = {"subscriber": subscriber_data(subscriber)}
+    for name, value in extra.items():
+        data[name] = _topic_slugs(set(value)) if name.endswith("topics") else value
+    return emit(event, data)
+
+
+def mailing_sent(mailing_id: int) -> list[int]:
+    """Emit mailing.sent for a mailing that has just gone out, with its delivery ledger counted by status."""
+    mailing = db.session.get(Mailing, mailing_id)
+    db.session.refresh(mailing)  # its status was moved by a bulk UPDATE
+    counts = dict(db.session.execute(select(Delivery.status, func.count()).where(Delivery.mailing_id == mailing_id)
+                                     .group_by(Delivery.status)).all())
+    return emit(WebhookEvent.MAILING_SENT, {"mailing": {
+        "id": mailing.id, "kind": str(mailing.kind), "subject": {"da": mailing.subject_for("da"), "en": mailing.subject_for("en")},
+        "finished_at": mailing.finished_at.isoformat(timespec="seconds") if mailing.finished_at else None,
+        "deliveries": {str(status): count for status, count in counts.items()}}})

@@ -1,0 +1,98 @@
+"""Each event is emitted where its change is made, in the same transaction, and only for endpoints that want it."""
+from __future__ import annotations
+
+import json
+
+from mailer.extensions import db
+from mailer.models import Subscriber, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from mailer.models.consent import ConsentChannel
+from mailer.subscribers import bounces, lifecycle
+from mailer.subscribers.consent import Origin
+from tests.factories import create_mailing, create_subscriber, create_subscribers
+from tests.helpers import send_in_process
+
+
+def emitted() -> list[dict]:
+    return [json.loads(p) for p in db.session.scalars(db.select(WebhookDelivery.payload).order_by(WebhookDelivery.id))]
+
+
+def listen(*events: str, active: bool = True) -> None:
+    """An endpoint as registered (the address check is tested in test_delivery.py)."""
+    db.session.add(WebhookEndpoint(url="https://crm.example.org/hooks", events=" ".join(events), secret="whsec_x",
+                                   active=active))
+    db.session.commit()
+
+
+def test_leaving_emits_subscriber_unsubscribed_with_the_topics_left_and_the_channel(app, run_tasks):
+    with app.app_context():
+        listen("subscriber.unsubscribed")
+        subscriber_id = create_subscriber("ida@example.org", "events-aarhus", "newsletter")
+        lifecycle.unsubscribe(db.session.get(Subscriber, subscriber_id), Origin(ConsentChannel.ONE_CLICK))
+        db.session.commit()
+        (event,) = emitted()
+        assert event["type"] == "subscriber.unsubscribed"
+        assert event["data"]["left_topics"] == ["events-aarhus", "newsletter"]
+        assert event["data"]["channel"] == "one-click"
+        assert event["data"]["subscriber"]["status"] == "unsubscribed"
+        # Leaving again changes nothing and emits nothing.
+        lifecycle.unsubscribe(db.session.get(Subscriber, subscriber_id), Origin(ConsentChannel.ONE_CLICK))
+        db.session.commit()
+        assert len(emitted()) == 1
+
+
+def test_a_hard_bounce_emits_subscriber_bounced_once(app):
+    with app.app_context():
+        listen("subscriber.bounced")
+        subscriber_id = create_subscriber("gone@example.org")
+        for _ in range(2):  # bounce reports are replayed
+            bounces.record_hard_bounce(db.session.get(Subscriber, subscriber_id), "550 5.1.1 no such user")
+            db.session.commit()
+        (event,) = emitted()
+        assert event["type"] == "subscriber.bounced" and event["data"]["reason"] == "550 5.1.1 no such user"
+        assert event["data"]["subscriber"]["email"] == "gone@example.org"
+
+
+def test_a_mailing_that_has_gone_out_emits_mailing_sent_with_its_ledger_counts(app):
+    with app.app_context():
+        listen("mailing.sent")
+        create_subscribers(3, "newsletter")
+        mailing_id = create_mailing("newsletter", subject="Nyt fra os")
+        from mailer.mailings import states
+
+        states.send_now(mailing_id)
+        db.session.commit()
+        send_in_process(mailing_id)
+        (event,) = emitted()
+        assert event["type"] == "mailing.sent"
+        assert event["data"]["mailing"]["id"] == mailing_id
+        assert event["data"]["mailing"]["subject"] == {"da": "Nyt fra os", "en": "Nyt fra os"}  # English falls back
+        assert event["data"]["mailing"]["deliveries"] == {"sent": 3}
+
+
+def test_only_active_endpoints_that_chose_the_event_get_it(app):
+    with app.app_context():
+        listen("subscriber.bounced")
+        listen("subscriber.confirmed", active=False)
+        create_subscriber("ida@example.org", status="pending")
+        subscriber = db.session.scalar(db.select(Subscriber))
+        lifecycle.confirm_subscription(subscriber, Origin(ConsentChannel.LINK))
+        db.session.commit()
+        assert emitted() == []
+
+
+def test_a_change_that_is_rolled_back_emits_and_queues_nothing(app, run_tasks):
+    with app.app_context():
+        listen("subscriber.confirmed")
+        create_subscriber("ida@example.org", status="pending")
+        subscriber = db.session.scalar(db.select(Subscriber))
+        lifecycle.confirm_subscription(subscriber, Origin(ConsentChannel.LINK))
+        db.session.rollback()
+        assert emitted() == []
+        assert run_tasks() == 0
+        # The next transaction that commits queues only its own deliveries.
+        subscriber = db.session.scalar(db.select(Subscriber))
+        lifecycle.confirm_subscription(subscriber, Origin(ConsentChannel.LINK))
+        db.session.commit()
+        assert len(emitted()) == 1
+        run_tasks()
+        assert db.session.scalar(db.select(db.func.count()).select_from(WebhookAttempt)) == 1  # one try, of it
