@@ -12,6 +12,7 @@ import nh3
 from flask import current_app, has_app_context
 from icalendar import Calendar
 from icalendar import Event as VEvent
+from icalendar import vCalAddress, vText
 from werkzeug.routing import BuildError
 
 from mailer.models import Event, EventStatus
@@ -54,6 +55,21 @@ def event_url(event: Event) -> str | None:
         return None
 
 
+def organizer_uri() -> vCalAddress | None:
+    """The organisation as the events' ORGANIZER: MAILER_ORGANIZER_EMAIL (default: MAILER_FROM)."""
+    if not has_app_context():
+        return None
+    config = current_app.config
+    name, address = parseaddr(config.get("ORGANIZER_EMAIL") or config.get("MAIL_FROM", ""))
+    if not address:
+        return None
+    organizer = vCalAddress(f"mailto:{address}")
+    name = name or config.get("ORGANISATION_NAME")
+    if name:
+        organizer.params["cn"] = vText(name)
+    return organizer
+
+
 def _end(starts_at: datetime, ends_at: datetime | None) -> datetime:
     return ends_at or starts_at + timedelta(hours=1)
 
@@ -65,6 +81,7 @@ def _vevents(event: Event, method: str, stamp: datetime) -> list[VEvent]:
     description = plain_text(event.description_markdown)
     location = event_location(event)
     url = event_url(event)
+    organizer = organizer_uri()
     if event.sessions:
         occurrences = [
             (f"{session.id}-{event.uid}", f"{title}: {plain_text(session.title)}", session.starts_at, session.ends_at)
@@ -87,11 +104,9 @@ def _vevents(event: Event, method: str, stamp: datetime) -> list[VEvent]:
             component.add("description", description)
         if url:
             component.add("url", url)
-        if method == "CANCEL" and has_app_context():
-            # RFC 5546 wants an ORGANIZER on a CANCEL; it is the sender of our mails.
-            address = parseaddr(current_app.config.get("MAIL_FROM", ""))[1]
-            if address:
-                component.add("organizer", f"mailto:{address}")
+        if organizer:
+            # RFC 5546 wants the same ORGANIZER on every version: PUBLISH, the update, the CANCEL.
+            component.add("organizer", organizer)
         component.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         components.append(component)
     return components

@@ -3,8 +3,11 @@
 The digest is an ordinary mailing of kind DIGEST to every topic, in each subscriber's own
 language; the sending engine starts it like any other (start_due_mailings) and
 mailer.sending.digest_audience picks each recipient's events. A period is due from its weekday and hour
-in Copenhagen time; a beat that comes late (the scheduler was down) still makes that period's
-digest, once.
+in Copenhagen time. A beat that comes late (the scheduler was down) still makes that period's
+digest on its own day in Copenhagen, once; from the next day on the period counts as passed and
+is skipped: its events are folded into the next digest, because an event stays "New" for a
+reader until a digest listing it has been sent to them. So a service started on a Monday
+before the digest hour does not send last week's digest now and this week's an hour later.
 """
 from __future__ import annotations
 
@@ -69,6 +72,11 @@ def period_start(schedule: DigestSchedule, now: datetime) -> datetime:
     return _at(_first_weekday(year, month, schedule.weekday), schedule.hour)
 
 
+def period_has_passed(due: datetime, now: datetime) -> bool:
+    """True once the Copenhagen day of the period's digest is over: too late to make it (folded into the next)."""
+    return utc_to_local(now).date() > utc_to_local(due).date()
+
+
 def digest_subject(schedule: DigestSchedule, due: datetime) -> str:
     """What staff see in the mailings list (subscribers get their own subject, in their language)."""
     local = utc_to_local(due).date()
@@ -105,6 +113,9 @@ def create_due_digest(now: datetime) -> int | None:
     if schedule is None:
         return None
     due = period_start(schedule, now)
+    if period_has_passed(due, now):
+        log.debug("digest of the period from %s skipped: its day has passed", due.isoformat())
+        return None
     db.session.rollback()  # the lock must be the first statement of its transaction
     _one_creator_at_a_time()
     if (existing := _made_since(due)) is not None:

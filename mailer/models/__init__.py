@@ -1,5 +1,5 @@
 """Database models."""
-from mailer.models.mailing import Mailing, MailingKind, MailingStatus, Delivery, DeliveryStatus
+from mailer.models.mailing import Mailing, MailingCopy, MailingKind, MailingStatus, Delivery, DeliveryStatus
 from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.bounce import BounceEvent, BounceKind
@@ -10,6 +10,7 @@ from mailer.models.subscriber import Frequency, Subscriber, SubscriberStatus, Su
 
 __all__ = [
     "Mailing",
+    "MailingCopy",
     "MailingKind",
     "MailingStatus",
     "Delivery",

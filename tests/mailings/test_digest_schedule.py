@@ -123,3 +123,16 @@ def test_the_beat_task_makes_the_digest_once(app):
     assert made is not None and start_due_digest() is None
     with app.app_context():
         assert digest_count() == 1
+
+
+def test_a_period_whose_day_has_passed_is_skipped_and_the_next_one_is_made_once(app):
+    """Started on a Monday before the digest hour: last week's digest is not made now and this week's an hour later."""
+    monday_early = datetime(2026, 5, 11, 5, 34, tzinfo=timezone.utc)  # 07:34 in Copenhagen, digest hour 08:00
+    with app.app_context():
+        assert create_due_digest(monday_early) is None  # last Monday's period: its day is over
+        assert create_due_digest(monday_early - timedelta(days=1)) is None  # Sunday: the same, too late
+        assert digest_count() == 0
+        made = create_due_digest(datetime(2026, 5, 11, 6, 0, tzinfo=timezone.utc))  # 08:00: this week's
+        assert made is not None
+        assert create_due_digest(datetime(2026, 5, 11, 21, 59, tzinfo=timezone.utc)) is None
+        assert digest_count() == 1
