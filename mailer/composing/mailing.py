@@ -61,7 +61,12 @@ def archive_url(mailing_id: int) -> str:
 
 
 def _ics_attachment(event: Event, kind: str | None = None) -> Attachment:
-    """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID)."""
+    """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID).
+
+    Every other kind, the update notice too, is METHOD:PUBLISH: RFC 5546 (3.2.1) has the organizer
+    update a published event "with another PUBLISH" (REQUEST is for invitations with attendees).
+    The same UID and the event's higher SEQUENCE make calendars move the entry they have.
+    """
     method = "CANCEL" if kind == MailingKind.CANCELLATION else "PUBLISH"
     return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE.format(method=method),
                       data=event_to_ics(event, method))

@@ -103,3 +103,24 @@ def cancellation_text(event: Event, language: str | None = None) -> MailText:
             gettext("We are sorry for the inconvenience and hope to see you at another event."),
         ))
     return MailText(subject, preheader, body)
+
+
+def update_text(event: Event, language: str | None = None) -> MailText:
+    """The notice that the event has moved; its .ics (same UID, higher SEQUENCE) moves the calendar entry."""
+    language = language or event.language
+    with force_locale(language):
+        subject = _subject_with_title(gettext("Changed: %(title)s – now %(date)s"), event.title,
+                                      date=_date(event, language))
+        preheader = _when_and_where(event, language)
+        when = format_when(event.starts_at, event.ends_at, language)
+        place = event_place(event)
+        title = f"**{_markdown_literal(event.title)}**"
+        moved = (gettext("%(title)s has moved. It now takes place on %(when)s, at %(place)s.",
+                         title=title, when=when, place=_markdown_literal(place)) if place else
+                 gettext("%(title)s has moved. It now takes place on %(when)s.", title=title, when=when))
+        body = "\n\n".join((
+            moved,
+            gettext("If you added it to your calendar, open the attached file to move it there too."),
+            gettext("We hope to see you there."),
+        ))
+    return MailText(subject, preheader, body)

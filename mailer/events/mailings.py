@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from mailer.mailings import drafts
-from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text
+from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text, update_text
 from mailer.events.reminders import ReminderOutcome, ReminderNote, retime_reminders
 from mailer.events.service import EventData, has_ended, update_event
 from mailer.extensions import db
@@ -117,6 +117,8 @@ def _prefilled_text(mailing: Mailing, event: Event) -> MailText | None:
         return reminder_text(event, mailing.remind_days_before, language)
     if mailing.kind == MailingKind.CANCELLATION:
         return cancellation_text(event, language)
+    if mailing.kind == MailingKind.UPDATE:
+        return update_text(event, language)
     return None
 
 
