@@ -96,7 +96,9 @@ class CompiledMailing:
                 "subject": mailing.subject,
                 "preheader": mailing.preheader or "",
                 "organisation_name": current_app.config["ORGANISATION_NAME"],
-                "view_in_browser_url": archive_url(mailing.id) if mailing.id and not web_version else "",
+                # Only once the archive answers for it: a test send of a draft has no web version yet.
+                "view_in_browser_url": (archive_url(mailing.id) if mailing.id and mailing.started_at and not web_version
+                                        else ""),
                 "web_version": web_version,
                 "subscribe_url": public_url("public.subscribe"),
                 **marks,
