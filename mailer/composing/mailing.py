@@ -22,6 +22,7 @@ from werkzeug.routing import BuildError
 
 from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
 from mailer.composing.event_facts import event_facts
+from mailer.composing.footers import footer_for, mailing_footers
 from mailer.composing.links import PersonalLinks
 from mailer.composing.markdown import markdown_to_safe_html
 from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
@@ -32,7 +33,7 @@ from mailer.models import Event, Mailing, MailingKind, MailTemplate
 from mailer.sending.deliveries import Recipient
 from mailer.urls import public_url
 
-FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url")
+FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url", "frequency_note")
 # The METHOD parameter must match the METHOD inside the file (RFC 6047): PUBLISH, or CANCEL.
 ICS_CONTENT_TYPE = "text/calendar; method={method}; charset=utf-8"
 
@@ -119,6 +120,7 @@ class CompiledMailing:
         self._text = RenderedParts(text, FIELDS, nonce)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, mailing.kind),) if event is not None and not web_version else ()
         self._links = PersonalLinks(self.topic_ids, inert=preview)
+        self._footers = mailing_footers(language)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod
@@ -132,7 +134,8 @@ class CompiledMailing:
         urls, headers = self._links.for_recipient(recipient)
         name = recipient.name or ""
         greeting = self._hello_name % {"name": name} if name else self._hello
-        return {"greeting": greeting, "name": name, **urls}, headers
+        return {"greeting": greeting, "name": name, "frequency_note": footer_for(self._footers, recipient.frequency),
+                **urls}, headers
 
     def personalise(self, recipient: Recipient) -> PersonalMessage:
         """Fill in one recipient's name and links."""
@@ -151,6 +154,6 @@ class CompiledMailing:
     def public_copy(self) -> PersonalMessage:
         """The neutral copy for the public archive: a general greeting and no personal links."""
         values = {"greeting": self._hello, "name": "", "unsubscribe_url": self._subscribe_url,
-                  "manage_url": self._subscribe_url}
+                  "manage_url": self._subscribe_url, "frequency_note": ""}
         html_values = {key: escape(value) for key, value in values.items()}
         return PersonalMessage(self.subject, self._html.fill(html_values), self._text.fill(values), {}, ())
