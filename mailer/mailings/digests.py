@@ -103,11 +103,52 @@ def _made_since(moment: datetime) -> int | None:
     return db.session.scalar(query.limit(1))
 
 
+# A digest made by hand (flask digest send-now, the staff button) this long before a period's
+# time counts as that period's: the beat then makes none, so nobody gets two within hours.
+MADE_EARLY = timedelta(days=1)
+
+
+def _new_digest(schedule: DigestSchedule, due: datetime, now: datetime) -> Mailing:
+    digest = Mailing(
+        kind=MailingKind.DIGEST, subject=digest_subject(schedule, due), preheader="", body_markdown="",
+        language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
+        status=MailingStatus.SCHEDULED, scheduled_at=now, created_at=now, updated_at=now,
+    )
+    db.session.add(digest)
+    db.session.commit()
+    return digest
+
+
+def last_digest_made(since: datetime) -> Mailing | None:
+    """The newest digest made at or after `since`, whatever became of it."""
+    return db.session.scalar(select(Mailing).where(Mailing.kind == MailingKind.DIGEST, Mailing.created_at >= since)
+                             .order_by(Mailing.created_at.desc(), Mailing.id.desc()).limit(1))
+
+
+def create_digest_now(now: datetime) -> tuple[int, bool]:
+    """Make a digest at once, whatever the schedule says; return (its id, whether it is new).
+
+    One made in the last MADE_EARLY is given back instead of making a second (a double click, or
+    the beat's digest this morning). The next period whose time is less than MADE_EARLY away
+    counts it as its own (create_due_digest).
+    """
+    schedule = digest_schedule(current_app.config) or DigestSchedule("weekly", 0, 8)
+    db.session.rollback()
+    _one_creator_at_a_time()
+    if (recent := last_digest_made(now - MADE_EARLY)) is not None:
+        db.session.rollback()
+        return recent.id, False
+    digest = _new_digest(schedule, now, now)
+    log.info("digest %s made by hand at %s", digest.id, now.isoformat())
+    return digest.id, True
+
+
 def create_due_digest(now: datetime) -> int | None:
     """Create and schedule this period's digest if it is due and not made yet; return its id, or None.
 
     Whatever became of an earlier digest of the period (sent, cancelled by staff, still
-    sending), it counts: a period never gets a second one.
+    sending), it counts: a period never gets a second one. So does one made by hand less than
+    MADE_EARLY before the period's time.
     """
     schedule = digest_schedule(current_app.config)
     if schedule is None:
@@ -118,16 +159,10 @@ def create_due_digest(now: datetime) -> int | None:
         return None
     db.session.rollback()  # the lock must be the first statement of its transaction
     _one_creator_at_a_time()
-    if (existing := _made_since(due)) is not None:
+    if (existing := _made_since(due - MADE_EARLY)) is not None:
         db.session.rollback()
         log.debug("digest of the period from %s already exists: %s", due.isoformat(), existing)
         return None
-    digest = Mailing(
-        kind=MailingKind.DIGEST, subject=digest_subject(schedule, due), preheader="", body_markdown="",
-        language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
-        status=MailingStatus.SCHEDULED, scheduled_at=now, created_at=now, updated_at=now,
-    )
-    db.session.add(digest)
-    db.session.commit()
+    digest = _new_digest(schedule, due, now)
     log.info("digest %s created for the period from %s", digest.id, due.isoformat())
     return digest.id

@@ -45,7 +45,7 @@ from mailer.sending.audience import SnapshotChunk, eligible_subscribers, insert_
 from mailer.sending.sql import in_ids
 from mailer.composing.digest import CompiledDigest, DigestPayload
 
-__all__ = ["CompiledDigest", "DigestPayload", "digest_as_of", "snapshot_digest_audience"]
+__all__ = ["CompiledDigest", "DigestPayload", "digest_as_of", "snapshot_digest_audience", "would_get"]
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,16 @@ def digest_payloads(mailing_id: int, subscriber_ids: list[int], topic_ids: set[i
         if new:
             result.append((subscriber_id, DigestPayload(tuple(e.event_id for e in shown), tuple(new))))
     return result
+
+
+def would_get(mailing: Mailing) -> list[tuple[int, DigestPayload]]:
+    """Who would get this digest if it started now, with what: the staff preview (writes nothing)."""
+    topic_ids = {t.id for t in mailing.topics}
+    lists = _Lists(_candidate_events(digest_as_of(mailing), topic_ids))
+    if not lists.events:
+        return []
+    subscriber_ids = list(db.session.scalars(eligible_subscribers(mailing).order_by(Subscriber.id)))
+    return digest_payloads(mailing.id or 0, subscriber_ids, topic_ids, lists)
 
 
 def snapshot_digest_audience(mailing: Mailing, after_subscriber_id: int = 0,

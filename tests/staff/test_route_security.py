@@ -59,7 +59,7 @@ def test_every_state_changing_staff_route_refuses_a_missing_csrf_token(app, admi
 ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates"}
 ADMIN_ONLY_ENDPOINTS = {
     "staff_mailings.schedule", "staff_mailings.send_now", "staff_mailings.unschedule",
-    "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",
+    "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel", "staff_digest.send_now",
     "staff.outbox", "staff.outbox_message",  # the mails hold live personal links
 }
 
