@@ -69,6 +69,9 @@ def take_copies(mailing: Mailing) -> int:
         except ValueError:  # a custom template that no longer renders: the engine will record why
             log.warning("mailing %s: no archive copy in %s, its template does not render", mailing.id, language)
             continue
+        except Exception:  # noqa: BLE001 - a missing archive copy must never stop the mail itself
+            log.exception("mailing %s: no archive copy in %s", mailing.id, language)
+            continue
         db.session.add(MailingCopy(mailing_id=mailing.id, language=language, subject=message.subject,
                                    html=str(message.html), text=str(message.text), taken_at=clock.utcnow()))
         taken += 1
