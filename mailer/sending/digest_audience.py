@@ -200,6 +200,6 @@ def snapshot_digest_audience(mailing: Mailing, after_subscriber_id: int = 0,
         if lists.events:
             added += _add_rows(mailing.id, subscriber_ids, topic_ids, lists, listed, new)
     # What the rows hold, not what could have been listed: the mails of this chunk show these.
-    log.info("digest %s: %s rows added for %s subscribers up to id %s; their mails list %s events (%s new): %s",
-             mailing.id, added, examined, cursor, len(listed), len(new), sorted(listed))
+    log.info("digest %s: %s rows added for %s subscribers up to id %s; their mails list %s event(s), %s of them "
+             "new: %s", mailing.id, added, examined, cursor, len(listed), len(new), sorted(listed))
     return SnapshotChunk(added, cursor, limit is None or examined < limit)

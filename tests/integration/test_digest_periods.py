@@ -63,6 +63,13 @@ def test_started_mid_period_on_the_digest_day_each_reader_gets_at_most_one_diges
     with live_app.app_context():
         assert len(db.session.scalars(select(Mailing.id).where(Mailing.kind == MailingKind.DIGEST)).all()) == 2
 
+    # The worker's log says what went out: the events the mails list, and what the ledger says at the end.
+    log = worker.log_path.read_text()
+    (_, first), (_, second) = made
+    assert f"digest {first}: 2 rows added for 2 subscribers" in log and "their mails list 1 event(s), 1 of them new" in log
+    assert f"digest {second}: 2 rows added for 2 subscribers" in log and "their mails list 2 event(s), 1 of them new" in log
+    assert f"mailing {second} (digest, " in log and "finished: 2 sent" in log
+
     by_reader: dict[str, list[str]] = defaultdict(list)
     for _, recipients, data in smtp_server.messages:
         [recipient] = recipients
