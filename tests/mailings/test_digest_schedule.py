@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from mailer.clock import utc_to_local
 from mailer.mailings import digests
 from mailer.mailings.digests import DigestSchedule, create_due_digest, digest_schedule, period_start
 from mailer.extensions import db
@@ -119,7 +120,9 @@ def test_the_beat_task_makes_the_digest_once(app):
     celery_app = app.extensions["celery"]
     assert celery_app.conf.beat_schedule["start-due-digest"]["task"] == start_due_digest.name
     assert "mailer.tasks.digests" in celery_app.conf.include
-    made = start_due_digest()  # the real clock: this period's digest
+    # The real clock: today is the digest day from midnight, so this period's digest is due (and not passed).
+    app.config.update(DIGEST_WEEKDAY=utc_to_local(datetime.now(timezone.utc)).weekday(), DIGEST_HOUR=0)
+    made = start_due_digest()
     assert made is not None and start_due_digest() is None
     with app.app_context():
         assert digest_count() == 1
