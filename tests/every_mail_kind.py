@@ -87,9 +87,9 @@ def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str
 
     def update() -> None:
         # The event moves a day; the update notice goes to those who got the announcement.
-        moved = service.EventData(title=concert.title, starts_at=concert.starts_at + timedelta(days=1),
-                                  ends_at=concert.ends_at + timedelta(days=1), venue=concert.venue, city=concert.city,
-                                  language=concert.language, topic_ids=[t.id for t in concert.topics])
+        moved = service.EventData(title_da=concert.title_da, starts_at=concert.starts_at + timedelta(days=1),
+                                  ends_at=concert.ends_at + timedelta(days=1), venue_da=concert.venue_da,
+                                  city=concert.city, topic_ids=[t.id for t in concert.topics])
         mailings.update_event_and_mailings(concert, moved)
         db.session.commit()
         notice, _ = update_notices.draft_update_notice(mailing_id, None)

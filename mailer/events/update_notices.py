@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from mailer.events.mailing_texts import update_text
+from mailer.events.mailing_texts import update_texts, versions
 from mailer.extensions import db
 from mailer.mailings import drafts
 from mailer.mailings.sent_copies import event_details
@@ -66,7 +66,8 @@ def _latest_details(announcement: Mailing, children: list[Mailing]) -> str | Non
 def readers_of(announcement: Mailing) -> int:
     """How many would get an update notice of this announcement now (the audience rule, stated once)."""
     # Never added to the session: only the audience query reads it.
-    notice = Mailing(kind=MailingKind.UPDATE, parent_id=announcement.id, language=announcement.language)
+    notice = Mailing(kind=MailingKind.UPDATE, parent_id=announcement.id,
+                     audience_language=announcement.audience_language)
     notice.topics = list(announcement.topics)
     count = db.session.scalar(select(func.count()).select_from(eligible_subscribers(notice).subquery()))
     return count or 0
@@ -112,11 +113,9 @@ def draft_update_notice(parent_id: int, staff_user: StaffUser | None) -> tuple[M
     latest = _latest_details(parent, children)
     if latest is None or latest == event_details(event):
         raise UpdateNoticeRefused(_l("Its readers already have the event's time and place as they are now."))
-    text = update_text(event, parent.language)
     notice = drafts.create_draft(
-        drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
-                         language=parent.language, topic_ids=[t.id for t in parent.topics], event_id=event.id,
-                         template_id=parent.template_id),
+        drafts.DraftData(**versions(update_texts(event)), audience_language=parent.audience_language,
+                         topic_ids=[t.id for t in parent.topics], event_id=event.id, template_id=parent.template_id),
         created_by_id=staff_user.id if staff_user is not None else None,
         kind=MailingKind.UPDATE, parent_id=parent.id,
     )

@@ -35,14 +35,14 @@ class DigestPreview:
 
 def preview_digest(now: datetime, limit: int = PREVIEW_LIMIT) -> DigestPreview:
     """Who would get a digest made now, and which events it would list for each (new ones marked)."""
-    draft = Mailing(kind=MailingKind.DIGEST, scheduled_at=now, language=None)  # never added to the session
+    draft = Mailing(kind=MailingKind.DIGEST, scheduled_at=now, audience_language=None)  # never added to the session
     draft.topics = list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id)))
     chosen = would_get(draft)
     shown = chosen[:limit]
     subscribers = {s.id: s for s in db.session.scalars(
         select(Subscriber).where(Subscriber.id.in_([subscriber_id for subscriber_id, _ in shown])))}
     event_ids = {event_id for _, payload in shown for event_id in payload.events}
-    titles = dict(db.session.execute(select(Event.id, Event.title).where(Event.id.in_(event_ids))).all())
+    titles = {e.id: e.display_title for e in db.session.scalars(select(Event).where(Event.id.in_(event_ids)))}
     lines = tuple(
         PreviewLine(subscribers[subscriber_id].email, subscribers[subscriber_id].language,
                     subscribers[subscriber_id].frequency,

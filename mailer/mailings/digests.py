@@ -77,10 +77,9 @@ def period_has_passed(due: datetime, now: datetime) -> bool:
     return utc_to_local(now).date() > utc_to_local(due).date()
 
 
-def digest_subject(schedule: DigestSchedule, due: datetime) -> str:
+def digest_subject(schedule: DigestSchedule, due: datetime, language: str) -> str:
     """What staff see in the mailings list (subscribers get their own subject, in their language)."""
     local = utc_to_local(due).date()
-    language = current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(language):
         if schedule.period == "weekly":
             year, week, _ = local.isocalendar()
@@ -110,8 +109,8 @@ MADE_EARLY = timedelta(days=1)
 
 def _new_digest(schedule: DigestSchedule, due: datetime, now: datetime) -> Mailing:
     digest = Mailing(
-        kind=MailingKind.DIGEST, subject=digest_subject(schedule, due), preheader="", body_markdown="",
-        language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
+        kind=MailingKind.DIGEST, subject_da=digest_subject(schedule, due, "da"),
+        subject_en=digest_subject(schedule, due, "en"), audience_language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
         status=MailingStatus.SCHEDULED, scheduled_at=now, created_at=now, updated_at=now,
     )
     db.session.add(digest)

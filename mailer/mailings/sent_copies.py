@@ -33,11 +33,11 @@ def _moment(value: datetime | None) -> str | None:
 
 def event_details(event: Event) -> str:
     """The event's time and place as one comparable string: what a calendar entry holds of it."""
-    # With bilingual events (venue_da / venue_en) this is the one place that lists the place's fields.
+    # The one place that lists what "time and place" is made of.
     return json.dumps({
         "starts_at": _moment(event.starts_at),
         "ends_at": _moment(event.ends_at),
-        "venue": event.venue,
+        "venue": [event.venue_da, event.venue_en],
         "city": event.city,
         "is_online": bool(event.is_online),
         "online_url": event.online_url,
@@ -46,8 +46,8 @@ def event_details(event: Event) -> str:
 
 
 def copy_languages(mailing: Mailing) -> tuple[str, ...]:
-    """The languages the mailing goes out in: its own, or every language when it has none."""
-    return (mailing.language,) if mailing.language else tuple(LANGUAGES)
+    """The languages the mailing goes out in: its audience's, or every language when it has none."""
+    return (mailing.audience_language,) if mailing.audience_language else tuple(LANGUAGES)
 
 
 def take_copies(mailing: Mailing) -> int:

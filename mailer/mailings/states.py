@@ -248,7 +248,7 @@ def _log_what_was_sent(mailing_id: int) -> None:
     mailing = db.session.get(Mailing, mailing_id)
     counts = dict(db.session.execute(
         select(Delivery.status, func.count()).where(Delivery.mailing_id == mailing_id).group_by(Delivery.status)).all())
-    log.info("mailing %s (%s, %r) finished: %s", mailing_id, mailing.kind, mailing.subject,
+    log.info("mailing %s (%s, %r) finished: %s", mailing_id, mailing.kind, mailing.display_subject,
              ", ".join(f"{counts[status]} {status}" for status in sorted(counts)) or "no recipients")
 
 

@@ -26,7 +26,7 @@ def item(mailing_id: int):
     mailing = queries.archived_mailing(mailing_id)
     if mailing is None:
         abort(404)
-    language = mailing.language or str(get_locale() or "da")
+    language = mailing.audience_language or str(get_locale() or "da")
     copy = sent_copies.sent_copy(mailing.id, language)
     if copy is not None:  # what was sent, taken when sending started
         language, subject, html, text = copy.language, copy.subject, copy.html, copy.text

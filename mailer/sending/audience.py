@@ -78,8 +78,8 @@ def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, afte
         conditions.append(Subscriber.frequency.in_(TAKES_DIGEST))
     else:
         conditions.append(Subscriber.frequency.in_(TAKES_ANNOUNCEMENTS))
-    if mailing.language is not None:
-        conditions.append(Subscriber.language == mailing.language)
+    if mailing.audience_language is not None:
+        conditions.append(Subscriber.language == mailing.audience_language)
     return select(Subscriber.id).where(*conditions)
 
 

@@ -1,7 +1,7 @@
 """sent copies: what an archived mailing showed when it went out, and the event details it carried
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 11:10:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0009'
+down_revision = '0010'  # 0009 as issued; chained after bilingual's 0010 once main had it
 branch_labels = None
 depends_on = None
 

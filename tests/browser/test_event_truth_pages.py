@@ -26,9 +26,9 @@ def _moved_event(app) -> tuple[int, int]:
         mailing = mailings.draft_event_mailing(event, None)
         states.send_now(mailing.id)
         send_in_process(mailing.id)
-        moved = service.EventData(title=event.title, starts_at=event.starts_at + timedelta(days=3),
-                                  ends_at=event.ends_at + timedelta(days=3), venue="Godsbanen", city="Aarhus",
-                                  language="da", topic_ids=[t.id for t in event.topics])
+        moved = service.EventData(title_da=event.title_da, starts_at=event.starts_at + timedelta(days=3),
+                                  ends_at=event.ends_at + timedelta(days=3), venue_da="Godsbanen", city="Aarhus",
+                                  topic_ids=[t.id for t in event.topics])
         mailings.update_event_and_mailings(event, moved)
         db.session.commit()
         return event.id, mailing.id

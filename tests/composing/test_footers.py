@@ -49,7 +49,7 @@ def test_each_frequency_has_its_own_footer_in_the_readers_language(app, outbox, 
         event = service.get_event(create_event("Koncert", "events-aarhus", created_at=NOW - timedelta(days=1),
                                                starts_at=NOW + 2 * WEEK))
         mailing = mailings.draft_event_mailing(event, None)
-        mailing.language = None  # to readers of either language, each in their own
+        mailing.audience_language = None  # to readers of either language, each in their own
         db.session.commit()
         states.send_now(mailing.id)
         send_in_process(mailing.id)

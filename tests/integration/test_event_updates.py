@@ -37,9 +37,9 @@ def _send_now(client, mailing_id: int) -> None:
 def _move(client, event_id: int, aarhus: int, day: str) -> str:
     edit = client.get(f"/staff/events/{event_id}/edit").get_data(as_text=True)
     response = client.post(f"/staff/events/{event_id}/edit", data={
-        **form_fields(edit), "title": "Workshop om normer", "event_type": "other", "starts_at": f"{day}T14:00",
-        "ends_at": f"{day}T17:00", "venue": "Godsbanen", "city": "Aarhus", "language": "da",
-        "topics": [str(aarhus)], "description": "", "sessions": "",
+        **form_fields(edit), "title_da": "Workshop om normer", "event_type": "other", "starts_at": f"{day}T14:00",
+        "ends_at": f"{day}T17:00", "venue_da": "Godsbanen", "city": "Aarhus",
+        "topics": [str(aarhus)], "description_da": "", "sessions": "",
     })
     assert response.status_code == 303, response.get_data(as_text=True)
     return client.get(f"/staff/events/{event_id}/edit").get_data(as_text=True)

@@ -20,7 +20,7 @@ def test_a_mailing_to_both_languages_keeps_a_copy_in_each_and_the_first_copy_sta
         assert "Hej" in copies["da"].text and "Hello" in copies["en"].text
         assert "Første udgave" in copies["en"].html and "/unsubscribe/" not in copies["da"].html
         # Changed afterwards (by hand, here): the copy is what went out, and a second take keeps it.
-        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(subject="Rettet bagefter"))
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(subject_da="Rettet bagefter"))
         db.session.commit()
         take_copies(db.session.get(Mailing, mailing_id))
         db.session.commit()
@@ -29,11 +29,11 @@ def test_a_mailing_to_both_languages_keeps_a_copy_in_each_and_the_first_copy_sta
 
 def test_the_archive_page_shows_the_copy_not_the_mailing_as_it_is_now(app, clock):
     with app.app_context():
-        mailing_id = create_mailing("newsletter", subject="Som sendt", language="da")
+        mailing_id = create_mailing("newsletter", subject="Som sendt", audience_language="da")
         states.send_now(mailing_id)
         assert states.start(mailing_id)
         db.session.execute(update(Mailing).where(Mailing.id == mailing_id)
-                           .values(subject="Ændret senere", body_markdown="Ny tekst"))
+                           .values(subject_da="Ændret senere", body_markdown_da="Ny tekst"))
         db.session.commit()
     page = app.test_client().get(f"/archive/{mailing_id}").get_data(as_text=True)
     assert "Som sendt" in page and "Ændret senere" not in page and "Ny tekst" not in page
