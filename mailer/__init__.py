@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.events_views import bp as staff_events_bp
     from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
+    from mailer.staff.digest_views import bp as staff_digest_bp
     from mailer.staff.subscriber_views import bp as staff_subscribers_bp
     from mailer.staff.team_views import bp as staff_team_bp
     from mailer.staff.api_key_views import bp as staff_api_keys_bp
@@ -82,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_version_preview_bp)
     app.register_blueprint(staff_templates_bp)
     app.register_blueprint(staff_sending_bp)
+    app.register_blueprint(staff_digest_bp)
     app.register_blueprint(staff_subscribers_bp)
     app.register_blueprint(staff_team_bp)
     app.register_blueprint(staff_topics_bp)

@@ -15,6 +15,47 @@ from mailer.subscribers.consent import Origin
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
 outbox_cli = AppGroup("outbox", help="Read the outbox folder of the embedded default.")
 subscribers_cli = AppGroup("subscribers", help="Look up and manage subscribers.")
+digest_cli = AppGroup("digest", help="The upcoming-events digest: preview it, or make it now.")
+
+
+def _echo_preview(preview) -> None:
+    for line in preview.lines:
+        listed = "; ".join(f"{title} (new)" if new else title for title, new in line.events)
+        click.echo(f"{line.email} [{line.language}, {line.frequency}]: {listed}")
+    if preview.total > len(preview.lines):
+        click.echo(f"... and {preview.total - len(preview.lines)} more")
+    click.echo(f"{preview.total} readers would get a digest")
+
+
+@digest_cli.command("preview")
+def digest_preview() -> None:
+    """Who would get a digest made now, with which events (new ones marked). Changes nothing."""
+    from mailer import clock
+    from mailer.mailings.digest_preview import preview_digest
+
+    _echo_preview(preview_digest(clock.utcnow()))
+
+
+@digest_cli.command("send-now")
+@click.option("--yes", is_flag=True, help="Do not ask before sending.")
+def digest_send_now(yes: bool) -> None:
+    """Make the digest now and queue it: each reader gets what `digest preview` shows."""
+    from mailer import clock
+    from mailer.mailings.digest_preview import create_digest_now, preview_digest
+    from mailer.tasks.sending import start_mailing
+
+    now = clock.utcnow()
+    preview = preview_digest(now)
+    _echo_preview(preview)
+    if preview.recent is None and not yes and not click.confirm("Send it now?"):
+        raise click.Abort()
+    digest_id, created = create_digest_now(now)
+    if not created:
+        click.echo(f"digest {digest_id} was made at {preview.recent.created_at:%Y-%m-%d %H:%M} UTC, less than a day "
+                   "ago: no second one is made")
+        return
+    start_mailing.delay(digest_id)
+    click.echo(f"digest {digest_id} made and queued; staff can follow it at /staff/mailings/{digest_id}")
 
 
 @staff_cli.command("create")
@@ -110,5 +151,5 @@ def mail_inbound(host: str, port: int, imap: bool, interval: int) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (staff_cli, outbox_cli, subscribers_cli, seed, mail_inbound):
+    for command in (staff_cli, outbox_cli, subscribers_cli, digest_cli, seed, mail_inbound):
         app.cli.add_command(command)

@@ -143,6 +143,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "OUTBOX_FOLDER": str(instance / "outbox"),
         "BASE_URL": base_url,
         "MAIL_FROM": mail_from,
+        # The ORGANIZER of every event's .ics (RFC 5546): the organisation's address; blank: MAILER_FROM's.
+        "ORGANIZER_EMAIL": _setting("MAILER_ORGANIZER_EMAIL", values.sender, None),
         "DKIM_SIGNER": _dkim_signer(),
         # The EHLO name; blank means the sender's domain (set below, after the overrides).
         "SMTP_HELO": _setting("MAILER_SMTP_HELO", values.hostname, None),
@@ -231,6 +233,7 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     sender_domain = address.rpartition("@")[2].lower() or "localhost"
     config.setdefault("MESSAGE_ID_DOMAIN", sender_domain)
     config["SMTP_HELO"] = config.get("SMTP_HELO") or sender_domain
+    config["ORGANIZER_EMAIL"] = config.get("ORGANIZER_EMAIL") or config["MAIL_FROM"]
     return config
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from mailer import outgoing
-from mailer.events import mailings, reminders, service
+from mailer.events import mailings, reminders, service, update_notices
 from mailer.extensions import db
 from mailer.mailings import states
 from mailer.mailings.digests import create_due_digest
@@ -20,7 +20,8 @@ from tests.clock import NOW, WEEK, Clock
 from tests.factories import create_event, create_subscriber
 from tests.helpers import topic_id
 
-KINDS = ("confirm", "welcome", "manage_link", "test_send", "announcement", "reminder", "cancellation", "digest")
+KINDS = ("confirm", "welcome", "manage_link", "test_send", "announcement", "reminder", "update", "cancellation",
+         "digest")
 
 # What a transport received so far: (envelope sender, recipient(s), message bytes).
 Received = Callable[[], list[tuple[str, object, bytes]]]
@@ -83,6 +84,19 @@ def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str
     [week] = reminders.reminders_of(mailing_id)
     clock.set(week.scheduled_at)
     step("reminder", lambda: send_in_process(week.id))
+
+    def update() -> None:
+        # The event moves a day; the update notice goes to those who got the announcement.
+        moved = service.EventData(title_da=concert.title_da, starts_at=concert.starts_at + timedelta(days=1),
+                                  ends_at=concert.ends_at + timedelta(days=1), venue_da=concert.venue_da,
+                                  city=concert.city, topic_ids=[t.id for t in concert.topics])
+        mailings.update_event_and_mailings(concert, moved)
+        db.session.commit()
+        notice, _ = update_notices.draft_update_notice(mailing_id, None)
+        states.send_now(notice.id)
+        send_in_process(notice.id)
+
+    step("update", update)
 
     def cancellation() -> None:
         service.cancel_event(concert)

@@ -40,11 +40,11 @@ MAX_INT_BITS = 4096        # bits in a whole number made by * or **
 # What CompiledMailing hands every template; per-recipient values arrive as markers.
 HTML_VARIABLES = (
     "subject", "preheader", "language", "organisation_name", "greeting", "name", "unsubscribe_url",
-    "manage_url", "view_in_browser_url", "body_html", "event_card_html", "web_version",
+    "manage_url", "view_in_browser_url", "body_html", "event_card_html", "web_version", "frequency_note",
 )
 TEXT_VARIABLES = (
     "subject", "preheader", "language", "organisation_name", "greeting", "name", "unsubscribe_url",
-    "manage_url", "view_in_browser_url", "body_text", "event_card_text", "web_version",
+    "manage_url", "view_in_browser_url", "body_text", "event_card_text", "web_version", "frequency_note",
 )
 _BIG_NUMBER = re.compile(r"\d{6,}")  # a width or precision of 100000+ in a format string
 
@@ -308,6 +308,7 @@ def sample_context(html: bool, language: str = "da", *, web_version: bool = Fals
         "organisation_name": "Kunst & Kultur", "greeting": "Hej Åse," if named else "Hej,", "name": "Åse" if named else "",
         "unsubscribe_url": "https://example.org/unsubscribe/SAMPLE", "manage_url": "https://example.org/manage/SAMPLE",
         "view_in_browser_url": "" if web_version else "https://example.org/archive/1", "web_version": web_version,
+        "frequency_note": "" if web_version else "Du får denne mail, fordi du har valgt alle udsendelser.",
     }
     if html:
         values["body_html"] = Markup("<p>Kom til <strong>workshop</strong>.</p>")

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from mailer.composing.event_facts import event_facts
+from mailer.composing.footers import digest_footers, footer_for
 from mailer.composing.links import PersonalLinks
 from mailer.composing.mailing import PersonalMessage
 from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
@@ -30,7 +31,7 @@ from mailer.models import Event, Mailing
 from mailer.sending.deliveries import Recipient
 from mailer.urls import public_url
 
-FIELDS = ("greeting", "unsubscribe_url", "manage_url", "events")
+FIELDS = ("greeting", "unsubscribe_url", "manage_url", "events", "frequency_note")
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class CompiledDigest:
         self._rendered: dict[tuple[int, bool], tuple[str, str]] = {}
         self._subjects: dict[int, str] = {}
         self._links = PersonalLinks(self.topic_ids, mailing_id=mailing.id)
+        self._footers = digest_footers(language)
 
     def _load(self, event_ids: tuple[int, ...]) -> None:
         """Read the events not seen yet in one query, as they are now (a moved event shows its new time)."""
@@ -131,7 +133,8 @@ class CompiledDigest:
         pieces = [self._event(i, i in new) for i in shown]
         urls, headers = self._links.for_recipient(recipient)
         name = recipient.name or ""
-        links = {"greeting": self._hello_name % {"name": name} if name else self._hello, **urls}
+        links = {"greeting": self._hello_name % {"name": name} if name else self._hello,
+                 "frequency_note": footer_for(self._footers, recipient.frequency), **urls}
         html_values = {key: escape(value) for key, value in links.items()}
         html_values["events"] = "".join(html for html, _ in pieces)
         text_values = {**links, "events": "\n\n".join(text for _, text in pieces)}

@@ -23,6 +23,7 @@ from werkzeug.routing import BuildError
 from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
 from mailer.composing.event_facts import event_facts
 from mailer.composing.counted_links import CountedLinks
+from mailer.composing.footers import footer_for, mailing_footers
 from mailer.composing.links import PersonalLinks
 from mailer.composing.markdown import markdown_to_safe_html
 from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
@@ -33,7 +34,7 @@ from mailer.models import Event, Mailing, MailingKind, MailTemplate
 from mailer.sending.deliveries import Recipient
 from mailer.urls import public_url
 
-FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url")
+FIELDS = ("greeting", "name", "unsubscribe_url", "manage_url", "frequency_note")
 # The METHOD parameter must match the METHOD inside the file (RFC 6047): PUBLISH, or CANCEL.
 ICS_CONTENT_TYPE = "text/calendar; method={method}; charset=utf-8"
 
@@ -64,7 +65,12 @@ def archive_url(mailing_id: int, language: str | None = None) -> str:
 
 
 def _ics_attachment(event: Event, language: str, kind: str | None = None) -> Attachment:
-    """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID)."""
+    """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID).
+
+    Every other kind, the update notice too, is METHOD:PUBLISH: RFC 5546 (3.2.1) has the organizer
+    update a published event "with another PUBLISH" (REQUEST is for invitations with attendees).
+    The same UID and the event's higher SEQUENCE make calendars move the entry they have.
+    """
     method = "CANCEL" if kind == MailingKind.CANCELLATION else "PUBLISH"
     return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE.format(method=method),
                       data=event_to_ics(event, method, language))
@@ -99,7 +105,9 @@ class CompiledMailing:
                 "subject": mailing.subject_for(language),
                 "preheader": mailing.preheader_for(language),
                 "organisation_name": current_app.config["ORGANISATION_NAME"],
-                "view_in_browser_url": archive_url(mailing.id, language) if mailing.id and not web_version else "",
+                # Only once the archive answers for it: a test send of a draft has no web version yet.
+                "view_in_browser_url": (archive_url(mailing.id, language)
+                                        if mailing.id and mailing.started_at and not web_version else ""),
                 "web_version": web_version,
                 "subscribe_url": public_url("public.subscribe"),
                 **marks,
@@ -124,6 +132,7 @@ class CompiledMailing:
         self._text = RenderedParts(text, FIELDS, nonce)
         self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, language, mailing.kind),) if event is not None and not web_version else ()
         self._links = PersonalLinks(self.topic_ids, inert=preview, mailing_id=mailing.id)
+        self._footers = mailing_footers(language)
         self._subscribe_url = context["subscribe_url"]
 
     @staticmethod
@@ -137,7 +146,8 @@ class CompiledMailing:
         urls, headers = self._links.for_recipient(recipient)
         name = recipient.name or ""
         greeting = self._hello_name % {"name": name} if name else self._hello
-        return {"greeting": greeting, "name": name, **urls}, headers
+        return {"greeting": greeting, "name": name, "frequency_note": footer_for(self._footers, recipient.frequency),
+                **urls}, headers
 
     def personalise(self, recipient: Recipient) -> PersonalMessage:
         """Fill in one recipient's name and links."""
@@ -156,6 +166,6 @@ class CompiledMailing:
     def public_copy(self) -> PersonalMessage:
         """The neutral copy for the public archive: a general greeting and no personal links."""
         values = {"greeting": self._hello, "name": "", "unsubscribe_url": self._subscribe_url,
-                  "manage_url": self._subscribe_url}
+                  "manage_url": self._subscribe_url, "frequency_note": ""}
         html_values = {key: escape(value) for key, value in values.items()}
         return PersonalMessage(self.subject, self._html.fill(html_values), self._text.fill(values), {}, ())

@@ -16,6 +16,7 @@ import nh3
 from flask import current_app, has_app_context
 from icalendar import Calendar
 from icalendar import Event as VEvent
+from icalendar import vCalAddress, vText
 from werkzeug.routing import BuildError
 
 from mailer.languages import DEFAULT_LANGUAGE
@@ -64,6 +65,21 @@ def event_url(event: Event, language: str | None = None) -> str | None:
         return None
 
 
+def organizer_uri() -> vCalAddress | None:
+    """The organisation as the events' ORGANIZER: MAILER_ORGANIZER_EMAIL (default: MAILER_FROM)."""
+    if not has_app_context():
+        return None
+    config = current_app.config
+    name, address = parseaddr(config.get("ORGANIZER_EMAIL") or config.get("MAIL_FROM", ""))
+    if not address:
+        return None
+    organizer = vCalAddress(f"mailto:{address}")
+    name = name or config.get("ORGANISATION_NAME")
+    if name:
+        organizer.params["cn"] = vText(name)
+    return organizer
+
+
 def _end(starts_at: datetime, ends_at: datetime | None) -> datetime:
     return ends_at or starts_at + timedelta(hours=1)
 
@@ -75,6 +91,7 @@ def _vevents(event: Event, method: str, stamp: datetime, language: str) -> list[
     description = plain_text(event.description_for(language))
     location = event_location(event, language)
     url = event_url(event, language)
+    organizer = organizer_uri()
     if event.sessions:
         occurrences = [
             (f"{session.id}-{event.uid}", f"{title}: {plain_text(session.title_for(language))}",
@@ -98,11 +115,9 @@ def _vevents(event: Event, method: str, stamp: datetime, language: str) -> list[
             component.add("description", description, parameters={"LANGUAGE": language})
         if url:
             component.add("url", url)
-        if method == "CANCEL" and has_app_context():
-            # RFC 5546 wants an ORGANIZER on a CANCEL; it is the sender of our mails.
-            address = parseaddr(current_app.config.get("MAIL_FROM", ""))[1]
-            if address:
-                component.add("organizer", f"mailto:{address}")
+        if organizer:
+            # RFC 5546 wants the same ORGANIZER on every version: PUBLISH, the update, the CANCEL.
+            component.add("organizer", organizer)
         component.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         components.append(component)
     return components

@@ -81,6 +81,10 @@ def reminder_texts(event: Event, days_before: int) -> dict[str, MailText]:
     return {language: reminder_text(event, days_before, language) for language in event_languages(event)}
 
 
+def update_texts(event: Event) -> dict[str, MailText]:
+    return {language: update_text(event, language) for language in event_languages(event)}
+
+
 def cancellation_texts(event: Event) -> dict[str, MailText]:
     return {language: cancellation_text(event, language) for language in event_languages(event)}
 
@@ -131,5 +135,26 @@ def cancellation_text(event: Event, language: str) -> MailText:
                     title=f"**{_markdown_literal(title)}**", when=when),
             gettext("If you added it to your calendar, open the attached file to remove it again."),
             gettext("We are sorry for the inconvenience and hope to see you at another event."),
+        ))
+    return MailText(subject, preheader, body)
+
+
+def update_text(event: Event, language: str) -> MailText:
+    """The notice that the event has moved; its .ics (same UID, higher SEQUENCE) moves the calendar entry."""
+    plain_title = event.title_for(language)
+    with force_locale(language):
+        subject = _subject_with_title(gettext("Changed: %(title)s – now %(date)s"), plain_title,
+                                      date=_date(event, language))
+        preheader = _when_and_where(event, language)
+        when = format_when(event.starts_at, event.ends_at, language)
+        place = event_place(event, language)
+        title = f"**{_markdown_literal(plain_title)}**"
+        moved = (gettext("%(title)s has moved. It now takes place on %(when)s, at %(place)s.",
+                         title=title, when=when, place=_markdown_literal(place)) if place else
+                 gettext("%(title)s has moved. It now takes place on %(when)s.", title=title, when=when))
+        body = "\n\n".join((
+            moved,
+            gettext("If you added it to your calendar, open the attached file to move it there too."),
+            gettext("We hope to see you there."),
         ))
     return MailText(subject, preheader, body)

@@ -18,6 +18,7 @@ from mailer.events.mailing_texts import (
     announcement_texts,
     cancellation_texts,
     reminder_texts,
+    update_texts,
     versions,
 )
 from mailer.events.reminders import ReminderOutcome, ReminderNote, retime_reminders
@@ -119,6 +120,8 @@ def _prefilled_text(mailing: Mailing, event: Event) -> dict[str, str] | None:
         texts = reminder_texts(event, mailing.remind_days_before)
     elif mailing.kind == MailingKind.CANCELLATION:
         texts = cancellation_texts(event)
+    elif mailing.kind == MailingKind.UPDATE:
+        texts = update_texts(event)
     else:
         return None
     return versions(texts)

@@ -3,8 +3,11 @@
 The digest is an ordinary mailing of kind DIGEST to every topic, in each subscriber's own
 language; the sending engine starts it like any other (start_due_mailings) and
 mailer.sending.digest_audience picks each recipient's events. A period is due from its weekday and hour
-in Copenhagen time; a beat that comes late (the scheduler was down) still makes that period's
-digest, once.
+in Copenhagen time. A beat that comes late (the scheduler was down) still makes that period's
+digest on its own day in Copenhagen, once; from the next day on the period counts as passed and
+is skipped: its events are folded into the next digest, because an event stays "New" for a
+reader until a digest listing it has been sent to them. So a service started on a Monday
+before the digest hour does not send last week's digest now and this week's an hour later.
 """
 from __future__ import annotations
 
@@ -69,6 +72,11 @@ def period_start(schedule: DigestSchedule, now: datetime) -> datetime:
     return _at(_first_weekday(year, month, schedule.weekday), schedule.hour)
 
 
+def period_has_passed(due: datetime, now: datetime) -> bool:
+    """True once the Copenhagen day of the period's digest is over: too late to make it (folded into the next)."""
+    return utc_to_local(now).date() > utc_to_local(due).date()
+
+
 def digest_subject(schedule: DigestSchedule, due: datetime, language: str) -> str:
     """What staff see in the mailings list (subscribers get their own subject, in their language)."""
     local = utc_to_local(due).date()
@@ -94,22 +102,12 @@ def _made_since(moment: datetime) -> int | None:
     return db.session.scalar(query.limit(1))
 
 
-def create_due_digest(now: datetime) -> int | None:
-    """Create and schedule this period's digest if it is due and not made yet; return its id, or None.
+# A digest made by hand (flask digest send-now, the staff button) this long before a period's
+# time counts as that period's: the beat then makes none, so nobody gets two within hours.
+MADE_EARLY = timedelta(days=1)
 
-    Whatever became of an earlier digest of the period (sent, cancelled by staff, still
-    sending), it counts: a period never gets a second one.
-    """
-    schedule = digest_schedule(current_app.config)
-    if schedule is None:
-        return None
-    due = period_start(schedule, now)
-    db.session.rollback()  # the lock must be the first statement of its transaction
-    _one_creator_at_a_time()
-    if (existing := _made_since(due)) is not None:
-        db.session.rollback()
-        log.debug("digest of the period from %s already exists: %s", due.isoformat(), existing)
-        return None
+
+def _new_digest(schedule: DigestSchedule, due: datetime, now: datetime) -> Mailing:
     digest = Mailing(
         kind=MailingKind.DIGEST, subject_da=digest_subject(schedule, due, "da"),
         subject_en=digest_subject(schedule, due, "en"), audience_language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
@@ -117,5 +115,53 @@ def create_due_digest(now: datetime) -> int | None:
     )
     db.session.add(digest)
     db.session.commit()
+    return digest
+
+
+def last_digest_made(since: datetime) -> Mailing | None:
+    """The newest digest made at or after `since`, whatever became of it."""
+    return db.session.scalar(select(Mailing).where(Mailing.kind == MailingKind.DIGEST, Mailing.created_at >= since)
+                             .order_by(Mailing.created_at.desc(), Mailing.id.desc()).limit(1))
+
+
+def create_digest_now(now: datetime) -> tuple[int, bool]:
+    """Make a digest at once, whatever the schedule says; return (its id, whether it is new).
+
+    One made in the last MADE_EARLY is given back instead of making a second (a double click, or
+    the beat's digest this morning). The next period whose time is less than MADE_EARLY away
+    counts it as its own (create_due_digest).
+    """
+    schedule = digest_schedule(current_app.config) or DigestSchedule("weekly", 0, 8)
+    db.session.rollback()
+    _one_creator_at_a_time()
+    if (recent := last_digest_made(now - MADE_EARLY)) is not None:
+        db.session.rollback()
+        return recent.id, False
+    digest = _new_digest(schedule, now, now)
+    log.info("digest %s made by hand at %s", digest.id, now.isoformat())
+    return digest.id, True
+
+
+def create_due_digest(now: datetime) -> int | None:
+    """Create and schedule this period's digest if it is due and not made yet; return its id, or None.
+
+    Whatever became of an earlier digest of the period (sent, cancelled by staff, still
+    sending), it counts: a period never gets a second one. So does one made by hand less than
+    MADE_EARLY before the period's time.
+    """
+    schedule = digest_schedule(current_app.config)
+    if schedule is None:
+        return None
+    due = period_start(schedule, now)
+    if period_has_passed(due, now):
+        log.debug("digest of the period from %s skipped: its day has passed", due.isoformat())
+        return None
+    db.session.rollback()  # the lock must be the first statement of its transaction
+    _one_creator_at_a_time()
+    if (existing := _made_since(due - MADE_EARLY)) is not None:
+        db.session.rollback()
+        log.debug("digest of the period from %s already exists: %s", due.isoformat(), existing)
+        return None
+    digest = _new_digest(schedule, due, now)
     log.info("digest %s created for the period from %s", digest.id, due.isoformat())
     return digest.id

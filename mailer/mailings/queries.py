@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from mailer.extensions import db
 from mailer.models import Event, Mailing, MailingKind, MailingStatus
+from mailer.models.mailing import REACHED_PEOPLE
 from mailer import clock
 
 LIST_LIMIT = 500
@@ -30,11 +31,18 @@ def archived_mailings(limit: int = LIST_LIMIT) -> list[Mailing]:
 
 
 def archived_mailing(mailing_id: int) -> Mailing | None:
-    """Return the mailing if it has a public copy (sent, and not a digest), else None."""
+    """Return the mailing if it has a public copy, else None.
+
+    That is every mailing but a digest from the moment it starts sending: a reader's "view in
+    browser" works while the rest of the list is still being sent (or after staff stopped it).
+    """
     mailing = db.session.get(Mailing, mailing_id)
-    if mailing is None or mailing.status != MailingStatus.SENT or mailing.kind == MailingKind.DIGEST:
+    if mailing is None or mailing.kind == MailingKind.DIGEST:
         return None
-    return mailing
+    if mailing.status == MailingStatus.SENT:
+        return mailing
+    started = mailing.started_at is not None
+    return mailing if started and mailing.status in (*REACHED_PEOPLE, MailingStatus.CANCELLED) else None
 
 
 def events_to_offer(chosen: Event | None = None) -> list[Event]:

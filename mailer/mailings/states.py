@@ -5,14 +5,15 @@ import logging
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from mailer.extensions import db
-from mailer.models import Mailing, MailingKind, MailingStatus
+from mailer.models import Delivery, Mailing, MailingKind, MailingStatus
 from mailer.models.mailing import CANCELLABLE, EDITABLE, GOING_OUT, PAUSABLE, RESUMABLE
 from mailer import clock
 from mailer.outbound_webhooks import events as webhook_events
+from mailer.mailings.sent_copies import take_copies
 from mailer.sending import deliveries
 from mailer.sending.snapshot import snapshot_audience
 
@@ -107,6 +108,8 @@ def start(mailing_id: int) -> bool:
         db.session.rollback()
         return False
     added = _snapshot_next_chunk(mailing_id, 0)
+    # What it says as it goes out: the archive shows this, whatever becomes of the event later.
+    take_copies(db.session.get(Mailing, mailing_id))
     db.session.commit()
     log.info("mailing %s started; first %s recipients in the ledger", mailing_id, added)
     return True
@@ -238,7 +241,18 @@ def finish_if_done(mailing_id: int) -> bool:
     if finished:
         webhook_events.mailing_sent(mailing_id)  # in the same transaction: queued only once it commits
     db.session.commit()
+    if finished:
+        _log_what_was_sent(mailing_id)
     return finished
+
+
+def _log_what_was_sent(mailing_id: int) -> None:
+    """The worker log's line for a finished mailing: its kind, subject and what its ledger says."""
+    mailing = db.session.get(Mailing, mailing_id)
+    counts = dict(db.session.execute(
+        select(Delivery.status, func.count()).where(Delivery.mailing_id == mailing_id).group_by(Delivery.status)).all())
+    log.info("mailing %s (%s, %r) finished: %s", mailing_id, mailing.kind, mailing.display_subject,
+             ", ".join(f"{counts[status]} {status}" for status in sorted(counts)) or "no recipients")
 
 
 def sending_mailing_ids() -> list[int]:

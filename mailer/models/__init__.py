@@ -1,6 +1,6 @@
 """Database models."""
 from mailer.models.api_key import ApiAudit, ApiIdempotency, ApiKey, ApiScope
-from mailer.models.mailing import Mailing, MailingKind, MailingStatus, Delivery, DeliveryStatus
+from mailer.models.mailing import Mailing, MailingCopy, MailingKind, MailingStatus, Delivery, DeliveryStatus
 from mailer.models.event import Event, EventSession, EventStatus, EventType
 from mailer.models.mail_template import ErasedSubscriber, MailTemplate
 from mailer.models.bounce import BounceEvent, BounceKind
@@ -25,6 +25,7 @@ __all__ = [
     "ApiKey",
     "ApiScope",
     "Mailing",
+    "MailingCopy",
     "MailingKind",
     "MailingStatus",
     "Delivery",

@@ -42,6 +42,7 @@ class MailingKind(StrEnum):
     ANNOUNCEMENT = "announcement"  # to the confirmed subscribers of its topics who take announcements
     REMINDER = "reminder"          # to those who got the parent mailing and are still subscribed
     CANCELLATION = "cancellation"  # the same audience as a reminder; its .ics cancels the event
+    UPDATE = "update"              # the same audience: the event moved; its .ics moves the calendar entry
     DIGEST = "digest"              # the periodic upcoming-events digest, different for each recipient
 
 
@@ -110,6 +111,9 @@ class Mailing(db.Model):
     edited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     # The pre-send check's warnings (JSON list), recorded when the mailing is scheduled or sent.
     presend_warnings: Mapped[str | None] = mapped_column(Text)
+    # The event's time and place (JSON, mailer/mailings/sent_copies.py) as this mailing carried them when it
+    # started sending: readers whose calendars hold other details than the event's now need an update.
+    sent_event_details: Mapped[str | None] = mapped_column(Text)
 
     topics: Mapped[list[Topic]] = relationship(secondary=mailing_topic, order_by=Topic.position)
     event: Mapped[Event | None] = relationship()
@@ -140,6 +144,20 @@ class Mailing(db.Model):
     @classmethod
     def _display_subject_expression(cls):
         return func.coalesce(func.nullif(cls.subject_da, ""), cls.subject_en)
+
+
+class MailingCopy(db.Model):
+    """What a mailing said, in one language, when it started sending: the public archive shows this."""
+
+    __table_args__ = (UniqueConstraint("mailing_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailing.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(2))
+    subject: Mapped[str] = mapped_column(String(200))
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Delivery(db.Model):

@@ -5,7 +5,7 @@ import logging
 
 from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
-from mailer.mailings import queries
+from mailer.mailings import queries, sent_copies
 from mailer.composing.mailing import CompiledMailing
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,15 @@ def item(mailing_id: int):
     if mailing is None:
         abort(404)
     language = mailing.audience_language or str(get_locale() or "da")
-    try:
-        message = CompiledMailing(mailing, language, web_version=True).public_copy()
-    except ValueError:  # a custom template that no longer renders
-        log.warning("archive copy of mailing %s could not be rendered", mailing_id)
-        abort(404)
-    return render_template("public/archive_item.html", mailing=mailing, message=message,
-                           mail_language=language)
+    copy = sent_copies.sent_copy(mailing.id, language)
+    if copy is not None:  # what was sent, taken when sending started
+        language, subject, html, text = copy.language, copy.subject, copy.html, copy.text
+    else:  # sent before copies were kept: rendered as the mailing is now
+        try:
+            message = CompiledMailing(mailing, language, web_version=True).public_copy()
+        except ValueError:  # a custom template that no longer renders
+            log.warning("archive copy of mailing %s could not be rendered", mailing_id)
+            abort(404)
+        subject, html, text = message.subject, message.html, message.text
+    return render_template("public/archive_item.html", mailing=mailing, subject=subject, html=html, text=text,
+                           mail_language=language, event_change=sent_copies.changed_since_sent(mailing))

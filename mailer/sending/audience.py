@@ -69,7 +69,7 @@ def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, afte
     conditions = [receiving_mail_now(), *_id_ranges(Subscriber.id, ids, after),
                   _subscribed_to_a_topic_of(mailing, *_id_ranges(Subscription.subscriber_id, ids, after))]
     kind = mailing.kind or MailingKind.ANNOUNCEMENT
-    if kind in (MailingKind.REMINDER, MailingKind.CANCELLATION):
+    if kind in (MailingKind.REMINDER, MailingKind.CANCELLATION, MailingKind.UPDATE):
         # Only those who got the original mailing (and are still subscribed, above).
         conditions.append(exists().where(Delivery.mailing_id == mailing.parent_id,
                                          Delivery.subscriber_id == Subscriber.id,

@@ -27,6 +27,7 @@ class Recipient:
     payload: str | None = None  # per-recipient content chosen at snapshot time (a digest's events)
     uncertain: int = 0          # earlier hand-offs whose reply was lost after the final dot
     message_id: str | None = None  # the Message-ID an earlier try used, kept for every resend
+    frequency: str | None = None   # what the reader chose (every announcement, digest, both): the footer says it
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
     by_subscriber = {row.subscriber_id: row for row in claimed}
     rows = db.session.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
-               Subscriber.public_id, Subscriber.token_secret)
+               Subscriber.public_id, Subscriber.token_secret, Subscriber.frequency)
         .where(in_ids(Subscriber.id, list(by_subscriber)))
         .order_by(Subscriber.id)
     ).all()
@@ -100,7 +101,7 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
     return [
         Recipient(by_subscriber[r.id].id, r.id, r.email, r.name, r.language, r.public_id, r.token_secret,
                   by_subscriber[r.id].attempts, by_subscriber[r.id].payload, by_subscriber[r.id].uncertain,
-                  by_subscriber[r.id].message_id)
+                  by_subscriber[r.id].message_id, r.frequency)
         for r in rows
     ]
 

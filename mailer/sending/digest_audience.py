@@ -8,6 +8,10 @@ readers chose not to get mailings, and many events are never announced at all; w
 new to them is what appeared on the events page. Subscribers with nothing new get no row, so
 no mail.
 
+A reader who takes "both" gets an event once as new: an event whose announcement the ledger
+says was SENT to them is listed in their digest (it is still upcoming) but not marked "New",
+and it does not by itself earn them a digest.
+
 Each digest looks at the world as of one moment (its scheduled time): only events created by
 then count, and that moment is the next digest's cut-off. Every chunk of a large audience
 therefore sees the same events, and no event falls between two digests.
@@ -30,6 +34,7 @@ from mailer.models import (
     MailingKind,
     Delivery,
     DeliveryStatus,
+    Frequency,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -40,7 +45,7 @@ from mailer.sending.audience import SnapshotChunk, eligible_subscribers, insert_
 from mailer.sending.sql import in_ids
 from mailer.composing.digest import CompiledDigest, DigestPayload
 
-__all__ = ["CompiledDigest", "DigestPayload", "digest_as_of", "snapshot_digest_audience"]
+__all__ = ["CompiledDigest", "DigestPayload", "digest_as_of", "snapshot_digest_audience", "would_get"]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +102,22 @@ def _last_digest_as_of(mailing_id: int, subscriber_ids: list[int]) -> dict[int, 
     return {subscriber_id: as_of for subscriber_id, as_of in rows if as_of is not None}
 
 
+def _announced_to(subscriber_ids: list[int]) -> dict[int, set[int]]:
+    """For each reader who takes "both", the events whose announcement the ledger says reached them."""
+    rows = db.session.execute(
+        select(Delivery.subscriber_id, Mailing.event_id)
+        .join(Mailing, Mailing.id == Delivery.mailing_id)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Mailing.kind == MailingKind.ANNOUNCEMENT, Mailing.event_id.is_not(None),
+               Delivery.status == DeliveryStatus.SENT, Subscriber.frequency == Frequency.BOTH,
+               in_ids(Delivery.subscriber_id, subscriber_ids))
+    )
+    announced: dict[int, set[int]] = defaultdict(set)
+    for subscriber_id, event_id in rows:
+        announced[subscriber_id].add(event_id)
+    return announced
+
+
 class _Lists:
     """The events shown to each set of topics, worked out once per set (subscribers share a few sets)."""
 
@@ -110,19 +131,46 @@ class _Lists:
         return self._by_topics[topics]
 
 
-def _add_rows(mailing_id: int, subscriber_ids: list[int], topic_ids: set[int], lists: _Lists) -> int:
-    """Insert one pending row per subscriber of this chunk with something new; return rows added."""
+def _add_rows(mailing_id: int, subscriber_ids: list[int], topic_ids: set[int], lists: _Lists,
+              listed: set[int], new: set[int]) -> int:
+    """Insert one pending row per subscriber of this chunk with something new; return rows added.
+
+    The events those rows list (and mark new) are added to `listed` (and `new`), for the log.
+    """
+    chosen, payloads = [], []
+    for subscriber_id, payload in digest_payloads(mailing_id, subscriber_ids, topic_ids, lists):
+        chosen.append(subscriber_id)
+        payloads.append(payload.to_json())
+        listed.update(payload.events)
+        new.update(payload.new)
+    return insert_pending_rows(mailing_id, chosen, payloads)
+
+
+def digest_payloads(mailing_id: int, subscriber_ids: list[int], topic_ids: set[int],
+                    lists: _Lists) -> list[tuple[int, DigestPayload]]:
+    """What each of these subscribers' digest would list, for those with something new."""
     topics_of = _confirmed_topics(subscriber_ids, topic_ids)
     cut_off = _last_digest_as_of(mailing_id, subscriber_ids)
-    chosen, payloads = [], []
+    announced = _announced_to(subscriber_ids)
+    result = []
     for subscriber_id in subscriber_ids:
         shown = lists.for_topics(topics_of.get(subscriber_id, frozenset()))
         since = cut_off.get(subscriber_id)
-        new = [e.event_id for e in shown if since is None or e.created_at > since]
+        had = announced.get(subscriber_id, set())
+        new = [e.event_id for e in shown if (since is None or e.created_at > since) and e.event_id not in had]
         if new:
-            chosen.append(subscriber_id)
-            payloads.append(DigestPayload(tuple(e.event_id for e in shown), tuple(new)).to_json())
-    return insert_pending_rows(mailing_id, chosen, payloads)
+            result.append((subscriber_id, DigestPayload(tuple(e.event_id for e in shown), tuple(new))))
+    return result
+
+
+def would_get(mailing: Mailing) -> list[tuple[int, DigestPayload]]:
+    """Who would get this digest if it started now, with what: the staff preview (writes nothing)."""
+    topic_ids = {t.id for t in mailing.topics}
+    lists = _Lists(_candidate_events(digest_as_of(mailing), topic_ids))
+    if not lists.events:
+        return []
+    subscriber_ids = list(db.session.scalars(eligible_subscribers(mailing).order_by(Subscriber.id)))
+    return digest_payloads(mailing.id or 0, subscriber_ids, topic_ids, lists)
 
 
 def snapshot_digest_audience(mailing: Mailing, after_subscriber_id: int = 0,
@@ -144,11 +192,14 @@ def snapshot_digest_audience(mailing: Mailing, after_subscriber_id: int = 0,
     # One query for the whole chunk, streamed (a server-side cursor on PostgreSQL) in slices
     # of CHUNK_SIZE; each slice costs three more queries, whatever the number of subscribers.
     added, examined, cursor = 0, 0, after_subscriber_id
+    listed: set[int] = set()
+    new: set[int] = set()
     for subscriber_ids in db.session.scalars(query.execution_options(yield_per=CHUNK_SIZE)).partitions():
         examined += len(subscriber_ids)
         cursor = subscriber_ids[-1]
         if lists.events:
-            added += _add_rows(mailing.id, subscriber_ids, topic_ids, lists)
-    log.info("digest %s: %s rows added for %s subscribers up to id %s (%s events listed)", mailing.id, added,
-             examined, cursor, len(lists.events))
+            added += _add_rows(mailing.id, subscriber_ids, topic_ids, lists, listed, new)
+    # What the rows hold, not what could have been listed: the mails of this chunk show these.
+    log.info("digest %s: %s rows added for %s subscribers up to id %s; their mails list %s event(s), %s of them "
+             "new: %s", mailing.id, added, examined, cursor, len(listed), len(new), sorted(listed))
     return SnapshotChunk(added, cursor, limit is None or examined < limit)

@@ -247,3 +247,7 @@ class CancellationNoticeForm(StaffForm):
     @property
     def parent_id(self) -> int:
         return int(self.mailing_id.data)
+
+
+class UpdateNoticeForm(CancellationNoticeForm):
+    """Which sent mailing of the moved event the update notice goes to the readers of."""

@@ -12,12 +12,12 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from mailer import clock
-from mailer.events import mailings, service
+from mailer.events import mailings, service, update_notices
 from mailer.clock import FieldValueError
 from mailer.extensions import db
 from mailer.models import Mailing, Event, EventStatus
 from mailer.staff.auth import staff_required
-from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm
+from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, CancelEventForm, EventForm, UpdateNoticeForm
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import danish_time, flash_event_moved, flash_withdrawal
 from mailer.staff.login_views import LogoutForm
@@ -53,8 +53,9 @@ def _form_page(form: EventForm, event: Event | None, status: int = 200):
     mailing_list = mailings.mailings_of(event.id) if event is not None else []
     return render_template(
         "staff/event_form.html", form=form, event=event, cancel_form=CancelEventForm(),
-        announce_form=AnnounceEventForm(), notice_form=CancellationNoticeForm(),
+        announce_form=AnnounceEventForm(), notice_form=CancellationNoticeForm(), update_form=UpdateNoticeForm(),
         mailings=mailing_list, needs_notice=mailings.needs_cancellation_notice(event) if event is not None else [],
+        out_of_date=update_notices.calendars_out_of_date(event) if event is not None else [],
         kind_labels=kind_labels(), status_labels=mailing_status_labels(), danish_time=danish_time,
     ), status
 
@@ -83,6 +84,11 @@ def _save(form: EventForm, event: Event | None):
         flash(ngettext("%(num)d mail about the event that has not gone out yet now shows the new details.",
                        "%(num)d mails about the event that have not gone out yet now show the new details.",
                        len(changes.refreshed_ids)), "info")
+    readers = sum(stale.readers for stale in update_notices.calendars_out_of_date(event))
+    if readers:
+        flash(ngettext("%(num)d reader has the old time or place in their calendar. Write them an update mail below.",
+                       "%(num)d readers have the old time or place in their calendars. Write them an update mail below.",
+                       readers), "warning")
     return redirect(url_for("staff_events.edit", event_id=event.id), 303)
 
 
@@ -185,4 +191,32 @@ def cancellation_notice(event_id: int):
         flash(gettext("This cancellation notice was already written: here it is."), "info")
         return redirect(url_for("staff_mailings.preview_page", mailing_id=notice.id), 303)
     flash(gettext("The cancellation notice is filled in. Check it, then send it like any mailing."), "success")
+    return redirect(url_for("staff_mailings.edit", mailing_id=notice.id), 303)
+
+
+@bp.post("/<int:event_id>/update-notice")
+@staff_required()
+def update_notice(event_id: int):
+    """Create the prefilled update notice to those who got an announcement of the moved event."""
+    event = _event_or_404(event_id)
+    form = UpdateNoticeForm()
+    back = redirect(url_for("staff_events.edit", event_id=event.id, _anchor="mailings"), 303)
+    if not form.validate():
+        if form.csrf_token.errors:
+            abort(400)
+        flash(gettext("Please choose an announcement of this event."), "error")
+        return back
+    parent = db.session.get(Mailing, form.parent_id)
+    try:
+        if parent is None or parent.event_id != event.id:
+            raise update_notices.UpdateNoticeRefused(gettext("Please choose an announcement of this event."))
+        notice, created = update_notices.draft_update_notice(parent.id, current_user)
+    except update_notices.UpdateNoticeRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal.message), "error")
+        return back
+    if not created:
+        flash(gettext("This update mail was already written: here it is."), "info")
+        return redirect(url_for("staff_mailings.preview_page", mailing_id=notice.id), 303)
+    flash(gettext("The update mail is filled in. Check it, then send it like any mailing."), "success")
     return redirect(url_for("staff_mailings.edit", mailing_id=notice.id), 303)

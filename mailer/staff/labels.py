@@ -37,6 +37,7 @@ def kind_labels() -> dict[str, str]:
         MailingKind.ANNOUNCEMENT: gettext("Announcement"),
         MailingKind.REMINDER: gettext("Reminder"),
         MailingKind.CANCELLATION: gettext("Cancellation notice"),
+        MailingKind.UPDATE: gettext("Update notice"),
         MailingKind.DIGEST: gettext("Digest"),
     }
 

@@ -148,3 +148,17 @@ def test_calendar_links(app):
     assert outlook["startdt"] == ["2026-06-04T15:00:00Z"] and outlook["enddt"] == ["2026-06-04T18:00:00Z"]
     assert links["office365"].startswith("https://outlook.office.com/")
     assert "+" not in links["outlook"]
+
+
+@pytest.mark.parametrize("method", ["PUBLISH", "CANCEL"])
+def test_every_version_of_the_ics_names_the_organisation_as_organizer(app, method):
+    """RFC 5546: the same ORGANIZER on the first PUBLISH, the update and the CANCEL."""
+    app.config["ORGANIZER_EMAIL"] = "Kunst & Kultur i Balance <events@example.org>"
+    with app.app_context():
+        event = db.session.get(Event, create_event())
+        first = vevents(event_to_ics(event, method))[0]
+        service.update_event(event, service.EventData(title_da="Flyttet", starts_at=event.starts_at + timedelta(days=1)))
+        moved = vevents(event_to_ics(event, method))[0]
+    for vevent in (first, moved):
+        assert str(vevent["ORGANIZER"]) == "mailto:events@example.org"
+        assert str(vevent["ORGANIZER"].params["CN"]) == "Kunst & Kultur i Balance"

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from mailer.mailings.digests import create_due_digest
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, SubscriberStatus
+from mailer.clock import utc_to_local
 from mailer.models.types import utcnow
 from mailer.mailings import states
 from mailer.subscribers.lifecycle import find_subscriber
@@ -141,11 +142,22 @@ def test_a_digest_that_never_arrived_leaves_its_events_new_for_the_next(live_app
     assert "[Nyt] Workshop i København" in parse_mail(got["lost@example.org"]).get_body(("plain",)).get_content()
 
 
-def test_the_beat_makes_this_periods_digest_once_and_the_worker_sends_it(live_app, smtp_server, worker):
+def test_the_beat_makes_this_periods_digest_once_and_the_worker_sends_it(live_app, smtp_server, service_env, tmp_path):
     from mailer.tasks.digests import start_due_digest
     from mailer.tasks.sending import start_due_mailings
 
-    now = utcnow()  # the beat runs on the real clock
+    now = utcnow()  # the beat runs on the real clock: today is the digest day, from midnight (a passed period is skipped)
+    today = utc_to_local(now).strftime("%A").lower()
+    worker = WorkerProcess({**service_env, "MAILER_DIGEST_WEEKDAY": today, "MAILER_DIGEST_HOUR": "0"},
+                           tmp_path / "worker.log")
+    worker.start()
+    try:
+        _beat_makes_one_digest(live_app, smtp_server, worker, now, start_due_digest, start_due_mailings)
+    finally:
+        worker.stop()
+
+
+def _beat_makes_one_digest(live_app, smtp_server, worker, now, start_due_digest, start_due_mailings) -> None:
     with live_app.app_context():
         create_subscriber("mette@example.org", "events-copenhagen", frequency="digest")
         create_event("Workshop i København", "events-copenhagen", created_at=now - timedelta(days=1), starts_at=now + 2 * WEEK,

@@ -96,6 +96,7 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
         "The reminder 7 days before moves from 2026-05-24 14:00 to 2026-05-27 14:00 (Danish time).",
         "The reminder 1 day before moves from 2026-05-30 14:00 to 2026-06-02 14:00 (Danish time).",
         "2 mails about the event that have not gone out yet now show the new details.",  # the reminders' dates
+        "3 readers have the old time or place in their calendars. Write them an update mail below.",
     ]
 
     # Cancel it: the reminders are withdrawn, and the cancellation mail is offered and sent.

@@ -33,6 +33,16 @@ def test_only_sent_mailings_are_in_the_archive(app):
     assert client.get("/archive/999999").status_code == 404
 
 
+def test_view_in_browser_works_while_the_mailing_is_still_going_out(app):
+    """A reader early in a long list follows "view in browser" before the last mail has left."""
+    with app.app_context():
+        mailing_id = create_mailing("newsletter", subject="Stadig på vej", status=MailingStatus.SENDING)
+        db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(started_at=utcnow()))
+        db.session.commit()
+    response = app.test_client().get(f"/archive/{mailing_id}")
+    assert response.status_code == 200 and "Stadig på vej" in response.get_data(as_text=True)
+
+
 def test_the_web_version_has_no_personal_links(app):
     with app.app_context():
         mailing_id = create_mailing("newsletter", status=MailingStatus.SENT, audience_language="da")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
+from mailer.clock import utc_to_local
 from mailer.mailings import digests
 from mailer.mailings.digests import DigestSchedule, create_due_digest, digest_schedule, period_start
 from mailer.extensions import db
@@ -120,7 +121,22 @@ def test_the_beat_task_makes_the_digest_once(app):
     celery_app = app.extensions["celery"]
     assert celery_app.conf.beat_schedule["start-due-digest"]["task"] == start_due_digest.name
     assert "mailer.tasks.digests" in celery_app.conf.include
-    made = start_due_digest()  # the real clock: this period's digest
+    # The real clock: today is the digest day from midnight, so this period's digest is due (and not passed).
+    app.config.update(DIGEST_WEEKDAY=utc_to_local(datetime.now(timezone.utc)).weekday(), DIGEST_HOUR=0)
+    made = start_due_digest()
     assert made is not None and start_due_digest() is None
     with app.app_context():
+        assert digest_count() == 1
+
+
+def test_a_period_whose_day_has_passed_is_skipped_and_the_next_one_is_made_once(app):
+    """Started on a Monday before the digest hour: last week's digest is not made now and this week's an hour later."""
+    monday_early = datetime(2026, 5, 11, 5, 34, tzinfo=timezone.utc)  # 07:34 in Copenhagen, digest hour 08:00
+    with app.app_context():
+        assert create_due_digest(monday_early) is None  # last Monday's period: its day is over
+        assert create_due_digest(monday_early - timedelta(days=1)) is None  # Sunday: the same, too late
+        assert digest_count() == 0
+        made = create_due_digest(datetime(2026, 5, 11, 6, 0, tzinfo=timezone.utc))  # 08:00: this week's
+        assert made is not None
+        assert create_due_digest(datetime(2026, 5, 11, 21, 59, tzinfo=timezone.utc)) is None
         assert digest_count() == 1

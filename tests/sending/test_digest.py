@@ -248,3 +248,33 @@ def test_digests_have_no_public_copy(app, client, outbox):
         subject = db.session.get(Mailing, digest_id).subject_da
     assert subject not in client.get("/archive").get_data(as_text=True)
     assert client.get(f"/archive/{digest_id}").status_code == 404
+
+
+def test_a_reader_who_takes_both_gets_an_event_once_as_new(app, outbox, clock):
+    """Announced to a "both" reader: listed in their digest, not marked "New" again, and no digest for it alone."""
+    from mailer.events.mailings import draft_event_mailing
+    from tests.every_mail_kind import send_in_process
+
+    with app.app_context():
+        create_subscriber("both@example.org", "events-aarhus", frequency="both", language="en")
+        create_subscriber("digest@example.org", "events-aarhus", frequency="digest", language="en")
+        announced = db.session.get(Event, create_event("Announced workshop", "events-aarhus", created_at=NOW - DAY,
+                                                       starts_at=NOW + 2 * WEEK))
+        mailing = draft_event_mailing(announced, None)
+        mailing.audience_language = None  # to both readers' language
+        db.session.commit()
+        states.send_now(mailing.id)
+        send_in_process(mailing.id)
+        assert [recipient for _, recipient, _ in outbox.sent] == ["both@example.org"]
+
+        send_digest(NOW)  # only the announced event is new: the "both" reader already has it
+        got = mails(outbox, since=1)
+        assert sorted(got) == ["digest@example.org"]
+        assert "[New] Announced workshop" in text_of(got["digest@example.org"])
+
+        create_event("Unannounced talk", "events-aarhus", created_at=NOW + DAY, starts_at=NOW + 3 * WEEK)
+        send_digest(clock.set(NOW + WEEK))
+        got = mails(outbox, since=2)
+        both = text_of(got["both@example.org"])
+        assert "[New] Unannounced talk" in both
+        assert "Announced workshop" in both and "[New] Announced workshop" not in both

@@ -63,7 +63,7 @@ ADMIN_ONLY_BLUEPRINTS = {"staff_subscribers", "staff_team", "staff_templates", "
                          "staff_webhooks"}
 ADMIN_ONLY_ENDPOINTS = {
     "staff_mailings.schedule", "staff_mailings.send_now", "staff_mailings.unschedule",
-    "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel",
+    "staff_sending.pause", "staff_sending.resume", "staff_sending.cancel", "staff_digest.send_now",
     "staff.outbox", "staff.outbox_message",  # the mails hold live personal links
     "staff_api_keys.index", "staff_api_keys.create", "staff_api_keys.revoke",
 }
