@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0013'  # 0009 as issued; chained after bilingual's 0010 once main had it
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
