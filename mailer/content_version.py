@@ -13,8 +13,8 @@ commit that carries it bumps the version. ORM UPDATE/DELETE statements count too
 states.py moves a mailing's status with one, to or from sent); scheduling, pausing and a mailing's
 progress counters do not.
 
-Where the token lives: Redis when MAILER_REDIS_URL is set (shared by every web and worker process),
-else a file in the instance folder (the embedded default: shared by gunicorn's workers and the
+Where the token lives: Redis when MAILER_REDIS_URL is set (shared by every web and worker process;
+each web process reads it at most every REUSE_SECONDS, 0.1 s), else a file in the instance folder (the embedded default: shared by gunicorn's workers and the
 Celery worker on the host). A random token rather than a counter: a flushed Redis or a lost file
 gives a new token, never an old one again. When Redis cannot be reached the pages are rendered
 fresh (never served from a copy that cannot be checked).
@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from itertools import chain
 from pathlib import Path
 
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 REDIS_KEY = "mailer:public-content-version"
 FILE_NAME = "public-content-version"
 _CHANGED = "mailer.public_content_changed"  # flag in Session.info until the commit
+# How long a web process trusts the version it last read from Redis: the most another process's change
+# can lag on this process's pages.
+REUSE_SECONDS = 0.1
 _ALWAYS_PUBLIC = (Event, EventSession, Topic, MailTemplate)  # a template shapes archive copies
 
 
@@ -46,30 +50,43 @@ def _new_token() -> str:
 
 
 class RedisVersion:
-    """The token in Redis, read once per cached request (one GET, about 0.1 ms on the host)."""
+    """The token in Redis. A process reuses what it read for `reuse_for` seconds (REUSE_SECONDS): one
+    Redis round trip per request would be the largest cost of a kept page when the host is busy (a
+    context switch to redis-server each time). Its own bumps it sees at once; another process's
+    within that time."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, reuse_for: float = 0.0) -> None:
         import redis
 
         self._errors = redis.RedisError
         self._client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        self._reuse_for = reuse_for
+        self._last: tuple[str, float] | None = None  # (token, monotonic time read)
 
     def current(self) -> str | None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last[1] < self._reuse_for:
+            return self._last[0]
         try:
             token = self._client.get(REDIS_KEY)
             if token is None:
                 self._client.set(REDIS_KEY, _new_token(), nx=True)
                 token = self._client.get(REDIS_KEY)
         except self._errors as error:
+            self._last = None
             log.warning("public content version unreadable (%s): pages rendered uncached", error)
             return None
-        return token.decode() if token else None
+        self._last = (token.decode(), now) if token else None
+        return self._last[0] if self._last else None
 
     def bump(self) -> None:
+        token = _new_token()
         try:
-            self._client.set(REDIS_KEY, _new_token())
+            self._client.set(REDIS_KEY, token)
         except self._errors as error:
             log.error("public content version not bumped (%s): cached pages may lag until their safety expiry", error)
+            return
+        self._last = (token, time.monotonic())
 
 
 class FileVersion:
@@ -165,7 +182,7 @@ def init_app(app: Flask) -> None:
     """Pick the store (Redis or the instance folder's file) and watch every session's commits."""
     redis_url = app.config.get("REDIS_URL")
     app.extensions["content_version"] = (
-        RedisVersion(redis_url) if redis_url else FileVersion(Path(app.instance_path) / FILE_NAME))
+        RedisVersion(redis_url, REUSE_SECONDS) if redis_url else FileVersion(Path(app.instance_path) / FILE_NAME))
     hooks = (("before_flush", _before_flush), ("do_orm_execute", _on_orm_execute),
              ("after_commit", _after_commit), ("after_rollback", _after_rollback))
     for name, hook in hooks:

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from flask import Response, current_app, make_response, request, session
 from flask_babel import get_locale
+from markupsafe import escape
 
 from mailer import clock, content_version
 
@@ -43,6 +44,7 @@ class Page:
     last_modified: datetime
     version: str
     expires_at: datetime
+    fields: tuple[bytes, ...] = ()  # serve_form: the hidden values in `body` that each visitor gets their own of
 
 
 class PageStore:
@@ -114,3 +116,32 @@ def serve(render: Render) -> Response:
             return response
         store.put(key, page)
     return _answer(page)
+
+
+def serve_form(render: Callable[[], object], fields: dict[str, str]) -> Response:
+    """A form page that is the same for every visitor but for hidden values (CSRF token, form-shown stamp).
+
+    The first rendering is kept with its values; later visitors get that page with their own values put
+    in place of those. No ETag: the page is different for each visitor. Only values that appear in the
+    page exactly as given (URL-safe tokens need no HTML escaping) are replaced; otherwise it is rendered.
+    """
+    now = clock.utcnow()
+    version = content_version.current()
+    if version is None or session.get("_flashes"):
+        return make_response(render())
+    key = (request.endpoint, "form", str(get_locale()))
+    store = _store()
+    page = store.get(key)
+    if page is None or page.version != version or now >= page.expires_at:
+        response = make_response(render())
+        body = response.get_data()
+        marks = [f'value="{value}"'.encode() for value in fields.values()]
+        if response.status_code == 200 and all(body.count(mark) == 1 for mark in marks):
+            store.put(key, Page(body=body, headers=tuple((k, v) for k, v in response.headers.items() if k in KEPT_HEADERS),
+                                etag="", last_modified=now, version=version, expires_at=now + SAFETY,
+                                fields=tuple(marks)))
+        return response
+    body = page.body
+    for old, value in zip(page.fields, fields.values()):
+        body = body.replace(old, f'value="{escape(value)}"'.encode(), 1)
+    return current_app.response_class(body, headers=list(page.headers))

@@ -6,10 +6,12 @@ from datetime import timedelta
 from babel.dates import format_date
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, refresh
+from flask_wtf.csrf import generate_csrf
 from wtforms.fields.choices import SelectChoice
 
 from mailer.extensions import csrf, db, limiter
 from mailer.models import ConsentChannel, Subscriber, SubscriptionStatus
+from mailer.public import page_cache
 from mailer.public.forms import (
     KEEP_PAUSE,
     NO_PAUSE,
@@ -90,12 +92,19 @@ def index():
 @limiter.limit(_address_limit, key_func=_address_key, methods=["POST"])
 def subscribe():
     """Show the signup form; on POST record the signup and queue the opt-in mail."""
+    if request.method == "GET":
+        started = form_started_stamp()
+
+        def render():
+            form = SubscribeForm()
+            form.topics.choices = _topic_choices()
+            form.language.data = str(get_locale())
+            form.started.data = started
+            return render_template("public/subscribe.html", form=form)
+        # The same page for everyone but the CSRF token and the stamp: kept once per language.
+        return page_cache.serve_form(render, {"csrf_token": generate_csrf(), "started": started})
     form = SubscribeForm()
     form.topics.choices = _topic_choices()
-    if request.method == "GET":
-        form.language.data = str(get_locale())
-        form.started.data = form_started_stamp()
-        return render_template("public/subscribe.html", form=form)
     if not form.validate():
         form.started.data = form_started_stamp()
         return render_template("public/subscribe.html", form=form), 400

@@ -2,6 +2,7 @@
 what they show, in both languages, and answer 304 to a browser whose copy is still current."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -155,3 +156,45 @@ def test_the_version_in_redis_is_shared_and_never_comes_back_after_a_flush():
     redis.Redis.from_url(REDIS_URL).delete(content_version.REDIS_KEY)
     assert web.current() not in (None, first, second)
     assert content_version.RedisVersion("redis://127.0.0.1:1/0").current() is None  # unreachable: render fresh
+    # A web process reuses its last read for a moment, but sees its own bump at once and others' after it.
+    reusing = content_version.RedisVersion(REDIS_URL, reuse_for=0.2)
+    seen = reusing.current()
+    worker.bump()
+    assert reusing.current() == seen
+    time.sleep(0.25)
+    assert reusing.current() == worker.current() != seen
+    before_own_bump = reusing.current()
+    reusing.bump()
+    assert reusing.current() == worker.current() != before_own_bump
+
+
+def test_the_signup_form_is_kept_but_every_visitor_gets_their_own_token_and_can_sign_up(app, clock):
+    from mailer.models import PublicRequest, Topic
+    from tests.helpers import form_fields
+
+    first, second = app.test_client(), app.test_client()
+    pages = {}
+    for name, visitor in (("first", first), ("second", second)):
+        response = get(visitor, "/subscribe", "da")
+        assert response.status_code == 200
+        pages[name] = response.get_data(as_text=True)
+    fields = {name: form_fields(page) for name, page in pages.items()}
+    assert fields["first"]["csrf_token"] != fields["second"]["csrf_token"]
+    unpersonal = {name: page.replace(fields[name]["csrf_token"], "").replace(fields[name]["started"], "")
+                  for name, page in pages.items()}
+    assert unpersonal["first"] == unpersonal["second"]
+    assert "Tilmeld dig vores nyhedsbrev" in pages["second"]
+    assert "Sign up for our newsletter" in get(second, "/subscribe", "en").get_data(as_text=True)
+
+    with app.app_context():
+        topic = db.session.scalars(db.select(Topic).filter_by(slug="newsletter")).one()
+        topic_id = topic.id
+    answer = second.post("/subscribe", data={**fields["second"], "email": "ny@example.org", "topics": [str(topic_id)],
+                                             "language": "da", "frequency": "announcements"})
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(PublicRequest)) == 1
+        topic = db.session.get(Topic, topic_id)
+        topic.name_da = "Nyhedsbrevet om kunst"
+        db.session.commit()
+    assert "Nyhedsbrevet om kunst" in get(first, "/subscribe", "da").get_data(as_text=True)
