@@ -1,6 +1,7 @@
 """Public HTTP handlers: parse, call a lifecycle service, then render or redirect."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from babel.dates import format_date
@@ -35,9 +36,31 @@ from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token
 bp = Blueprint("public", __name__)
 
 
+class _TopicsById(Mapping):
+    """The public topics by id, read from the database only when a template asks (the forms do;
+    the one-click answer and the confirm pages do not, and should not pay a query for it)."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, object] | None = None
+
+    def _load(self) -> dict[str, object]:
+        if self._topics is None:
+            self._topics = {str(t.id): t for t in lifecycle.public_topics()}
+        return self._topics
+
+    def __getitem__(self, key: str) -> object:
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 @bp.context_processor
 def topics_context() -> dict[str, object]:
-    return {"topics_by_id": {str(t.id): t for t in lifecycle.public_topics()}}
+    return {"topics_by_id": _TopicsById()}
 
 
 def _origin(channel: ConsentChannel) -> Origin:
