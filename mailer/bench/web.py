@@ -80,11 +80,16 @@ def _confirmations(sink: TimingSink, accepted: dict[str, float], timeout: float)
     }
 
 
-def _stored(url: str, emails) -> int:
+def _stored(url: str, emails) -> dict:
+    """Accepted signups that are subscribers now, and those still waiting as stored requests for the worker."""
     import psycopg
 
+    emails = list(emails)
     with psycopg.connect(database.libpq_url(url)) as conn:
-        return conn.execute("SELECT count(*) FROM subscriber WHERE email = ANY(%s)", (list(emails),)).fetchone()[0]
+        subscribers = conn.execute("SELECT count(*) FROM subscriber WHERE email = ANY(%s)", (emails,)).fetchone()[0]
+        waiting = conn.execute("SELECT count(*) FROM public_request WHERE kind = 'signup' "
+                               "AND payload::json->>'email' = ANY(%s)", (emails,)).fetchone()[0]
+    return {"subscribers": subscribers, "waiting": waiting, "lost": len(emails) - subscribers - waiting}
 
 
 def run_web_benchmark(options: WebOptions) -> dict:
@@ -147,7 +152,7 @@ def run_web_benchmark(options: WebOptions) -> dict:
         result["reference"] = {"runs": reference, "rps": round(reference_rps, 1)}
         for figures in result["paths"].values():
             figures["ratio"] = round(figures["rps"] / reference_rps, 3)
-        result["one_click"] = measure("/one-click/[token]".replace("[token]", ""), script=script,
+        result["one_click"] = measure("/one-click/", script=script,
                                       env={**os.environ, "MAILER_BENCH_TOKENS": str(tokens_file)})
 
         log(f"signup rush: {options.signups:,} signups, {options.connections} connections")
@@ -156,8 +161,8 @@ def run_web_benchmark(options: WebOptions) -> dict:
         accepted = rush.pop("accepted")
         rush["accepted"] = len(accepted)
         rush["confirmations"] = _confirmations(sink, accepted, options.confirm_timeout)
-        rush["stored"] = _stored(options.database_url, accepted)
-        rush["lost"] = len(accepted) - rush["stored"]
+        stored = _stored(options.database_url, accepted)
+        rush["stored"], rush["waiting"], rush["lost"] = stored["subscribers"], stored["waiting"], stored["lost"]
         result["signup"] = rush
         result["load_after"] = os.getloadavg()
         result["ok"] = True
@@ -198,11 +203,11 @@ def format_report(result: dict) -> str:
     c = su["confirmations"]
     lines.append(f"{'POST /subscribe':<24} {'':>8} {su['rps']:>8,.0f} {'':>7} {su['p50_ms']:>8} {su['p99_ms']:>8}")
     lines.append(f"signups: {su['requests']:,} from {su['addresses']:,} addresses, answers {su['statuses']}, "
-                 f"stored {su['stored']:,}/{su['accepted']:,} (lost {su['lost']}), opt-in mails {c['mailed']:,} "
+                 f"subscribers {su['stored']:,}/{su['accepted']:,}, still queued {su['waiting']:,}, lost {su['lost']}; opt-in mails {c['mailed']:,} "
                  f"(missing {c['missing']}, duplicates {c['duplicates']}), confirmation p50 {c['p50_s']} s "
                  f"p95 {c['p95_s']} s max {c['max_s']} s")
     one_click_ok = oc["rps"] >= 500 and oc["p99_ms"] < 50 and oc["non_2xx_3xx"] == 0
-    signup_ok = (su["rps"] >= 500 and su["p99_ms"] < 50 and su["lost"] == 0 and c["duplicates"] == 0
+    signup_ok = (su["rps"] >= 500 and su["p99_ms"] < 50 and su["lost"] == su["waiting"] == 0 and c["duplicates"] == 0
                  and c["missing"] == 0 and (c["p95_s"] or 99) < 3)
     lines.append(f"targets: public GET {_mark(gets_ok)}; one-click {_mark(one_click_ok)}; signup {_mark(signup_ok)}; "
                  f"load average after {', '.join(f'{x:.2f}' for x in result['load_after'])}")
