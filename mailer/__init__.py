@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.public.events_views import bp as events_bp
     from mailer.public.views import bp as public_bp
     from mailer.staff.mailing_views import bp as staff_mailings_bp
+    from mailer.staff.version_preview import bp as staff_version_preview_bp
     from mailer.staff.events_views import bp as staff_events_bp
     from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
@@ -58,6 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.staff.team_views import bp as staff_team_bp
     from mailer.staff.login_views import bp as staff_bp
     from mailer.staff import outbox_views  # noqa: F401 - adds the outbox pages to the staff blueprint
+    from mailer.public import click_views  # noqa: F401 - adds /l/<token> to the public blueprint
+    from mailer.staff import dashboard_views  # noqa: F401 - adds the dashboard (/staff/) to the staff blueprint
+    from mailer.staff.topic_views import bp as staff_topics_bp
+    from mailer.staff.results_views import bp as staff_results_bp
     from mailer.health import bp as health_bp
     from mailer.webhooks import bp as webhooks_bp
 
@@ -67,10 +72,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_events_bp)
     app.register_blueprint(staff_mailings_bp)
+    app.register_blueprint(staff_version_preview_bp)
     app.register_blueprint(staff_templates_bp)
     app.register_blueprint(staff_sending_bp)
     app.register_blueprint(staff_subscribers_bp)
     app.register_blueprint(staff_team_bp)
+    app.register_blueprint(staff_topics_bp)
+    app.register_blueprint(staff_results_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(webhooks_bp)
     return app

@@ -23,6 +23,7 @@ class TokenPurpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"
     MANAGE = "manage"
     BOUNCE = "bounce"  # the VERP return path of a list mail (BounceTokenSigner)
+    CLICK = "click"    # a counted link in a mailing: names the mailing and the link, never a person
 
 
 # The salt of the links in staff previews: signed like the real ones, but no public endpoint
@@ -42,6 +43,7 @@ class InvalidToken(Exception):
 class TokenClaim:
     subscriber: Subscriber
     topic_ids: tuple[int, ...] | None = None
+    mailing_id: int | None = None  # the mailing whose link this is (unsubscribe links in mailings)
 
 
 def _keys() -> list[str]:
@@ -82,10 +84,13 @@ class TokenSigner:
         self._algorithm = signer.algorithm
         self._separator = signer.sep
 
-    def sign(self, public_id: str, token_secret: str, topic_ids: tuple[int, ...] | None = None) -> str:
+    def sign(self, public_id: str, token_secret: str, topic_ids: tuple[int, ...] | None = None,
+             mailing_id: int | None = None) -> str:
         payload: list[Any] = [public_id, _fingerprint(token_secret)]
-        if topic_ids:
-            payload.append(sorted(topic_ids))
+        if topic_ids or mailing_id:
+            payload.append(sorted(topic_ids or ()))
+        if mailing_id:
+            payload.append(mailing_id)
         if self._timed:
             return self._serializer.dumps(payload)
         body = base64_encode(json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
@@ -110,7 +115,7 @@ def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
         raise InvalidToken("expired") from None
     except (BadSignature, UnicodeError, ValueError):
         raise InvalidToken("invalid") from None
-    if not (isinstance(payload, list) and len(payload) in (2, 3) and all(isinstance(p, str) for p in payload[:2])):
+    if not (isinstance(payload, list) and len(payload) in (2, 3, 4) and all(isinstance(p, str) for p in payload[:2])):
         raise InvalidToken("invalid")
     subscriber = db.session.scalar(db.select(Subscriber).filter_by(public_id=payload[0]))
     if subscriber is None:
@@ -118,11 +123,33 @@ def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
     if payload[1] != _fingerprint(subscriber.token_secret):
         raise InvalidToken("revoked")
     topic_ids = None
-    if len(payload) == 3:
+    if len(payload) >= 3:
         if not (isinstance(payload[2], list) and all(isinstance(t, int) for t in payload[2])):
             raise InvalidToken("invalid")
-        topic_ids = tuple(payload[2])
-    return TokenClaim(subscriber, topic_ids)
+        topic_ids = tuple(payload[2]) or None
+    mailing_id = None
+    if len(payload) == 4:
+        if not (isinstance(payload[3], int) and not isinstance(payload[3], bool) and payload[3] > 0):
+            raise InvalidToken("invalid")
+        mailing_id = payload[3]
+    return TokenClaim(subscriber, topic_ids, mailing_id)
+
+
+def sign_click(mailing_id: int, link_id: int) -> str:
+    """The token of a counted link: the mailing and the link, signed; nothing about the reader."""
+    return URLSafeSerializer(_keys(), salt=_salt(TokenPurpose.CLICK)).dumps([mailing_id, link_id])
+
+
+def read_click(token: str) -> tuple[int, int] | None:
+    """Return (mailing id, link id) from a click token, or None if it is not one we signed."""
+    try:
+        payload = URLSafeSerializer(_keys(), salt=_salt(TokenPurpose.CLICK)).loads(token)
+    except (BadSignature, UnicodeError, ValueError):
+        return None
+    if not (isinstance(payload, list) and len(payload) == 2
+            and all(isinstance(p, int) and not isinstance(p, bool) and p > 0 for p in payload)):
+        return None
+    return payload[0], payload[1]
 
 
 @dataclass(frozen=True)

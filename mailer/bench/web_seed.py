@@ -2,7 +2,8 @@
 
 Set-based SQL (generate_series), like the subscribers in mailer/bench/database.py: 1,000 events
 and 100 mailings take well under a second. Nine in ten events are in the past, the rest upcoming,
-each with a ~900-character Markdown description and the newsletter topic.
+each with a ~900-character Markdown description and the newsletter topic; every second event
+has an English version too (the others fall back to Danish), and the mailings are in both languages.
 """
 from __future__ import annotations
 
@@ -22,14 +23,15 @@ DESCRIPTION = (
 
 _EVENTS = """
 WITH e AS (
-  INSERT INTO event (uid, title, event_type, starts_at, ends_at, venue, city, is_online, description_markdown,
-                     language, status, sequence, created_at, updated_at)
+  INSERT INTO event (uid, title_da, title_en, event_type, starts_at, ends_at, venue_da, venue_en, city, is_online,
+                     description_markdown_da, description_markdown_en, status, sequence, created_at, updated_at)
   SELECT 'bench-' || g || '@example.org', 'Værksted ' || g || ': lyd, lys og rum',
+         CASE WHEN g %% 2 = 0 THEN 'Workshop ' || g || ': sound, light and space' ELSE '' END,
          (ARRAY['workshop','networking','course','seminar','panel','other'])[1 + g %% 6],
          date_trunc('hour', now()) + (g - %(past)s) * interval '1 day' + interval '17 hours',
          date_trunc('hour', now()) + (g - %(past)s) * interval '1 day' + interval '20 hours',
-         'Kulturhuset, sal ' || (1 + g %% 4), 'København', false, %(description)s,
-         CASE WHEN g %% 5 = 0 THEN 'en' ELSE 'da' END,
+         'Kulturhuset, sal ' || (1 + g %% 4), 'The Culture House, hall ' || (1 + g %% 4), 'København', false,
+         %(description)s, CASE WHEN g %% 2 = 0 THEN %(description)s ELSE '' END,
          CASE WHEN g %% 50 = 0 THEN 'cancelled' ELSE 'planned' END, 0, now(), now()
   FROM generate_series(1, %(count)s::int) AS g
   RETURNING id)
@@ -38,10 +40,11 @@ INSERT INTO event_topic (event_id, topic_id) SELECT id, %(topic_id)s FROM e
 
 _MAILINGS = """
 WITH m AS (
-  INSERT INTO mailing (subject, preheader, body_markdown, language, status, kind, audience_complete,
-                       started_at, finished_at, created_at, updated_at)
-  SELECT 'Nyhedsbrev nr. ' || g || ': efterårets værksteder', 'Det sker i Kulturhuset',
-         repeat(%(description)s || E'\n\n', 3), 'da', 'sent', 'announcement', true,
+  INSERT INTO mailing (subject_da, subject_en, preheader_da, preheader_en, body_markdown_da, body_markdown_en,
+                       audience_language, status, kind, audience_complete, started_at, finished_at, created_at, updated_at)
+  SELECT 'Nyhedsbrev nr. ' || g || ': efterårets værksteder', 'Newsletter no. ' || g || ': autumn workshops',
+         'Det sker i Kulturhuset', 'What is on at the Culture House',
+         repeat(%(description)s || E'\n\n', 3), repeat(%(description)s || E'\n\n', 3), NULL, 'sent', 'announcement', true,
          now() - (%(count)s - g) * interval '3 days', now() - (%(count)s - g) * interval '3 days',
          now() - (%(count)s - g) * interval '3 days', now() - (%(count)s - g) * interval '3 days'
   FROM generate_series(1, %(count)s::int) AS g

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from flask import current_app
+
 from mailer.composing.digest import CompiledDigest
 from mailer.composing.mailing import CompiledMailing, PersonalMessage
 from mailer.models import Mailing, MailingKind
@@ -17,4 +19,4 @@ def composer_for(mailing: Mailing, language: str) -> Composer:
     """Compile the mailing once for this language, the way its kind needs."""
     if mailing.kind == MailingKind.DIGEST:
         return CompiledDigest(mailing, language)
-    return CompiledMailing(mailing, language)
+    return CompiledMailing(mailing, language, count_clicks=current_app.config["LINK_COUNTING"])

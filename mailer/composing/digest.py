@@ -90,7 +90,7 @@ class CompiledDigest:
         self._facts: dict[int, dict[str, Any] | None] = {}  # None: deleted since the snapshot
         self._rendered: dict[tuple[int, bool], tuple[str, str]] = {}
         self._subjects: dict[int, str] = {}
-        self._links = PersonalLinks(self.topic_ids)
+        self._links = PersonalLinks(self.topic_ids, mailing_id=mailing.id)
 
     def _load(self, event_ids: tuple[int, ...]) -> None:
         """Read the events not seen yet in one query, as they are now (a moved event shows its new time)."""

@@ -31,8 +31,10 @@ class PersonalLinks:
     public endpoint accepts: whoever sees a preview cannot act for the subscriber it shows.
     """
 
-    def __init__(self, topic_ids: tuple[int, ...], *, inert: bool = False) -> None:
+    def __init__(self, topic_ids: tuple[int, ...], *, inert: bool = False, mailing_id: int | None = None) -> None:
         self.topic_ids = topic_ids
+        # Unsubscribe links name the mailing they came in, so its results page can count who left.
+        self.mailing_id = None if inert else mailing_id
         self._unsubscribe = TokenSigner(PREVIEW_PURPOSE if inert else TokenPurpose.UNSUBSCRIBE)
         self._manage = TokenSigner(PREVIEW_PURPOSE if inert else TokenPurpose.MANAGE)
         self._one_click_base = _base("public.one_click")
@@ -42,7 +44,8 @@ class PersonalLinks:
 
     def for_recipient(self, recipient: Recipient) -> tuple[dict[str, str], dict[str, str]]:
         """Return ({"unsubscribe_url", "manage_url"}, headers) for one recipient."""
-        unsubscribe_token = self._unsubscribe.sign(recipient.public_id, recipient.token_secret, self.topic_ids)
+        unsubscribe_token = self._unsubscribe.sign(recipient.public_id, recipient.token_secret, self.topic_ids,
+                                                   self.mailing_id)
         manage_token = self._manage.sign(recipient.public_id, recipient.token_secret)
         urls = {"unsubscribe_url": self._unsubscribe_base + unsubscribe_token,
                 "manage_url": self._manage_base + manage_token}

@@ -190,7 +190,7 @@ def _mailto_unsubscribe(report: Report) -> str:
     except InvalidToken as error:
         return f"ignored: mailto unsubscribe with an {error.reason} token"
     subscriber = claim.subscriber
-    changed = unsubscribe(subscriber, Origin(ConsentChannel.MAILTO), claim.topic_ids)
+    changed = unsubscribe(subscriber, Origin(ConsentChannel.MAILTO, mailing_id=claim.mailing_id), claim.topic_ids)
     sender = parseaddr(report.sender)[1] if report.sender else ""
     if changed and not _already_recorded(subscriber, BounceKind.UNSUBSCRIBE, report.report_id):
         _event(subscriber, BounceKind.UNSUBSCRIBE, f"mail to the unsubscribe address from {sender or 'unknown'}",

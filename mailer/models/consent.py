@@ -52,6 +52,10 @@ class ConsentEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(300))
     detail: Mapped[str | None] = mapped_column(String(300))
+    # The topic's name as the subscriber saw it then: a later rename or deletion never changes it.
+    topic_name: Mapped[str | None] = mapped_column(String(120))
+    # The mailing whose link caused this change (an unsubscribe from a mail), if any.
+    mailing_id: Mapped[int | None] = mapped_column(ForeignKey("mailing.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 

@@ -51,8 +51,15 @@ class Topic(db.Model):
     name_en: Mapped[str] = mapped_column(String(120))
     description_da: Mapped[str] = mapped_column(String(500), default="")
     description_en: Mapped[str] = mapped_column(String(500), default="")
+    # Private topics are not on the signup or manage form; staff can still add people and send to them.
     is_public: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    # An archived topic is hidden from the public forms and gets no new mail; its history stays.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     def name(self, language: str) -> str:
         return self.name_da if language == "da" else self.name_en

@@ -31,7 +31,7 @@ def _web_version(mailing_id: int) -> str:
     mailing = queries.archived_mailing(mailing_id)
     if mailing is None:
         abort(404)
-    language = mailing.language or str(get_locale() or "da")
+    language = mailing.audience_language or str(get_locale() or "da")
     try:
         message = CompiledMailing(mailing, language, web_version=True).public_copy()
     except ValueError:  # a custom template that no longer renders

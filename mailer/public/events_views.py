@@ -1,4 +1,8 @@
-"""Public events pages: the list, one event, its .ics file and the feed of upcoming events."""
+"""Public events pages: the list, one event, its .ics file and the feed of upcoming events.
+
+Everything is in the visitor's language: an event's title, text and venue in that version, or
+in the other one where it was left empty.
+"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,6 +12,7 @@ from flask_babel import get_locale, gettext
 
 from mailer import clock
 from mailer.events import calendar, service
+from mailer.languages import shown_language
 from mailer.models import Event, EventStatus
 from mailer.public import page_cache
 
@@ -22,7 +27,11 @@ def events_context() -> dict[str, object]:
         "event_when": lambda event: clock.format_when(event.starts_at, event.ends_at, str(get_locale())),
         "session_when": lambda session: clock.format_when(session.starts_at, session.ends_at, str(get_locale())),
         "event_type_labels": service.event_type_labels(),
-        "event_place": service.event_place,
+        "event_place": lambda event: service.event_place(event, str(get_locale())),
+        "title_of": lambda item: item.title_for(str(get_locale())),
+        # The language of the version shown (a fallback is in the other one), for lang attributes.
+        "lang_of": lambda item, name: shown_language(getattr(item, f"{name}_da"), getattr(item, f"{name}_en"),
+                                                     str(get_locale())),
         "cancelled": EventStatus.CANCELLED,
     }
 
@@ -64,12 +73,13 @@ def event(event_id: int):
     def render():
         item = _event_or_404(event_id)
         ended = service.has_ended(item)
+        language = str(get_locale())
         return render_template(
             "public/event.html",
             event=item,
-            description=service.description_html(item),
+            description=service.description_html(item, language),
             ended=ended,
-            links=calendar.calendar_links(item),
+            links=calendar.calendar_links(item, language),
         ), None if ended else _first_end([item])
     return page_cache.serve(render)
 
@@ -79,7 +89,7 @@ def event_ics(event_id: int):
     """The event as a calendar file."""
     def render():
         item = _event_or_404(event_id)
-        return _ics(calendar.event_to_ics(item), f"event-{item.id}.ics"), None
+        return _ics(calendar.event_to_ics(item, language=str(get_locale())), f"event-{item.id}.ics"), None
     return page_cache.serve(render)
 
 
@@ -89,5 +99,6 @@ def feed():
     def render():
         name = gettext("Events") + " · " + current_app.config["ORGANISATION_NAME"]
         upcoming = service.upcoming_events()
-        return _ics(calendar.feed_ics(upcoming, name=name), "events.ics", "inline"), _first_end(upcoming)
+        return _ics(calendar.feed_ics(upcoming, name=name, language=str(get_locale())), "events.ics", "inline"), \
+            _first_end(upcoming)
     return page_cache.serve(render)

@@ -63,8 +63,8 @@ def topics_context() -> dict[str, object]:
     return {"topics_by_id": _TopicsById()}
 
 
-def _origin(channel: ConsentChannel) -> Origin:
-    return Origin(channel, ip=request.remote_addr, user_agent=request.user_agent.string)
+def _origin(channel: ConsentChannel, mailing_id: int | None = None) -> Origin:
+    return Origin(channel, ip=request.remote_addr, user_agent=request.user_agent.string, mailing_id=mailing_id)
 
 
 def _mail_interval() -> timedelta:
@@ -285,7 +285,7 @@ def unsubscribe(token: str):
     if not form.validate():
         return _unsubscribe_page(claim, token, 400)
     topic_ids = None if form.scope.data == "all" else {int(form.scope.data)}
-    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.LINK), topic_ids)
+    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.LINK, claim.mailing_id), topic_ids)
     db.session.commit()
     return _unsubscribe_page(claim, token, done=True)
 
@@ -300,6 +300,6 @@ def one_click(token: str):
         return _unsubscribe_page(claim, token)
     if request.form.get("List-Unsubscribe") != "One-Click":
         abort(400)
-    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.ONE_CLICK), claim.topic_ids)
+    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.ONE_CLICK, claim.mailing_id), claim.topic_ids)
     db.session.commit()
     return render_template("public/unsubscribed.html"), 200

@@ -1,7 +1,7 @@
 """Who gets a mailing: the delivery ledger's snapshot and the check just before sending.
 
 Each kind of mailing has its own audience (see MailingKind); all of them leave out
-subscribers who are not confirmed or whose pause has not run out yet. The same query
+subscribers who are not confirmed or whose pause has not run out yet, and archived topics. The same query
 decides the snapshot at the start and, again, just before each batch is sent, so an
 unsubscribe or a new pause acts at once.
 """
@@ -35,7 +35,8 @@ def _subscribed_to_a_topic_of(mailing: Mailing, *ranges):
     # then PostgreSQL merges two index scans. Joining mailing_topic here, or leaving the
     # range out, made it read every subscription of the list for each batch's check
     # (35 ms instead of 1.4 ms per 500 recipients at 100k; docs/PERFORMANCE.md).
-    topic_ids = [topic.id for topic in mailing.topics]
+    # An archived topic gets no new mail: the one place this rule is stated.
+    topic_ids = [topic.id for topic in mailing.topics if topic.archived_at is None]
     return exists().where(
         Subscription.subscriber_id == Subscriber.id,
         Subscription.status == SubscriptionStatus.CONFIRMED,
@@ -78,8 +79,8 @@ def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, afte
         conditions.append(Subscriber.frequency.in_(TAKES_DIGEST))
     else:
         conditions.append(Subscriber.frequency.in_(TAKES_ANNOUNCEMENTS))
-    if mailing.language is not None:
-        conditions.append(Subscriber.language == mailing.language)
+    if mailing.audience_language is not None:
+        conditions.append(Subscriber.language == mailing.audience_language)
     return select(Subscriber.id).where(*conditions)
 
 

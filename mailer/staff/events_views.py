@@ -21,7 +21,7 @@ from mailer.staff.event_forms import AnnounceEventForm, CancellationNoticeForm, 
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import danish_time, flash_event_moved, flash_withdrawal
 from mailer.staff.login_views import LogoutForm
-from mailer.subscribers.lifecycle import all_topics
+from mailer.subscribers.lifecycle import active_topics
 
 bp = Blueprint("staff_events", __name__, url_prefix="/staff/events")
 
@@ -39,7 +39,7 @@ def events_context() -> dict[str, object]:
 
 def _topic_choices() -> list[SelectChoice]:
     language = str(get_locale())
-    return [SelectChoice(str(t.id), t.name(language)) for t in all_topics()]
+    return [SelectChoice(str(t.id), t.name(language)) for t in active_topics()]
 
 
 def _event_or_404(event_id: int) -> Event:
@@ -73,7 +73,7 @@ def _save(form: EventForm, event: Event | None):
             changes = mailings.update_event_and_mailings(event, form.event_data())
     except FieldValueError as error:  # the event's own checks and Danish time alike
         db.session.rollback()
-        field = getattr(form, error.field, None) if error.field != "description_markdown" else form.description
+        field = getattr(form, error.field, None)
         (field.errors if field is not None else form.form_errors).append(error.message)
         return _form_page(form, event, 400)
     db.session.commit()
@@ -107,7 +107,6 @@ def new():
     form = EventForm()
     form.topics.choices = _topic_choices()
     if request.method == "GET":
-        form.language.data = form.language.data or str(get_locale())
         return _form_page(form, None)
     return _save(form, None)
 

@@ -15,6 +15,7 @@ from mailer.models import (
     StaffRole,
     SubscriberStatus,
     SubscriptionStatus,
+    TopicChangeAction,
 )
 
 
@@ -99,3 +100,15 @@ def role_labels() -> dict[str, str]:
 def role_names() -> dict[str, str]:
     """Name each staff role inside a sentence ("x is now admin")."""
     return {StaffRole.EDITOR: gettext("editor"), StaffRole.ADMIN: gettext("admin")}
+
+
+def topic_change_labels() -> dict[str, str]:
+    """Name each change staff can make to a topic (its history)."""
+    return {
+        TopicChangeAction.CREATE: gettext("Created"),
+        TopicChangeAction.EDIT: gettext("Edited"),
+        TopicChangeAction.MOVE: gettext("Moved"),
+        TopicChangeAction.ARCHIVE: gettext("Archived"),
+        TopicChangeAction.RESTORE: gettext("Restored"),
+        TopicChangeAction.DELETE: gettext("Deleted"),
+    }

@@ -55,10 +55,3 @@ def logout():
     accounts.end_sessions(current_user.id)
     logout_user()
     return redirect(url_for("staff.login"))
-
-
-@bp.get("/")
-@staff_required()
-def home():
-    """Land on the mailings list."""
-    return redirect(url_for("staff_mailings.index"))

@@ -16,11 +16,12 @@ from mailer.extensions import csrf, db
 from mailer.models import ConsentChannel, StaffRole, Subscriber
 from mailer.staff.admin_forms import ActionForm, EraseForm, ImportForm
 from mailer.staff.auth import staff_required
-from mailer.staff.labels import ledger_labels, subscriber_status_labels
+from mailer.reports.mailing_results import received_by
+from mailer.staff.labels import delivery_status_labels, ledger_labels, subscriber_status_labels
 from mailer.staff.login_views import LogoutForm
 from mailer.subscribers import admin, csv_export, csv_import, csv_rows, gdpr, preferences
 from mailer.subscribers.consent import Origin
-from mailer.subscribers.lifecycle import all_topics, revoke_tokens
+from mailer.subscribers.lifecycle import active_topics, all_topics, revoke_tokens
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ def _render_detail(subscriber: Subscriber, erase_form: EraseForm | None = None, 
         subscriber=subscriber,
         topics_by_id={t.id: t for t in all_topics()},
         ledger=admin.subscriber_ledger(subscriber.id),
+        received=received_by(subscriber.id), delivery_labels=delivery_status_labels(),
         status_labels=subscriber_status_labels(), ledger_labels=ledger_labels(),
         frequency_labels=preferences.frequency_labels(), pause_end_date=preferences.pause_end_date(subscriber),
         action_form=ActionForm(),
@@ -176,7 +178,7 @@ def import_csv():
     if request.method == "POST":
         request.max_content_length = IMPORT_MAX_BYTES
         csrf.protect()
-    topics = all_topics()
+    topics = active_topics()
     form = ImportForm()
     form.topics.choices = [(t.id, t.name(_language())) for t in topics]
     context = {"form": form, "logout_form": LogoutForm(), "max_megabytes": IMPORT_MAX_BYTES // (1024 * 1024)}

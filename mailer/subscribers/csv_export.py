@@ -12,7 +12,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_ROWS = 1000
 
 
-def _cell(value: str) -> str:
+def defuse_formula(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
@@ -23,7 +23,7 @@ def export_csv() -> Iterator[str]:
     buffer.write("\ufeff")
     writer.writerow(EXPORT_COLUMNS)
     for count, row in enumerate(export_rows(), 1):
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([defuse_formula(value) for value in row])
         if count % CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -140,7 +140,8 @@ def parse_csv(data: bytes) -> ImportPlan:
     """Read an uploaded CSV file into rows to import and bad rows with their reasons."""
     text = _decode(data)
     delimiter, columns = _header(text)
-    topic_ids = dict(db.session.execute(select(Topic.slug, Topic.id)).all())
+    # An archived topic takes nobody new: its slug reads as unknown.
+    topic_ids = dict(db.session.execute(select(Topic.slug, Topic.id).where(Topic.archived_at.is_(None))).all())
     plan = ImportPlan(delimiter=delimiter)
     seen: dict[str, int] = {}
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

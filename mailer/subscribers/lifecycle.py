@@ -34,13 +34,19 @@ def find_subscriber(email: str) -> Subscriber | None:
 
 
 def public_topics() -> list[Topic]:
-    """Return the topics visitors may choose, in display order."""
-    return list(db.session.scalars(db.select(Topic).filter_by(is_public=True).order_by(Topic.position, Topic.id)))
+    """Return the topics visitors may choose, in display order: public and not archived."""
+    return list(db.session.scalars(db.select(Topic).filter_by(is_public=True, archived_at=None)
+                                   .order_by(Topic.position, Topic.id)))
 
 
 def all_topics() -> list[Topic]:
-    """Return every topic, public or not, in display order (for the staff forms)."""
+    """Return every topic, public or not, archived or not, in display order (staff pages about people)."""
     return list(db.session.scalars(db.select(Topic).order_by(Topic.position, Topic.id)))
+
+
+def active_topics() -> list[Topic]:
+    """Return the topics staff can send to and add people to: public or private, not archived."""
+    return list(db.session.scalars(db.select(Topic).filter_by(archived_at=None).order_by(Topic.position, Topic.id)))
 
 
 def _checked_topic_ids(topic_ids: Collection[int], *, public_only: bool = True) -> set[int]:
@@ -173,8 +179,10 @@ def update_preferences(
         if was_confirmed:
             # The manage link reached this mailbox, which proves control: no second opt-in needed.
             subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
-    if active - chosen:
-        unsubscribe(subscriber, origin, active - chosen)
+    # Only the topics the page offered can be left here: a private or archived one stays as it is.
+    left = (active - chosen) & {t.id for t in public_topics()}
+    if left:
+        unsubscribe(subscriber, origin, left)
     if not added or was_confirmed:
         return None
     subscriber.status = SubscriberStatus.PENDING

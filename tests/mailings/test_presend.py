@@ -55,7 +55,7 @@ def test_the_preview_shows_the_warnings_and_sending_records_them(app, admin, run
         mailing_id = create_mailing(
             "newsletter", subject="Ny workshop " + "x" * 80,
             body="![](https://example.org/a.jpg)\n\n[klik her](http://example.org/tilmeld)")
-        db.session.get(Mailing, mailing_id).preheader = ""
+        db.session.get(Mailing, mailing_id).preheader_da = ""
         db.session.commit()
     page = admin.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
     for code in ("image_without_alt", "vague_link_text", "insecure_link", "subject_too_long", "preheader_empty"):
