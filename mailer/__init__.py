@@ -34,7 +34,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     extensions.init_app(app)
 
-    from mailer import cli, errors, i18n, security_headers, templating
+    from mailer import cli, content_version, errors, i18n, security_headers, templating
     from mailer.inbound import staff_log
     from mailer.celery_app import celery_init_app
 
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     staff_log.init_app(app)
     errors.init_app(app)
     security_headers.init_app(app)
+    content_version.init_app(app)
     cli.init_app(app)
     celery_init_app(app)
     from mailer.tasks.outbound_webhooks import queue_after_commit

@@ -1,4 +1,4 @@
-"""python -m mailer.bench [--recipients 100000] [--workers 3] [--connections 2] [--dkim] [--keep]"""
+"""python -m mailer.bench web [...] (mailer/bench/web.py), or python -m mailer.bench [--recipients 100000] [--workers 3] [--connections 2] [--dkim] [--keep]"""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +48,11 @@ def _terminate(signum, frame):  # noqa: ARG001
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["web"]:  # the public pages, one-click and signup under load (mailer/bench/web.py)
+        from mailer.bench.web import main as web_main
+
+        return web_main(argv[1:])
     options = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)
     try:

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, render_template
 from flask_babel import get_locale
 from mailer.mailings import queries, sent_copies
 from mailer.composing.mailing import CompiledMailing
+from mailer.public import page_cache
 
 log = logging.getLogger(__name__)
 
@@ -16,13 +17,17 @@ bp = Blueprint("archive", __name__)
 @bp.get("/archive")
 def index():
     """Sent mailings, newest first."""
-    mailings = queries.archived_mailings()
-    return render_template("public/archive.html", mailings=mailings)
+    return page_cache.serve(lambda: (render_template("public/archive.html", mailings=queries.archived_mailings()),
+                                     None))
 
 
 @bp.get("/archive/<int:mailing_id>")
 def item(mailing_id: int):
     """The web version: rendered like the mail, for nobody in particular (no personal links)."""
+    return page_cache.serve(lambda: (_web_version(mailing_id), None))
+
+
+def _web_version(mailing_id: int) -> str:
     mailing = queries.archived_mailing(mailing_id)
     if mailing is None:
         abort(404)

@@ -5,6 +5,8 @@ in the other one where it was left empty.
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response, abort, current_app, render_template
 from flask_babel import get_locale, gettext
 
@@ -12,6 +14,7 @@ from mailer import clock
 from mailer.events import calendar, service
 from mailer.languages import shown_language
 from mailer.models import Event, EventStatus
+from mailer.public import page_cache
 
 bp = Blueprint("events", __name__)
 
@@ -46,36 +49,56 @@ def _ics(data: bytes, filename: str, disposition: str = "attachment") -> Respons
     return response
 
 
+def _first_end(upcoming: list[Event]) -> datetime | None:
+    """When the soonest of these events ends and moves to the previous ones: the page holds until then."""
+    return min(((e.ends_at or e.starts_at) for e in upcoming), default=None)
+
+
+# Each page is rendered by a function that also says until when it holds; page_cache keeps it per
+# language until then or until staff change something (mailer/content_version.py).
+
 @bp.get("/events")
 def events():
     """Upcoming events, soonest first; then previous ones, newest first."""
-    return render_template(
-        "public/events.html", upcoming=service.upcoming_events(), previous=service.previous_events()
-    )
+    def render():
+        upcoming = service.upcoming_events()
+        return render_template("public/events.html", upcoming=upcoming,
+                               previous=service.previous_events()), _first_end(upcoming)
+    return page_cache.serve(render)
 
 
 @bp.get("/events/<int:event_id>")
 def event(event_id: int):
     """One event with its sessions, image, signup button and calendar links."""
-    item = _event_or_404(event_id)
-    return render_template(
-        "public/event.html",
-        event=item,
-        description=service.description_html(item, str(get_locale())),
-        ended=service.has_ended(item),
-        links=calendar.calendar_links(item, str(get_locale())),
-    )
+    def render():
+        item = _event_or_404(event_id)
+        ended = service.has_ended(item)
+        language = str(get_locale())
+        return render_template(
+            "public/event.html",
+            event=item,
+            description=service.description_html(item, language),
+            ended=ended,
+            links=calendar.calendar_links(item, language),
+        ), None if ended else _first_end([item])
+    return page_cache.serve(render)
 
 
 @bp.get("/events/<int:event_id>.ics")
 def event_ics(event_id: int):
     """The event as a calendar file."""
-    item = _event_or_404(event_id)
-    return _ics(calendar.event_to_ics(item, language=str(get_locale())), f"event-{item.id}.ics")
+    def render():
+        item = _event_or_404(event_id)
+        return _ics(calendar.event_to_ics(item, language=str(get_locale())), f"event-{item.id}.ics"), None
+    return page_cache.serve(render)
 
 
 @bp.get("/events.ics")
 def feed():
     """A calendar feed of upcoming events that calendar apps can subscribe to."""
-    name = gettext("Events") + " · " + current_app.config["ORGANISATION_NAME"]
-    return _ics(calendar.feed_ics(service.upcoming_events(), name=name, language=str(get_locale())), "events.ics", "inline")
+    def render():
+        name = gettext("Events") + " · " + current_app.config["ORGANISATION_NAME"]
+        upcoming = service.upcoming_events()
+        return _ics(calendar.feed_ics(upcoming, name=name, language=str(get_locale())), "events.ics", "inline"), \
+            _first_end(upcoming)
+    return page_cache.serve(render)

@@ -1,16 +1,19 @@
 """Public HTTP handlers: parse, call a lifecycle service, then render or redirect."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from babel.dates import format_date
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext, refresh
+from flask_wtf.csrf import generate_csrf
 from wtforms.fields.choices import SelectChoice
 
 from mailer.extensions import csrf, db, limiter
 from mailer.models import ConsentChannel, Subscriber, SubscriptionStatus
 from mailer.public import signup_limits
+from mailer.public import page_cache
 from mailer.public.forms import (
     KEEP_PAUSE,
     NO_PAUSE,
@@ -33,9 +36,31 @@ from mailer.tokens import InvalidToken, TokenClaim, TokenPurpose, read_token
 bp = Blueprint("public", __name__)
 
 
+class _TopicsById(Mapping):
+    """The public topics by id, read from the database only when a template asks (the forms do;
+    the one-click answer and the confirm pages do not, and should not pay a query for it)."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, object] | None = None
+
+    def _load(self) -> dict[str, object]:
+        if self._topics is None:
+            self._topics = {str(t.id): t for t in lifecycle.public_topics()}
+        return self._topics
+
+    def __getitem__(self, key: str) -> object:
+        return self._load()[key]
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
 @bp.context_processor
 def topics_context() -> dict[str, object]:
-    return {"topics_by_id": {str(t.id): t for t in lifecycle.public_topics()}}
+    return {"topics_by_id": _TopicsById()}
 
 
 def _origin(channel: ConsentChannel, mailing_id: int | None = None) -> Origin:
@@ -77,12 +102,19 @@ def index():
 @signup_limits.per_address
 def subscribe():
     """Show the signup form; on POST record the signup and queue the opt-in mail."""
+    if request.method == "GET":
+        started = form_started_stamp()
+
+        def render():
+            form = SubscribeForm()
+            form.topics.choices = _topic_choices()
+            form.language.data = str(get_locale())
+            form.started.data = started
+            return render_template("public/subscribe.html", form=form)
+        # The same page for everyone but the CSRF token and the stamp: kept once per language.
+        return page_cache.serve_form(render, {"csrf_token": generate_csrf(), "started": started})
     form = SubscribeForm()
     form.topics.choices = _topic_choices()
-    if request.method == "GET":
-        form.language.data = str(get_locale())
-        form.started.data = form_started_stamp()
-        return render_template("public/subscribe.html", form=form)
     if not form.validate():
         form.started.data = form_started_stamp()
         return render_template("public/subscribe.html", form=form), 400
