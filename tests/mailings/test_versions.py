@@ -149,3 +149,23 @@ def test_announce_this_event_fills_both_versions_and_addresses_everyone(app, edi
         assert draft.subject_en.startswith("Workshop on norms – ") and "May" in draft.subject_en
         assert "Come along." in draft.body_markdown_en and "Kom og vær med." not in draft.body_markdown_en
         assert "The Music House" in draft.preheader_en and "Musikhuset" in draft.preheader_da
+
+
+def test_reminders_and_cancellation_notices_are_prefilled_in_both_languages(app, clock):
+    from mailer.events import mailings, reminders, service
+
+    with app.app_context():
+        event = db.session.get(Event, create_event("Koncert", "events-aarhus", title_en="Concert",
+                                                   starts_in=timedelta(days=20)))
+        announcement = mailings.draft_event_mailing(event, None)
+        states.send_now(announcement.id)
+        reminders.set_reminders(announcement.id, (7,), NOW)
+        [reminder] = reminders.reminders_of(announcement.id)
+        assert reminder.subject_da == "Påmindelse: Koncert, om 7 dage"
+        assert reminder.subject_en == "Reminder: Concert, in 7 days"
+        assert reminder.body_markdown_en.startswith("A reminder: **Concert** is on")
+        assert states.start(announcement.id)
+        service.cancel_event(event)
+        db.session.commit()
+        notice, _ = mailings.draft_cancellation_notice(announcement.id, None)
+        assert (notice.subject_da, notice.subject_en) == ("Aflyst: Koncert", "Cancelled: Concert")
