@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask_babel import force_locale
 
 from mailer.extensions import db
@@ -169,3 +170,23 @@ def test_reminders_and_cancellation_notices_are_prefilled_in_both_languages(app,
         db.session.commit()
         notice, _ = mailings.draft_cancellation_notice(announcement.id, None)
         assert (notice.subject_da, notice.subject_en) == ("Aflyst: Koncert", "Cancelled: Concert")
+
+
+def test_a_written_version_is_never_mixed_with_the_other(app):
+    with app.app_context():
+        mailing = db.session.get(Mailing, create_mailing("newsletter", **DANISH, **ENGLISH))  # no English preheader
+        assert mailing.preheader_for("en") == "" and mailing.preheader_for("da") == "Workshop den 19. september"
+        danish_only = db.session.get(Mailing, create_mailing("newsletter", **DANISH))
+        assert danish_only.version_language("en") == "da"
+        assert danish_only.preheader_for("en") == "Workshop den 19. september"  # the Danish version, whole
+
+
+def test_a_version_with_text_needs_its_own_subject(app):
+    from mailer.mailings import drafts
+
+    with app.app_context():
+        data = drafts.DraftData(subject_da="Hej", body_markdown_da="Tekst", body_markdown_en="Text only",
+                                topic_ids=topic_ids(app, "newsletter"))
+        with pytest.raises(drafts.DraftInvalid) as refused:
+            drafts.create_draft(data)
+        assert set(refused.value.errors) == {"subject_en"}
