@@ -19,7 +19,7 @@ from icalendar import Event as VEvent
 from icalendar import vCalAddress, vText
 from werkzeug.routing import BuildError
 
-from mailer.languages import DEFAULT_LANGUAGE
+from mailer.languages import DEFAULT_LANGUAGE, shown_language
 from mailer.models import Event, EventStatus
 from mailer import clock
 from mailer.urls import public_url
@@ -92,6 +92,9 @@ def _vevents(event: Event, method: str, stamp: datetime, language: str) -> list[
     location = event_location(event, language)
     url = event_url(event, language)
     organizer = organizer_uri()
+    # The language of the text shown: the other one where this one's version is empty.
+    title_language = shown_language(event.title_da, event.title_en, language)
+    description_language = shown_language(event.description_markdown_da, event.description_markdown_en, language)
     if event.sessions:
         occurrences = [
             (f"{session.id}-{event.uid}", f"{title}: {plain_text(session.title_for(language))}",
@@ -108,11 +111,11 @@ def _vevents(event: Event, method: str, stamp: datetime, language: str) -> list[
         component.add("dtstamp", stamp)
         component.add("dtstart", starts_at.astimezone(timezone.utc))
         component.add("dtend", _end(starts_at, ends_at).astimezone(timezone.utc))
-        component.add("summary", summary, parameters={"LANGUAGE": language})
+        component.add("summary", summary, parameters={"LANGUAGE": title_language})
         if location:
             component.add("location", location)
         if description:
-            component.add("description", description, parameters={"LANGUAGE": language})
+            component.add("description", description, parameters={"LANGUAGE": description_language})
         if url:
             component.add("url", url)
         if organizer:

@@ -96,6 +96,8 @@ def _validated_version(data: DraftData, language: str, errors: dict[str, object]
     for name, value in ((f"subject_{language}", subject), (f"preheader_{language}", preheader)):
         if any(c in value for c in FORBIDDEN_IN_HEADERS):
             errors[name] = _l("Line breaks and control characters are not allowed here.")
+    if body.strip() and not subject and f"subject_{language}" not in errors:
+        errors[f"subject_{language}"] = _l("Write a subject for this version too, or leave its text empty.")
     if len(body) > BODY_LIMIT:
         errors[f"body_markdown_{language}"] = _l("The text can be at most %(limit)s characters.", limit=BODY_LIMIT)
     if "\x00" in body:

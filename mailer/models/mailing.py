@@ -9,7 +9,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
-from mailer.languages import in_language
+from mailer.languages import in_language, other_language
 from mailer.models.event import Event
 from mailer.models.staff import StaffUser
 from mailer.models.subscriber import Topic
@@ -67,8 +67,8 @@ mailing_topic = Table(
 class Mailing(db.Model):
     """A mailing to the confirmed subscribers of some topics, written in Danish and English.
 
-    Each subscriber gets the version in their own language; a version left empty falls back
-    to the other (mailer.languages.in_language).
+    Each subscriber gets the version in their own language; a version left empty (no subject,
+    no text) falls back to the other one whole: subject, preheader and text, never a mix.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,19 +121,25 @@ class Mailing(db.Model):
     scheduled_by: Mapped[StaffUser | None] = relationship(foreign_keys=[scheduled_by_id], viewonly=True)
     edited_by: Mapped[StaffUser | None] = relationship(foreign_keys=[edited_by_id], viewonly=True)
 
-    def subject_for(self, language: str) -> str:
-        return in_language(self.subject_da, self.subject_en, language)
-
-    def preheader_for(self, language: str) -> str:
-        return in_language(self.preheader_da, self.preheader_en, language)
-
-    def body_for(self, language: str) -> str:
-        return in_language(self.body_markdown_da, self.body_markdown_en, language)
+    def version_language(self, language: str) -> str:
+        """The version a reader of `language` gets: theirs, or the other one whole when theirs was left empty."""
+        other = other_language(language)
+        return other if not self.has_version(language) and self.has_version(other) else language
 
     def has_version(self, language: str) -> bool:
         """Whether staff wrote this language's version (a subject or a text of its own)."""
         return bool((getattr(self, f"subject_{language}") or "").strip()
                     or (getattr(self, f"body_markdown_{language}") or "").strip())
+
+    def subject_for(self, language: str) -> str:
+        version = self.version_language(language)
+        return in_language(self.subject_da, self.subject_en, version)
+
+    def preheader_for(self, language: str) -> str:
+        return getattr(self, f"preheader_{self.version_language(language)}") or ""
+
+    def body_for(self, language: str) -> str:
+        return getattr(self, f"body_markdown_{self.version_language(language)}") or ""
 
     @hybrid_property
     def display_subject(self) -> str:

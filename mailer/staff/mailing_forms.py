@@ -59,9 +59,13 @@ class MailingForm(StaffForm):
         if not field.data:
             raise ValidationError(_l("Please choose at least one topic."))
 
-    def validate_subject_da(self, field) -> None:
-        if not (field.data or "").strip() and not (self.subject_en.data or "").strip():
-            raise ValidationError(_l("Write a subject, in Danish or in English."))
+    def validate(self, extra_validators=None) -> bool:
+        """The field checks, then one that spans both versions: a subject in at least one language."""
+        valid = super().validate(extra_validators)
+        if not (self.subject_da.data or "").strip() and not (self.subject_en.data or "").strip():
+            self.subject_da.errors = [*self.subject_da.errors, _l("Write a subject, in Danish or in English.")]
+            valid = False
+        return valid
 
     def versions(self) -> dict[str, str]:
         """The two versions' fields, as DraftData takes them."""

@@ -162,3 +162,28 @@ def test_every_version_of_the_ics_names_the_organisation_as_organizer(app, metho
     for vevent in (first, moved):
         assert str(vevent["ORGANIZER"]) == "mailto:events@example.org"
         assert str(vevent["ORGANIZER"].params["CN"]) == "Kunst & Kultur i Balance"
+
+
+def test_the_ics_and_calendar_links_speak_the_readers_language_with_fallback(app):
+    with app.app_context():
+        event = db.session.get(Event, create_event(
+            "Netværksmøde", venue="Salen", title_en="Networking evening", venue_en="The hall",
+            description_markdown="Mød andre.", description_markdown_en="Meet others.", city="Aarhus"))
+        only_danish = db.session.get(Event, create_event("Kun på dansk", description_markdown="Kom."))
+        files = {language: vevents(event_to_ics(event, language=language))[0] for language in ("da", "en")}
+        links = {language: calendar_links(event, language) for language in ("da", "en")}
+        fallback = vevents(event_to_ics(only_danish, language="en"))[0]
+        fallback_links = calendar_links(only_danish, "en")
+    assert (str(files["da"]["SUMMARY"]), str(files["da"]["LOCATION"])) == ("Netværksmøde", "Salen, Aarhus")
+    assert (str(files["en"]["SUMMARY"]), str(files["en"]["LOCATION"])) == ("Networking evening", "The hall, Aarhus")
+    assert str(files["en"]["DESCRIPTION"]) == "Meet others." and files["en"]["SUMMARY"].params["LANGUAGE"] == "en"
+    assert str(files["en"]["URL"]).endswith("?lang=en")
+    for language, title, details in (("da", "Netværksmøde", "Mød andre."), ("en", "Networking evening", "Meet others.")):
+        google = parse_qs(urlsplit(links[language]["google"]).query)
+        outlook = parse_qs(urlsplit(links[language]["outlook"]).query)
+        assert google["text"] == [title] and outlook["subject"] == [title]
+        assert google["details"][0].startswith(details) and f"lang={language}" in google["details"][0]
+    # No English version: the English reader gets the Danish title, not an empty one.
+    assert str(fallback["SUMMARY"]) == "Kun på dansk" and str(fallback["DESCRIPTION"]) == "Kom."
+    assert fallback["SUMMARY"].params["LANGUAGE"] == "da"
+    assert parse_qs(urlsplit(fallback_links["google"]).query)["text"] == ["Kun på dansk"]

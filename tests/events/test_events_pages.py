@@ -334,3 +334,19 @@ class TestStaffForm:
         with app.app_context():
             event = db.session.get(Event, event_id)
             assert (event.title_da, event.sequence) == ("Uændret", 0)
+
+
+def test_public_pages_show_the_visitors_language_with_fallback(app, client, clock):
+    with app.app_context():
+        both = create_event("Netværksmøde", title_en="Networking evening", venue="Salen", venue_en="The hall",
+                            description_markdown="Mød **andre**.", description_markdown_en="Meet **others**.")
+        danish_only = create_event("Kun på dansk", starts_in=timedelta(days=9))
+    english = client.get(f"/events/{both}?lang=en").get_data(as_text=True)
+    assert "Networking evening" in english and "The hall" in english and "Meet <strong>others</strong>" in english
+    assert "Netværksmøde" not in english and "Salen" not in english
+    danish = client.get(f"/events/{both}?lang=da").get_data(as_text=True)
+    assert "Netværksmøde" in danish and "Mød <strong>andre</strong>" in danish and "Networking evening" not in danish
+    listing = client.get("/events?lang=en").get_data(as_text=True)
+    assert "Networking evening" in listing
+    # No English version: the Danish title is shown, marked as Danish for screen readers.
+    assert f'<a href="/events/{danish_only}" lang="da">Kun på dansk</a>' in listing

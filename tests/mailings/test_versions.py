@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from flask_babel import force_locale
 
 from mailer.extensions import db
@@ -149,3 +150,43 @@ def test_announce_this_event_fills_both_versions_and_addresses_everyone(app, edi
         assert draft.subject_en.startswith("Workshop on norms – ") and "May" in draft.subject_en
         assert "Come along." in draft.body_markdown_en and "Kom og vær med." not in draft.body_markdown_en
         assert "The Music House" in draft.preheader_en and "Musikhuset" in draft.preheader_da
+
+
+def test_reminders_and_cancellation_notices_are_prefilled_in_both_languages(app, clock):
+    from mailer.events import mailings, reminders, service
+
+    with app.app_context():
+        event = db.session.get(Event, create_event("Koncert", "events-aarhus", title_en="Concert",
+                                                   starts_in=timedelta(days=20)))
+        announcement = mailings.draft_event_mailing(event, None)
+        states.send_now(announcement.id)
+        reminders.set_reminders(announcement.id, (7,), NOW)
+        [reminder] = reminders.reminders_of(announcement.id)
+        assert reminder.subject_da == "Påmindelse: Koncert, om 7 dage"
+        assert reminder.subject_en == "Reminder: Concert, in 7 days"
+        assert reminder.body_markdown_en.startswith("A reminder: **Concert** is on")
+        assert states.start(announcement.id)
+        service.cancel_event(event)
+        db.session.commit()
+        notice, _ = mailings.draft_cancellation_notice(announcement.id, None)
+        assert (notice.subject_da, notice.subject_en) == ("Aflyst: Koncert", "Cancelled: Concert")
+
+
+def test_a_written_version_is_never_mixed_with_the_other(app):
+    with app.app_context():
+        mailing = db.session.get(Mailing, create_mailing("newsletter", **DANISH, **ENGLISH))  # no English preheader
+        assert mailing.preheader_for("en") == "" and mailing.preheader_for("da") == "Workshop den 19. september"
+        danish_only = db.session.get(Mailing, create_mailing("newsletter", **DANISH))
+        assert danish_only.version_language("en") == "da"
+        assert danish_only.preheader_for("en") == "Workshop den 19. september"  # the Danish version, whole
+
+
+def test_a_version_with_text_needs_its_own_subject(app):
+    from mailer.mailings import drafts
+
+    with app.app_context():
+        data = drafts.DraftData(subject_da="Hej", body_markdown_da="Tekst", body_markdown_en="Text only",
+                                topic_ids=topic_ids(app, "newsletter"))
+        with pytest.raises(drafts.DraftInvalid) as refused:
+            drafts.create_draft(data)
+        assert set(refused.value.errors) == {"subject_en"}

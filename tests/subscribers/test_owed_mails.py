@@ -73,7 +73,7 @@ def test_welcome_lists_the_next_three_events_of_the_chosen_topics(app, client, o
     text = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
     html = mail.get_body(("html",)).get_content()
     assert expected_text_section(language, events) in text
-    titles = re.findall(r"<li[^>]*><a href=\"https://news.example.org/events/(\d+)\">([^<]+)</a><br>([^<]+)</li>", html)
+    titles = re.findall(r"<li[^>]*><a href=\"https://news.example.org/events/(\d+)\?lang=\w\w\">([^<]+)</a><br>([^<]+)</li>", html)
     assert titles == [
         (str(events["first"]), "Workshop om normer", f"{WHEN[language][0]} · Kulturhuset, København"),
         (str(events["both topics"]), "Netværksmøde for kunstnere", f"{WHEN[language][1]} · Aarhus"),
