@@ -6,7 +6,7 @@ from werkzeug.routing import IntegerConverter
 from tests.helpers import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.
-PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health"}
+PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health", "site_icon"}
 PUBLIC_ENDPOINTS = {"static", "staff.login", "webhooks.bounces"}  # the webhook is HMAC-signed instead
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
