@@ -3,10 +3,14 @@
 The pages come from the app's URL map, so a new page is covered without touching this file: a GET
 route without parameters is opened as it is; a route with parameters is opened with the objects
 `site` creates (ROUTE_VALUES). A GET route that is neither buildable nor in the commented EXCLUDED
-list fails the test that names it. One Chromium and one live server serve the whole module.
+list fails the test that names it; POST-only routes are actions, whose answers are the pages in
+AFTER_FORMS (a confirmation, a form with errors, an import report …). Public pages are opened
+logged out, staff pages as an admin; the language is the header's switch, kept in the session.
+One Chromium and one live server serve the whole module.
 """
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -73,6 +77,73 @@ EXTRA_PAGES = {
     "invalid-link": ("/manage/not-a-token", 400),
     "not-found": ("/no-such-page", 404),
 }
+FRESH_ADDRESSES = (f"person{n}@example.org" for n in itertools.count())
+
+
+def _submit(page, selector: str) -> int:
+    """Press a form's button; return the status of the page it leads to."""
+    with page.expect_navigation() as navigation:
+        page.click(selector)
+    return navigation.value.status
+
+
+def _fresh_tokens(app, *, confirmed: bool) -> dict:
+    with app.app_context():
+        tokens = create_subscriber_tokens(next(FRESH_ADDRESSES), confirmed=confirmed, language="da",
+                                          topic_slug="events-aarhus")
+        db.session.remove()
+        return tokens
+
+
+def _signup_with_errors(page, base, app, objects):
+    page.goto(base + "/subscribe")
+    page.fill("#email", "not an address")
+    return _submit(page, "main form button[type=submit]")
+
+
+def _confirmed(page, base, app, objects):
+    page.goto(base + "/confirm/" + _fresh_tokens(app, confirmed=False)[TokenPurpose.CONFIRM])
+    return _submit(page, "main form button[type=submit]")
+
+
+def _unsubscribed(page, base, app, objects):
+    page.goto(base + "/unsubscribe/" + _fresh_tokens(app, confirmed=True)[TokenPurpose.UNSUBSCRIBE])
+    return _submit(page, "main form button[type=submit]")
+
+
+def _choices_saved(page, base, app, objects):
+    page.goto(base + "/manage/" + objects["manage_token"])
+    return _submit(page, "main form[method=post]:not([action]) button[type=submit]")
+
+
+def _import_report(page, base, app, objects):
+    page.goto(base + "/staff/subscribers/import")
+    page.set_input_files("#file", files=[{"name": "import.csv", "mimeType": "text/csv", "buffer": (
+        "email,name,language,topics\nny.deltager@example.org,Ny Deltager,da,events-aarhus\n"
+        "ikke-en-adresse,,da,events-aarhus\n").encode()}])
+    return _submit(page, "main form button[type=submit]")
+
+
+def _mailing_form_with_errors(page, base, app, objects):
+    page.goto(base + "/staff/mailings/new")
+    return _submit(page, "main form button[type=submit]")
+
+
+def _preview_as_subscriber(page, base, app, objects):
+    return page.goto(f"{base}/staff/mailings/{objects['draft_mailing']}/preview?subscriber={objects['subscriber']}").status
+
+
+# Pages shown after a form is sent: name -> (who sends it, how, the status the page answers with,
+# what shows that it is that page).
+AFTER_FORMS = {
+    "signup-with-errors": ("public", _signup_with_errors, 400, "#email[aria-invalid=true]"),
+    "confirmed": ("public", _confirmed, 200, "main article:not(:has(form))"),
+    "unsubscribed": ("public", _unsubscribed, 200, "main article:not(:has(form))"),
+    "choices-saved": ("public", _choices_saved, 200, "main .flash-success"),
+    "staff-import-report": ("admin", _import_report, 200, "#import-report .import-bad-rows"),
+    "staff-mailing-form-with-errors": ("admin", _mailing_form_with_errors, 400, "main [aria-invalid=true]"),
+    "staff-preview-as-subscriber": ("admin", _preview_as_subscriber, 200, "main iframe"),
+}
 
 
 def _pages() -> list[tuple[str, str, dict]]:
@@ -90,6 +161,7 @@ def _pages() -> list[tuple[str, str, dict]]:
             for variant, values in ROUTE_VALUES[rule.endpoint].items():
                 pages.append((f"{rule.endpoint}:{variant}", rule.endpoint, values))
     pages.extend((name, name, {"path": path, "status": status}) for name, (path, status) in EXTRA_PAGES.items())
+    pages.extend((name, name, {"after_form": name}) for name in AFTER_FORMS)
     return pages
 
 
@@ -193,6 +265,15 @@ def _open(site, tabs, endpoint: str, values: dict | None, language: str, viewpor
     if values is None:
         pytest.fail(f"{endpoint} takes parameters this test cannot build: add it to ROUTE_VALUES "
                     f"(with an object `site` creates) or, with a reason, to EXCLUDED")
+    if "after_form" in values:
+        role, submit, expected, marker = AFTER_FORMS[values["after_form"]]
+        page = tabs[language, role]
+        page.set_viewport_size(viewport)
+        status = submit(page, base, app, objects)
+        assert status == expected, f"{endpoint}: {page.url} answered {status}"
+        assert page.locator(marker).count() > 0, f"{endpoint}: {page.url} does not show {marker}"
+        assert page.evaluate("document.documentElement.lang") == language, f"{page.url} is not in {language}"
+        return page
     expected = values.get("status", 200)
     if "path" in values:
         url, staff = values["path"], False
