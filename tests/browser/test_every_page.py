@@ -320,3 +320,22 @@ def test_staff_header_keeps_the_organisation_name_on_one_line(site, tabs, langua
     name = page.locator("header nav strong").first
     line_height = float(page.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)", name.element_handle()))
     assert name.bounding_box()["height"] < 1.5 * line_height, "the organisation's name breaks over lines"
+
+
+@pytest.mark.parametrize("endpoint", ["staff_sending.mailing", "staff_subscribers.detail"])
+def test_a_wide_table_on_a_phone_is_reached_and_scrolled_with_the_keyboard(site, tabs, endpoint):
+    values = next(values for _, name, values in PAGES if name == endpoint)
+    page = _open(site, tabs, endpoint, values, "en", PHONE)
+    wide = "[...document.querySelectorAll('.overflow-auto')].filter(e => e.scrollWidth > e.clientWidth)"
+    assert page.evaluate(f"{wide}.length") > 0, "no table is wider than the phone: nothing to scroll"
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"{wide}.includes(document.activeElement)"):
+            break
+    else:
+        pytest.fail("Tab never reaches the table that scrolls sideways")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')"), "the scrolling box has no name"
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("document.activeElement.scrollLeft > 0")
