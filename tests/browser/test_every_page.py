@@ -11,7 +11,10 @@ One Chromium and one live server serve the whole module.
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from sqlalchemy import select
@@ -146,11 +149,20 @@ AFTER_FORMS = {
 }
 
 
+def _rules() -> list:
+    """The app's routes. Only the URL map is read; the instance folder (key file, broker) is a temporary one."""
+    with tempfile.TemporaryDirectory() as instance, mock.patch.dict(os.environ, {"MAILER_INSTANCE_PATH": instance}):
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return sorted(app.url_map.iter_rules(), key=lambda r: r.rule)
+
+
+RULES = _rules()
+
+
 def _pages() -> list[tuple[str, str, dict]]:
     """(test id, endpoint, values) for every page; values is None for a route this module cannot open."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "url-map-only", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     pages = []
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+    for rule in RULES:
         if "GET" not in rule.methods or rule.endpoint in EXCLUDED:
             continue
         if not rule.arguments:
@@ -166,6 +178,12 @@ def _pages() -> list[tuple[str, str, dict]]:
 
 
 PAGES = _pages()
+
+
+def test_the_lists_of_routes_name_routes_that_exist():
+    endpoints = {rule.endpoint for rule in RULES}
+    assert set(EXCLUDED) - endpoints == set()
+    assert set(ROUTE_VALUES) - endpoints == set()
 
 
 @pytest.fixture(scope="module")
