@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.public.archive_views import bp as archive_bp
     from mailer.public.embed_views import bp as embed_bp
     from mailer.public.events_views import bp as events_bp
+    from mailer.public.site_icon import bp as site_icon_bp
     from mailer.public.views import bp as public_bp
     from mailer.staff.mailing_views import bp as staff_mailings_bp
     from mailer.staff.version_preview import bp as staff_version_preview_bp
@@ -78,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(events_bp)
     app.register_blueprint(embed_bp)
     app.register_blueprint(archive_bp)
+    app.register_blueprint(site_icon_bp)
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_events_bp)
     app.register_blueprint(staff_mailings_bp)

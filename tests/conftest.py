@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.app_setup import dispose_app, make_app
 from tests.clock import NOW, Clock
 from tests.helpers import ADMIN_EMAIL, EDITOR_EMAIL, STAFF_PASSWORD, login
-from tests.services import IN_CI, OWN_DATABASE, POSTGRES_URL, empty_tables, reachable, require_service
+from tests.services import IN_CI, OWN_DATABASE, POSTGRES_URL, reachable, require_service
 
 
 @pytest.fixture(scope="session")
@@ -60,33 +61,9 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture
 def app(database_url, instance_dir, tmp_path):
     """A fresh app on an empty, migrated database, with mail kept in memory."""
-    from mailer import create_app
-    from mailer.demo import seed_demo_content
-    from mailer.extensions import db
-
-    empty_tables(database_url)
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "SECRET_KEYS": ["test-key-new", "test-key-old"],
-            "SECRET_KEY": "test-key-new",
-            "SMTP_URL": "memory://",
-            "OUTBOX_FOLDER": str(tmp_path / "outbox"),
-            "BASE_URL": "https://news.example.org",
-            "MAIL_FROM": "Kunst & Kultur i Balance <news@example.org>",
-            "MIN_FORM_SECONDS": 0,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "CELERY": {"broker_url": "memory://", "task_ignore_result": True},
-        }
-    )
-    with app.app_context():
-        seed_demo_content()
-        db.session.commit()
+    app = make_app(database_url, tmp_path / "outbox")
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose_app(app)
 
 
 @pytest.fixture

@@ -4,11 +4,13 @@
 `live_server` serves the app on a free port with mail going to a real SMTP server (aiosmtpd);
 it yields (base_url, smtp_handler) and creates an admin (ida@example.org / "correct horse battery")
 and three Danish subscribers of "events-aarhus". Screenshots: tests.browser.screens.shot.
+A module that shares one browser and one server between its tests uses `chromium()` and `serving(app)`.
 """
 from __future__ import annotations
 
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,9 @@ from tests.smtp_server import free_port, start_smtp_server
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.fixture
-def browser():
+@contextmanager
+def chromium():
+    """Launch Debian's Chromium through Playwright; skip (fail in CI) when either is missing."""
     playwright_api = pytest.importorskip("playwright.sync_api") if not IN_CI else __import__("playwright.sync_api").sync_api
     if not Path(CHROMIUM).exists():
         if IN_CI:
@@ -38,9 +41,9 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def live_server(app):
-    """Serve the app on a free loopback port, with mail going to a real SMTP server."""
+@contextmanager
+def serving(app):
+    """Serve the app on a free loopback port, with mail going to a real SMTP server; yield (base_url, handler)."""
     handler, controller = start_smtp_server()
     port = free_port()
     app.config.update(SMTP_URL=f"smtp://127.0.0.1:{controller.port}", BASE_URL=f"http://127.0.0.1:{port}",
@@ -55,9 +58,24 @@ def live_server(app):
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{port}", handler
-    server.shutdown()
-    controller.stop()
+    try:
+        yield f"http://127.0.0.1:{port}", handler
+    finally:
+        server.shutdown()
+        controller.stop()
+
+
+@pytest.fixture
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the app on a free loopback port, with mail going to a real SMTP server."""
+    with serving(app) as served:
+        yield served
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from werkzeug.routing import IntegerConverter
 from tests.helpers import csrf_token
 
 # Reachable without logging in, on purpose. Everything else must refuse an anonymous visitor.
-PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health", "embed"}  # embed: origin and form token instead
+PUBLIC_BLUEPRINTS = {"public", "events", "archive", "health", "embed", "site_icon"}  # embed: origin and form token instead
 PUBLIC_ENDPOINTS = {"static", "staff.login", "webhooks.bounces",  # the webhook is HMAC-signed instead
                     "api-docs.openapi_json"}  # the API description; the API itself needs a bearer key
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
