@@ -49,8 +49,10 @@ def _mail_interval() -> timedelta:
     return timedelta(seconds=current_app.config["OPT_IN_MAIL_INTERVAL"])
 
 
-def _subscriber_or_404(subscriber_id: int) -> Subscriber:
-    subscriber = db.session.get(Subscriber, subscriber_id)
+def _subscriber_or_404(subscriber_id: int, *, for_change: bool = False) -> Subscriber:
+    """The subscriber, or 404. `for_change` locks the row first (PostgreSQL), so a change that meets an
+    erasure of the same subscriber waits for it and then answers 404 instead of breaking a foreign key."""
+    subscriber = db.session.get(Subscriber, subscriber_id, with_for_update=for_change)
     if subscriber is None:
         abort(404)
     return subscriber
@@ -130,7 +132,7 @@ class OneSubscriber(MethodView):
     @problems(bp, 400, 403, 404, 422)
     def patch(self, data: dict, subscriber_id: int):
         """Change name, language, frequency or topics. New topics need confirming by mail first."""
-        subscriber = _subscriber_or_404(subscriber_id)
+        subscriber = _subscriber_or_404(subscriber_id, for_change=True)
         form = checked_preferences(subscriber, data)
         origin = _origin()
         if "name" in data:
@@ -157,7 +159,7 @@ class OneSubscriber(MethodView):
     @problems(bp, 403, 404)
     def delete(self, subscriber_id: int):
         """Erase (GDPR): the subscriber, their topics, ledger and deliveries go; a hash of the address stays."""
-        _subscriber_or_404(subscriber_id)
+        _subscriber_or_404(subscriber_id, for_change=True)
         key = current_key()
         gdpr.erase_subscriber(subscriber_id, f"API key {key.id} ({key.name})")
         db.session.commit()
@@ -170,7 +172,7 @@ class Unsubscribe(MethodView):
     @problems(bp, 400, 403, 404, 422)
     def post(self, data: dict, subscriber_id: int):
         """Withdraw consent for some topics, or for everything."""
-        subscriber = _subscriber_or_404(subscriber_id)
+        subscriber = _subscriber_or_404(subscriber_id, for_change=True)
         topics = set(data["topics"]) if "topics" in data else None
         lifecycle.unsubscribe(subscriber, _origin(), topics)
         db.session.commit()

@@ -43,8 +43,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _load(subscriber_id: int) -> Subscriber:
-    subscriber = db.session.get(Subscriber, subscriber_id)
+def _load(subscriber_id: int, *, for_change: bool = False) -> Subscriber:
+    subscriber = db.session.get(Subscriber, subscriber_id, with_for_update=for_change)
     if subscriber is None:
         raise SubscriberNotFound(subscriber_id)
     return subscriber
@@ -55,7 +55,7 @@ def export_subscriber(subscriber_id: int) -> dict:
     subscriber = _load(subscriber_id)
     slugs = dict(db.session.execute(select(Topic.id, Topic.slug)).all())
     deliveries = db.session.execute(
-        select(Delivery.mailing_id, Mailing.display_subject, Delivery.status, Delivery.sent_at, Delivery.message_id)
+        select(Delivery.mailing_id, Mailing.display_subject.label("subject"), Delivery.status, Delivery.sent_at, Delivery.message_id)
         .join(Mailing, Mailing.id == Delivery.mailing_id)
         .where(Delivery.subscriber_id == subscriber.id)
         .order_by(Delivery.id)
@@ -117,7 +117,7 @@ def erase_subscriber(subscriber_id: int, staff_email: str) -> None:
     are deleted explicitly, not left to ON DELETE CASCADE, because SQLite does not enforce
     foreign keys unless asked to.
     """
-    subscriber = _load(subscriber_id)
+    subscriber = _load(subscriber_id, for_change=True)  # a change under way finishes first
     digest = email_hash(subscriber.email)
     if not db.session.scalar(select(ErasedSubscriber.id).filter_by(email_hash=digest)):
         db.session.add(ErasedSubscriber(email_hash=digest))
