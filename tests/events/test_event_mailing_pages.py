@@ -309,3 +309,31 @@ class TestWhenTheEventChanges:
         html = page(admin, f"/staff/events/{event_id}/edit")
         assert "Skriv aflysningsmailen" in html
         assert "Der er sendt en udsendelse om dette arrangement." in html
+
+
+class TestCancellingAnEndedEvent:
+    def test_an_event_that_has_ended_cannot_be_cancelled(self, app, editor, clock):
+        with app.app_context():
+            past = create_event("Sidste år", starts_in=timedelta(days=-300), topic_ids=[topic_id()])
+        assert "Cancel event" not in page(editor, f"/staff/events/{past}/edit")
+        assert "Cancel event" not in page(editor, "/staff/events/")
+        response = editor.post(f"/staff/events/{past}/cancel", data={"csrf_token": csrf_token(editor)},
+                               follow_redirects=True)
+        assert response.status_code == 200
+        assert "This event has already ended, so it cannot be cancelled." in flashes(response.get_data(as_text=True))
+        with app.app_context():
+            assert db.session.get(Event, past).status != "cancelled"
+
+    def test_the_refusal_speaks_danish(self, app, editor, clock):
+        with app.app_context():
+            past = create_event("Sidste år", starts_in=timedelta(days=-300), topic_ids=[topic_id()])
+        editor.get("/staff/events/?lang=da")
+        response = editor.post(f"/staff/events/{past}/cancel", data={"csrf_token": csrf_token(editor)},
+                               follow_redirects=True)
+        assert "Arrangementet er allerede slut, så det kan ikke aflyses." in flashes(response.get_data(as_text=True))
+
+    def test_an_upcoming_event_can_still_be_cancelled(self, app, editor, event_id):
+        response = editor.post(f"/staff/events/{event_id}/cancel", data={"csrf_token": csrf_token(editor)})
+        assert response.status_code == 303
+        with app.app_context():
+            assert db.session.get(Event, event_id).status == "cancelled"
