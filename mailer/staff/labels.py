@@ -99,3 +99,8 @@ def role_labels() -> dict[str, str]:
 def role_names() -> dict[str, str]:
     """Name each staff role inside a sentence ("x is now admin")."""
     return {StaffRole.EDITOR: gettext("editor"), StaffRole.ADMIN: gettext("admin")}
+
+
+def language_names() -> dict[str, str]:
+    """Name each subscriber language in the staff member's language ("Danish readers", not "Dansk")."""
+    return {"da": gettext("Danish"), "en": gettext("English")}

@@ -11,7 +11,7 @@ from mailer.events import reminders, service
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event
 from tests.helpers import csrf_token, form_fields, status_of, topic_id
-from tests.factories import create_event, create_mailing
+from tests.factories import create_event, create_mailing, create_subscriber
 
 # Sunday 31 May 2026, 14:00 in Copenhagen: far enough ahead of NOW for a week-before reminder.
 STARTS_IN = timedelta(days=20)
@@ -20,6 +20,7 @@ STARTS_IN = timedelta(days=20)
 @pytest.fixture
 def event_id(app, clock) -> int:
     with app.app_context():
+        create_subscriber("reader@example.org", "events-aarhus")  # an audience: nobody is refused
         return create_event("Workshop om normer", starts_in=STARTS_IN, venue="Godsbanen", city="Aarhus",
                           topic_ids=[topic_id()])
 
