@@ -23,7 +23,7 @@ from werkzeug.routing import BuildError
 from mailer.composing.custom_templates import HTML_VARIABLES, TEXT_VARIABLES, render_custom
 from mailer.composing.event_facts import event_facts
 from mailer.composing.links import PersonalLinks
-from mailer.composing.markdown import markdown_to_safe_html
+from mailer.composing.markdown import markdown_to_safe_html, markdown_to_text
 from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
 from mailer.events.calendar import event_to_ics
 from mailer.extensions import db
@@ -101,7 +101,7 @@ class CompiledMailing:
             event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
             html_context = {**context, "body_html": Markup(markdown_to_safe_html(mailing.body_markdown or "")),
                             "event_card_html": Markup(event_html)}
-            text_context = {**context, "body_text": mailing.body_markdown or "", "event_card_text": event_text}
+            text_context = {**context, "body_text": markdown_to_text(mailing.body_markdown), "event_card_text": event_text}
             if template is not None:
                 html, text = self._render_custom(template, html_context, text_context)
             else:

@@ -14,6 +14,7 @@ from icalendar import Calendar
 from icalendar import Event as VEvent
 from werkzeug.routing import BuildError
 
+from mailer.composing.markdown import markdown_to_text
 from mailer.models import Event, EventStatus
 from mailer import clock
 from mailer.urls import public_url
@@ -62,7 +63,7 @@ def _vevents(event: Event, method: str, stamp: datetime) -> list[VEvent]:
     """One VEVENT for the event, or one per session for a course that meets several times."""
     cancelled = method == "CANCEL" or event.status == EventStatus.CANCELLED
     title = plain_text(event.title)
-    description = plain_text(event.description_markdown)
+    description = plain_text(markdown_to_text(event.description_markdown))
     location = event_location(event)
     url = event_url(event)
     if event.sessions:
@@ -142,7 +143,7 @@ def _encode(values: dict[str, str]) -> str:
 
 
 def _link_details(event: Event) -> str:
-    details = plain_text(event.description_markdown)
+    details = plain_text(markdown_to_text(event.description_markdown))
     if len(details) > LINK_DESCRIPTION_LIMIT:
         details = details[: LINK_DESCRIPTION_LIMIT - 1].rstrip() + "…"
     url = event_url(event)
