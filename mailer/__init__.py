@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from mailer.public.events_views import bp as events_bp
     from mailer.public.views import bp as public_bp
     from mailer.staff.mailing_views import bp as staff_mailings_bp
+    from mailer.staff.version_preview import bp as staff_version_preview_bp
     from mailer.staff.events_views import bp as staff_events_bp
     from mailer.staff.template_views import bp as staff_templates_bp
     from mailer.staff.sending_views import bp as staff_sending_bp
@@ -66,6 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(staff_bp)
     app.register_blueprint(staff_events_bp)
     app.register_blueprint(staff_mailings_bp)
+    app.register_blueprint(staff_version_preview_bp)
     app.register_blueprint(staff_templates_bp)
     app.register_blueprint(staff_sending_bp)
     app.register_blueprint(staff_subscribers_bp)

@@ -45,14 +45,20 @@ def _dkim_signer() -> DkimSigner | None:
         # DkimSigner checks the domain, then the selector, then the key file's contents.
         problem = message[len(prefix):]
         rsa_selector = os.environ.get("MAILER_DKIM_SELECTOR", "").strip()
+        next_selector = os.environ.get("MAILER_DKIM_NEXT_SELECTOR", "").strip()
         name = ("MAILER_DKIM_DOMAIN" if problem.startswith("invalid DKIM signing domain")
                 else "MAILER_DKIM_SELECTOR" if problem.startswith(f"invalid DKIM selector {rsa_selector!r}")
+                else "MAILER_DKIM_NEXT_SELECTOR" if problem.startswith((f"invalid DKIM selector {next_selector!r}",
+                                                                         "the next DKIM selector"))
+                else "MAILER_DKIM_NEXT_KEY_FILE" if problem.startswith("the next DKIM private key")
                 else "MAILER_DKIM_ED25519_SELECTOR" if problem.startswith("invalid DKIM selector")
                 else "MAILER_DKIM_ED25519_KEY_FILE" if problem.startswith(("the second (Ed25519)", "an Ed25519"))
                 else "MAILER_DKIM_KEY_FILE")
         message = f"{name}: {problem}"
     elif message.startswith("the Ed25519 DKIM key is half configured"):
         message = f"MAILER_DKIM_ED25519_KEY_FILE: {message}"
+    elif message.startswith("the next DKIM key is half configured"):
+        message = f"MAILER_DKIM_NEXT_KEY_FILE: {message}"
     elif message.startswith("cannot read the DKIM key MAILER_"):
         message = message[len("cannot read the DKIM key "):].split("=", 1)[0] + ": " + message
     raise ConfigError(" ".join(message.split()))

@@ -86,7 +86,7 @@ def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str
         create_subscriber(f"aarhus{number}@example.org", "events-aarhus", frequency="both", name=name)
     concert = service.get_event(create_event("Koncert i Musikhuset", starts_in=timedelta(days=14),
                                            venue="Musikhuset", topic_ids=[topic_id()],
-                                           description_markdown=EVENT_DESCRIPTION))
+                                           description_markdown_da=EVENT_DESCRIPTION))
     mailing = mailings.draft_event_mailing(concert, None)
     mailing_id = mailing.id
     states.send_now(mailing_id)

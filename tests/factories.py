@@ -44,13 +44,19 @@ def create_subscribers(count: int, topic_slug: str = "newsletter", *, language: 
     return ids
 
 
-def create_mailing(*topic_slugs: str, language: str | None = None, subject: str = "Ny workshop i Aarhus",
-                        body: str = "Kom til **workshop** om normer og privilegier.\n\n[Tilmeld dig](https://example.org/tilmeld)",
-                        status: MailingStatus = MailingStatus.DRAFT) -> int:
-    """Create a mailing for the given topics (default: the newsletter); return its id."""
+def create_mailing(*topic_slugs: str, audience_language: str | None = None, subject: str = "Ny workshop i Aarhus",
+                   body: str = "Kom til **workshop** om normer og privilegier.\n\n[Tilmeld dig](https://example.org/tilmeld)",
+                   status: MailingStatus = MailingStatus.DRAFT, subject_en: str = "", body_en: str = "",
+                   preheader_en: str = "") -> int:
+    """Create a mailing for the given topics (default: the newsletter); return its id.
+
+    `subject` and `body` are the Danish version; the English one is empty (it falls back to the
+    Danish) unless `subject_en` / `body_en` are given. `audience_language` is the optional filter.
+    """
     topics = list(db.session.scalars(select(Topic).where(Topic.slug.in_(topic_slugs or ("newsletter",)))))
-    mailing = Mailing(subject=subject, preheader="Workshop den 19. september", body_markdown=body,
-                                language=language, status=status, topics=topics)
+    mailing = Mailing(subject_da=subject, preheader_da="Workshop den 19. september", body_markdown_da=body,
+                      subject_en=subject_en, preheader_en=preheader_en, body_markdown_en=body_en,
+                      audience_language=audience_language, status=status, topics=topics)
     db.session.add(mailing)
     db.session.commit()
     return mailing.id
@@ -88,12 +94,14 @@ def create_subscriber_tokens(email: str, *, confirmed: bool, language: str, topi
 
 def create_event(title: str = "Workshop i Aarhus", *topic_slugs: str, starts_at: datetime | None = None,
                  ends_at: datetime | None = _UNSET, starts_in: timedelta = timedelta(days=7), hours: float = 3,
-                 now: datetime = NOW, created_at: datetime | None = None, **values) -> int:
+                 now: datetime = NOW, created_at: datetime | None = None, language: str = "da", **values) -> int:
     """Create an event through the service, validated as staff input is; return its id.
 
     It starts at `starts_at`, else `starts_in` after `now`; it ends at `ends_at` (None: no end time), else
     `hours` after the start. Its topics are named by slug, or by id with `topic_ids=[...]`; the city is Aarhus
     unless told otherwise. `created_at` backdates when it went on the events page (the digest asks).
+    `title`, and `description_markdown` and `venue` when given, are the event's text in `language`
+    (the other language's version stays empty unless given as title_en=…, venue_en=… and so on).
     Any other keyword is a field of mailer.events.service.EventData.
     """
     from mailer.events.service import EventData
@@ -106,7 +114,11 @@ def create_event(title: str = "Workshop i Aarhus", *topic_slugs: str, starts_at:
     if ends_at is _UNSET:
         ends_at = starts_at + timedelta(hours=hours)
     values.setdefault("city", "Aarhus")
-    event = add_event(EventData(title=title, starts_at=starts_at, ends_at=ends_at, **values))
+    values.setdefault(f"title_{language}", title)
+    for name in ("description_markdown", "venue"):
+        if name in values:
+            values[f"{name}_{language}"] = values.pop(name)
+    event = add_event(EventData(starts_at=starts_at, ends_at=ends_at, **values))
     if created_at is not None:
         event.created_at = created_at
     db.session.commit()

@@ -72,7 +72,7 @@ def rendered_message_size(markdown: str, language: str = "da") -> int:
     from mailer.outgoing import message_builder
     from mailer.composing.mailing import CompiledMailing
 
-    mailing = Mailing(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown, topics=[])
+    mailing = Mailing(subject_da=SUBJECT, preheader_da=PREHEADER, body_markdown_da=markdown, topics=[])
     message = CompiledMailing(mailing, language).personalise(sample_recipient())
     built = message_builder({"List-Id": '"Bench" <newsletter.news.example.org>'}).build(
         to="sample@example.org", subject=message.subject, text=message.text, html=message.html,
@@ -98,10 +98,10 @@ def markdown_for_message_size(target_bytes: int = 15_000) -> str:
 
 
 def create_bench_mailing(topic_slug: str, markdown: str) -> int:
-    """Create a draft for one topic, in both languages (each subscriber gets their own). Return its id."""
+    """Create a draft for one topic, to readers of both languages (written in Danish only). Return its id."""
     topics = list(db.session.scalars(select(Topic).where(Topic.slug == topic_slug)))
-    mailing = Mailing(subject=SUBJECT, preheader=PREHEADER, body_markdown=markdown,
-                                language=None, topics=topics)
+    mailing = Mailing(subject_da=SUBJECT, preheader_da=PREHEADER, body_markdown_da=markdown,
+                      audience_language=None, topics=topics)
     db.session.add(mailing)
     db.session.commit()
     return mailing.id

@@ -18,13 +18,13 @@ def _web_link(url: str | None) -> str | None:
 
 
 def event_facts(event: Event, language: str) -> dict[str, Any]:
-    """The event's title, time, place, page and calendar links, image and sessions, for one language."""
-    links = calendar_links(event)
+    """The event's title, time, place, page and calendar links, image and sessions, in one language (with fallback)."""
+    links = calendar_links(event, language)
     return {
-        "title": event.title,
+        "title": event.title_for(language),
         "when": format_when(event.starts_at, event.ends_at, language),
-        "where": event_place(event),
-        "url": event_url(event),
+        "where": event_place(event, language),
+        "url": event_url(event, language),
         "image_url": _web_link(event.image_url),
         "image_alt": event.image_alt,
         "image_credit": event.image_credit,
@@ -32,6 +32,6 @@ def event_facts(event: Event, language: str) -> dict[str, Any]:
         "google_url": links.get("google"),
         "outlook_url": links.get("outlook"),
         "cancelled": event.status == EventStatus.CANCELLED,
-        "sessions": [{"title": s.title, "when": format_when(s.starts_at, s.ends_at, language)}
+        "sessions": [{"title": s.title_for(language), "when": format_when(s.starts_at, s.ends_at, language)}
                      for s in event.sessions],
     }

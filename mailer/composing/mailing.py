@@ -52,23 +52,28 @@ def placeholder_recipient(email: str = "test@example.org", name: str | None = "T
                      public_id="test-" + secrets.token_urlsafe(8), token_secret=secrets.token_urlsafe(12), attempts=0)
 
 
-def archive_url(mailing_id: int) -> str:
-    """The public web version of a mailing ("view in browser")."""
+def archive_url(mailing_id: int, language: str | None = None) -> str:
+    """The public web version of a mailing ("view in browser"), in the reader's language when given."""
     try:
+        if language:
+            return public_url("archive.item", mailing_id=mailing_id, lang=language)
         return public_url("archive.item", mailing_id=mailing_id)
     except BuildError:  # the archive pages are not registered on this app (some tests)
         return f"{current_app.config['BASE_URL'].rstrip('/')}/archive/{mailing_id}"
 
 
-def _ics_attachment(event: Event, kind: str | None = None) -> Attachment:
+def _ics_attachment(event: Event, language: str, kind: str | None = None) -> Attachment:
     """The event as .ics: a cancellation notice removes it from calendars (METHOD:CANCEL, same UID)."""
     method = "CANCEL" if kind == MailingKind.CANCELLATION else "PUBLISH"
     return Attachment(filename="event.ics", content_type=ICS_CONTENT_TYPE.format(method=method),
-                      data=event_to_ics(event, method))
+                      data=event_to_ics(event, method, language))
 
 
 class CompiledMailing:
     """One mailing in one language, ready to personalise for many recipients.
+
+    Everything is in that language: the version's subject, preheader and text (or the other
+    version's, when this one was left empty), the frame, the event card and its .ics.
 
     With `web_version=True` it renders the public archive copy: no personal links, a
     "subscribe" link in place of unsubscribe / manage. With `preview=True` (staff previews)
@@ -88,10 +93,10 @@ class CompiledMailing:
             self._hello = gettext("Hello,")
             context: dict[str, Any] = {
                 "language": language,
-                "subject": mailing.subject,
-                "preheader": mailing.preheader or "",
+                "subject": mailing.subject_for(language),
+                "preheader": mailing.preheader_for(language),
                 "organisation_name": current_app.config["ORGANISATION_NAME"],
-                "view_in_browser_url": archive_url(mailing.id) if mailing.id and not web_version else "",
+                "view_in_browser_url": archive_url(mailing.id, language) if mailing.id and not web_version else "",
                 "web_version": web_version,
                 "subscribe_url": public_url("public.subscribe"),
                 **marks,
@@ -99,18 +104,19 @@ class CompiledMailing:
             card = event_facts(event, language) if event is not None else None
             event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
             event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
-            html_context = {**context, "body_html": Markup(markdown_to_safe_html(mailing.body_markdown or "")),
+            body = mailing.body_for(language)
+            html_context = {**context, "body_html": Markup(markdown_to_safe_html(body)),
                             "event_card_html": Markup(event_html)}
-            text_context = {**context, "body_text": markdown_to_text(mailing.body_markdown), "event_card_text": event_text}
+            text_context = {**context, "body_text": markdown_to_text(body), "event_card_text": event_text}
             if template is not None:
                 html, text = self._render_custom(template, html_context, text_context)
             else:
                 html = render_template("email/mailing.html", **html_context)
                 text = render_template("email/mailing.txt", **text_context)
-        self.subject = mailing.subject
+        self.subject = mailing.subject_for(language)
         self._html = RenderedParts(inline_css(html), FIELDS, nonce)
         self._text = RenderedParts(text, FIELDS, nonce)
-        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, mailing.kind),) if event is not None and not web_version else ()
+        self.attachments: tuple[Attachment, ...] = (_ics_attachment(event, language, mailing.kind),) if event is not None and not web_version else ()
         self._links = PersonalLinks(self.topic_ids, inert=preview)
         self._subscribe_url = context["subscribe_url"]
 

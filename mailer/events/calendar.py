@@ -1,4 +1,8 @@
-"""Calendar files (.ics, RFC 5545) and "add to calendar" links for events."""
+"""Calendar files (.ics, RFC 5545) and "add to calendar" links for events, in the reader's language.
+
+Each takes the language of the person it is for: the title, description, venue and session
+titles are that language's version (or the other one's where it was left empty).
+"""
 from __future__ import annotations
 
 import html
@@ -15,6 +19,7 @@ from icalendar import Event as VEvent
 from werkzeug.routing import BuildError
 
 from mailer.composing.markdown import markdown_to_text
+from mailer.languages import DEFAULT_LANGUAGE
 from mailer.models import Event, EventStatus
 from mailer import clock
 from mailer.urls import public_url
@@ -38,18 +43,23 @@ def plain_text(value: str | None) -> str:
     return _TAG_START.sub("‹", text).strip()
 
 
-def event_location(event: Event) -> str:
+def event_location(event: Event, language: str = DEFAULT_LANGUAGE) -> str:
     """Venue and city, or the online link."""
     if event.is_online:
         return event.online_url or "Online"
-    return ", ".join(plain_text(part) for part in (event.venue, event.city) if part)
+    return ", ".join(plain_text(part) for part in (event.venue_for(language), event.city) if part)
 
 
-def event_url(event: Event) -> str | None:
-    """The event's public page on MAILER_BASE_URL, when the events pages are installed."""
+def event_url(event: Event, language: str | None = None) -> str | None:
+    """The event's public page on MAILER_BASE_URL, when the events pages are installed.
+
+    With a language, the link opens the page in it (the reader of a mail sees their own).
+    """
     if not has_app_context():
         return None
     try:
+        if language:
+            return public_url("events.event", event_id=event.id, lang=language)
         return public_url("events.event", event_id=event.id)
     except BuildError:
         return None
@@ -59,16 +69,17 @@ def _end(starts_at: datetime, ends_at: datetime | None) -> datetime:
     return ends_at or starts_at + timedelta(hours=1)
 
 
-def _vevents(event: Event, method: str, stamp: datetime) -> list[VEvent]:
+def _vevents(event: Event, method: str, stamp: datetime, language: str) -> list[VEvent]:
     """One VEVENT for the event, or one per session for a course that meets several times."""
     cancelled = method == "CANCEL" or event.status == EventStatus.CANCELLED
-    title = plain_text(event.title)
-    description = plain_text(markdown_to_text(event.description_markdown))
-    location = event_location(event)
-    url = event_url(event)
+    title = plain_text(event.title_for(language))
+    description = plain_text(markdown_to_text(event.description_for(language)))
+    location = event_location(event, language)
+    url = event_url(event, language)
     if event.sessions:
         occurrences = [
-            (f"{session.id}-{event.uid}", f"{title}: {plain_text(session.title)}", session.starts_at, session.ends_at)
+            (f"{session.id}-{event.uid}", f"{title}: {plain_text(session.title_for(language))}",
+             session.starts_at, session.ends_at)
             for session in event.sessions
         ]
     else:
@@ -81,11 +92,11 @@ def _vevents(event: Event, method: str, stamp: datetime) -> list[VEvent]:
         component.add("dtstamp", stamp)
         component.add("dtstart", starts_at.astimezone(timezone.utc))
         component.add("dtend", _end(starts_at, ends_at).astimezone(timezone.utc))
-        component.add("summary", summary)
+        component.add("summary", summary, parameters={"LANGUAGE": language})
         if location:
             component.add("location", location)
         if description:
-            component.add("description", description)
+            component.add("description", description, parameters={"LANGUAGE": language})
         if url:
             component.add("url", url)
         if method == "CANCEL" and has_app_context():
@@ -111,20 +122,20 @@ def _calendar(method: str, name: str | None = None) -> Calendar:
     return calendar
 
 
-def event_to_ics(event: Event, method: str = "PUBLISH") -> bytes:
+def event_to_ics(event: Event, method: str = "PUBLISH", language: str = DEFAULT_LANGUAGE) -> bytes:
     """One event as a .ics file; METHOD:CANCEL removes it from calendars that imported it."""
     calendar = _calendar(method)
-    for component in _vevents(event, method, clock.utcnow()):
+    for component in _vevents(event, method, clock.utcnow(), language):
         calendar.add_component(component)
     return calendar.to_ical()
 
 
-def feed_ics(events: Iterable[Event], name: str | None = None) -> bytes:
+def feed_ics(events: Iterable[Event], name: str | None = None, language: str = DEFAULT_LANGUAGE) -> bytes:
     """A subscribable calendar of several events; cancelled ones carry STATUS:CANCELLED."""
     calendar = _calendar("PUBLISH", name)
     stamp = clock.utcnow()
     for event in events:
-        for component in _vevents(event, "PUBLISH", stamp):
+        for component in _vevents(event, "PUBLISH", stamp, language):
             calendar.add_component(component)
     return calendar.to_ical()
 
@@ -142,18 +153,19 @@ def _encode(values: dict[str, str]) -> str:
     return urlencode(values, quote_via=quote)
 
 
-def _link_details(event: Event) -> str:
-    details = plain_text(markdown_to_text(event.description_markdown))
+def _link_details(event: Event, language: str) -> str:
+    details = plain_text(markdown_to_text(event.description_for(language)))
     if len(details) > LINK_DESCRIPTION_LIMIT:
         details = details[: LINK_DESCRIPTION_LIMIT - 1].rstrip() + "…"
-    url = event_url(event)
+    url = event_url(event, language)
     return f"{details}\n\n{url}".strip() if url else details
 
 
-def calendar_links(event: Event) -> dict[str, str]:
+def calendar_links(event: Event, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
     """"Add to calendar" links for Google Calendar, Outlook.com and Microsoft 365, spanning the whole event."""
     starts_at, ends_at = event.starts_at, _end(event.starts_at, event.ends_at)
-    title, details, location = plain_text(event.title), _link_details(event), event_location(event)
+    title = plain_text(event.title_for(language))
+    details, location = _link_details(event, language), event_location(event, language)
     google = {
         "action": "TEMPLATE",
         "text": title,

@@ -1,9 +1,8 @@
 """Mailings about an event: its mailing in one step, and what changes when it is cancelled.
 
-The mailing's audience follows the event: its topics and its language. The language
-is the event's own, not "both languages": the prefilled text is written in the event's
-language, and a subscriber who chose English mail should not get a Danish text under an
-English greeting (staff can still widen it in the form, after writing a text that suits both).
+The mailing's audience follows the event's topics, in both languages: each version is
+filled in from the event's own text in that language (mailing_texts), and every subscriber
+gets the version in theirs.
 """
 from __future__ import annotations
 
@@ -14,7 +13,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from mailer.mailings import drafts
-from mailer.events.mailing_texts import MailText, announcement_text, cancellation_text, reminder_text
+from mailer.events.mailing_texts import (
+    MailText,
+    announcement_texts,
+    cancellation_texts,
+    reminder_texts,
+    versions,
+)
 from mailer.events.reminders import ReminderOutcome, ReminderNote, retime_reminders
 from mailer.events.service import EventData, has_ended, update_event
 from mailer.extensions import db
@@ -51,10 +56,9 @@ def draft_event_mailing(event: Event, staff_user: StaffUser | None) -> Mailing:
     if not event.topics:
         raise EventMailingRefused(_l(
             "Give the event at least one topic first: the mailing goes to the subscribers of its topics."))
-    text = announcement_text(event)
     mailing = drafts.create_draft(
-        drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
-                         language=event.language, topic_ids=[t.id for t in event.topics], event_id=event.id),
+        drafts.DraftData(**versions(announcement_texts(event)), topic_ids=[t.id for t in event.topics],
+                         event_id=event.id),
         created_by_id=staff_user.id if staff_user is not None else None,
     )
     log.info("event %s mailing %s drafted", event.id, mailing.id)
@@ -96,11 +100,9 @@ def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> t
     existing = _active_cancellation_notice(parent.id)
     if existing is not None:
         return existing, False
-    text = cancellation_text(event, parent.language)
     notice = drafts.create_draft(
-        drafts.DraftData(subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
-                         language=parent.language, topic_ids=[t.id for t in parent.topics], event_id=event.id,
-                         template_id=parent.template_id),
+        drafts.DraftData(**versions(cancellation_texts(event)), audience_language=parent.audience_language,
+                         topic_ids=[t.id for t in parent.topics], event_id=event.id, template_id=parent.template_id),
         created_by_id=staff_user.id if staff_user is not None else None,
         kind=MailingKind.CANCELLATION, parent_id=parent.id,
     )
@@ -108,16 +110,18 @@ def draft_cancellation_notice(parent_id: int, staff_user: StaffUser | None) -> t
     return notice, True
 
 
-def _prefilled_text(mailing: Mailing, event: Event) -> MailText | None:
-    """The text we fill a mailing of this kind in with, for the event as it is now."""
-    language = mailing.language or event.language
+def _prefilled_text(mailing: Mailing, event: Event) -> dict[str, str] | None:
+    """The columns (subject_da, …) we fill a mailing of this kind in with, for the event as it is now."""
+    texts: dict[str, MailText]
     if mailing.kind == MailingKind.ANNOUNCEMENT:
-        return announcement_text(event, language)
-    if mailing.kind == MailingKind.REMINDER and mailing.remind_days_before:
-        return reminder_text(event, mailing.remind_days_before, language)
-    if mailing.kind == MailingKind.CANCELLATION:
-        return cancellation_text(event, language)
-    return None
+        texts = announcement_texts(event)
+    elif mailing.kind == MailingKind.REMINDER and mailing.remind_days_before:
+        texts = reminder_texts(event, mailing.remind_days_before)
+    elif mailing.kind == MailingKind.CANCELLATION:
+        texts = cancellation_texts(event)
+    else:
+        return None
+    return versions(texts)
 
 
 @dataclass
@@ -131,8 +135,9 @@ class EventUpdate:
 def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
     """Edit the event, re-time its waiting reminders, and update the prefilled texts nobody has changed.
 
-    A field of a waiting mailing (subject, preheader, text) that still reads exactly as we
-    filled it in gets the new date and place; one that staff edited is theirs and stays.
+    A field of a waiting mailing (subject, preheader, text, in either language) that still
+    reads exactly as we filled it in gets the new date and place; one that staff edited is
+    theirs and stays.
     Runs in the caller's transaction (the caller commits), so all of it happens or none.
     """
     waiting = [m for m in mailings_of(event.id) if m.status in EDITABLE]
@@ -143,8 +148,8 @@ def update_event_and_mailings(event: Event, data: EventData) -> EventUpdate:
         old, new = before[mailing.id], _prefilled_text(mailing, event)
         if old is None or new is None:
             continue
-        changes = {name: getattr(new, name) for name in ("subject", "preheader", "body_markdown")
-                   if getattr(mailing, name) == getattr(old, name) != getattr(new, name)}
+        changes = {column: value for column, value in new.items()
+                   if getattr(mailing, column) == old[column] != value}
         if not changes:
             continue
         # Only while it can still be edited: one that has just started keeps what it is sending.

@@ -16,7 +16,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select, update
 
-from mailer.events.mailing_texts import reminder_text
+from mailer.events.mailing_texts import reminder_texts, versions
 from mailer.clock import COPENHAGEN, utc_to_local
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, EventStatus
@@ -119,11 +119,9 @@ def check_reminders(mailing: Mailing, days: Iterable[int], now: datetime | None 
 
 
 def _new_reminder(parent: Mailing, event: Event, days_before: int, when: datetime) -> Mailing:
-    text = reminder_text(event, days_before, parent.language)
     reminder = Mailing(
         kind=MailingKind.REMINDER, parent_id=parent.id, event_id=event.id, remind_days_before=days_before,
-        subject=text.subject, preheader=text.preheader, body_markdown=text.body_markdown,
-        language=parent.language, topics=list(parent.topics), template_id=parent.template_id,
+        **versions(reminder_texts(event, days_before)), audience_language=parent.audience_language, topics=list(parent.topics), template_id=parent.template_id,
         created_by_id=parent.created_by_id, status=MailingStatus.SCHEDULED, scheduled_at=when,
     )
     db.session.add(reminder)

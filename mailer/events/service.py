@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_
 
-from mailer.languages import LANGUAGES
+from mailer.languages import DEFAULT_LANGUAGE, LANGUAGES
 from mailer.composing.markdown import markdown_to_safe_html
 from mailer.extensions import db
 from mailer.models import Event, EventSession, EventStatus, EventType, Topic
@@ -32,31 +32,38 @@ class EventValidationError(FieldValueError):
 
 @dataclass
 class SessionData:
-    """One date of a course; times are aware datetimes (any zone)."""
+    """One date of a course; times are aware datetimes (any zone). A title in one language is enough."""
 
-    title: str
+    title_da: str
     starts_at: datetime
     ends_at: datetime | None = None
+    title_en: str = ""
 
 
 @dataclass
 class EventData:
-    """Everything staff can set on an event; times are aware datetimes (any zone)."""
+    """Everything staff can set on an event; times are aware datetimes (any zone).
 
-    title: str
+    The texts come in Danish and English; a title in one of them is enough (the other
+    language's readers then see it).
+    """
+
     starts_at: datetime
+    title_da: str = ""
+    title_en: str = ""
     ends_at: datetime | None = None
     event_type: str = EventType.OTHER
-    venue: str | None = None
+    venue_da: str | None = None
+    venue_en: str | None = None
     city: str | None = None
     is_online: bool = False
     online_url: str | None = None
-    description_markdown: str = ""
+    description_markdown_da: str = ""
+    description_markdown_en: str = ""
     image_url: str | None = None
     image_alt: str | None = None
     image_credit: str | None = None
     signup_url: str | None = None
-    language: str = "da"
     topic_ids: Sequence[int] = ()
     sessions: Sequence[SessionData] = field(default_factory=list)
 
@@ -108,13 +115,12 @@ def _http_url(value: str | None, field_name: str) -> str | None:
 
 def _validated(data: EventData) -> dict[str, object]:
     """Check the data and return the column values to set on an Event."""
-    title = _clean_text(data.title, "title", 200)
-    if not title:
-        raise EventValidationError("title", _l("Please give the event a title."))
+    titles = {f"title_{language}": _clean_text(getattr(data, f"title_{language}"), f"title_{language}", 200) or ""
+              for language in LANGUAGES}
+    if not any(titles.values()):
+        raise EventValidationError("title_da", _l("Please give the event a title, in Danish or in English."))
     if data.event_type not in {t.value for t in EventType}:
         raise EventValidationError("event_type", _l("Please choose a type of event."))
-    if data.language not in LANGUAGES:
-        raise EventValidationError("language", _l("Please choose a language."))
     starts_at = _utc(data.starts_at, "starts_at")
     ends_at = _utc(data.ends_at, "ends_at") if data.ends_at is not None else None
     if ends_at is not None and ends_at <= starts_at:
@@ -126,34 +132,35 @@ def _validated(data: EventData) -> dict[str, object]:
     if data.sessions and data.event_type != EventType.COURSE:
         raise EventValidationError("sessions", _l("Only courses have sessions. Choose the type Course, or leave the sessions empty."))
     return {
-        "title": title,
+        **titles,
         "event_type": data.event_type,
         "starts_at": starts_at,
         "ends_at": ends_at,
-        "venue": _clean_text(data.venue, "venue", 200),
+        **{f"venue_{lang}": _clean_text(getattr(data, f"venue_{lang}"), f"venue_{lang}", 200) for lang in LANGUAGES},
         "city": _clean_text(data.city, "city", 100),
         "is_online": bool(data.is_online),
         "online_url": _http_url(data.online_url, "online_url"),
-        "description_markdown": (data.description_markdown or "").replace("\x00", "").strip(),
+        **{f"description_markdown_{lang}": (getattr(data, f"description_markdown_{lang}") or "").replace("\x00", "").strip()
+           for lang in LANGUAGES},
         "image_url": image_url,
         "image_alt": image_alt,
         "image_credit": _clean_text(data.image_credit, "image_credit", 200),
         "signup_url": _http_url(data.signup_url, "signup_url"),
-        "language": data.language,
     }
 
 
 def _validated_sessions(sessions: Sequence[SessionData]) -> list[dict[str, object]]:
     values = []
     for item in sessions:
-        title = _clean_text(item.title, "sessions", 200)
-        if not title:
+        title_da = _clean_text(item.title_da, "sessions", 200) or ""
+        title_en = _clean_text(item.title_en, "sessions", 200) or ""
+        if not (title_da or title_en):
             raise EventValidationError("sessions", _l("Every session needs a title."))
         starts_at = _utc(item.starts_at, "sessions")
         ends_at = _utc(item.ends_at, "sessions") if item.ends_at is not None else None
         if ends_at is not None and ends_at <= starts_at:
             raise EventValidationError("sessions", _l("A session must end after it starts."))
-        values.append({"title": title, "starts_at": starts_at, "ends_at": ends_at})
+        values.append({"title_da": title_da, "title_en": title_en, "starts_at": starts_at, "ends_at": ends_at})
     return sorted(values, key=lambda v: v["starts_at"])
 
 
@@ -261,13 +268,13 @@ def has_ended(event: Event, now: datetime | None = None) -> bool:
     return (event.ends_at or event.starts_at) <= (now or clock.utcnow())
 
 
-def event_place(event: Event) -> str:
-    """Where the event is, for people: "Online", or the venue and city."""
+def event_place(event: Event, language: str = DEFAULT_LANGUAGE) -> str:
+    """Where the event is, for people: "Online", or the venue (in `language`) and city."""
     if event.is_online:
         return str(_l("Online"))
-    return ", ".join(part for part in (event.venue, event.city) if part)
+    return ", ".join(part for part in (event.venue_for(language), event.city) if part)
 
 
-def description_html(event: Event) -> str:
-    """The event's Markdown description as safe HTML."""
-    return markdown_to_safe_html(event.description_markdown or "")
+def description_html(event: Event, language: str = DEFAULT_LANGUAGE) -> str:
+    """The event's Markdown description in `language` (or the other version) as safe HTML."""
+    return markdown_to_safe_html(event.description_for(language))

@@ -11,7 +11,7 @@ LOG_ROWS = 200
 
 def bounce_log(*, subscriber_id: int | None = None, mailing_id: int | None = None) -> list[tuple]:
     """(event, subscriber's address, mailing subject) rows for one subscriber or one mailing."""
-    query = (db.select(BounceEvent, Subscriber.email, Mailing.subject)
+    query = (db.select(BounceEvent, Subscriber.email, Mailing.display_subject)
              .join(Subscriber, Subscriber.id == BounceEvent.subscriber_id)
              .outerjoin(Mailing, Mailing.id == BounceEvent.mailing_id)
              .order_by(BounceEvent.created_at.desc(), BounceEvent.id.desc()).limit(LOG_ROWS))

@@ -152,26 +152,42 @@ def _load_key(pem: bytes, kind: type, what: str, label: str = "the DKIM private 
     return key
 
 
+def _load_rsa_key(pem: bytes, label: str = "the DKIM private key") -> rsa.RSAPrivateKey:
+    key = _load_key(pem, rsa.RSAPrivateKey, "an RSA", label)
+    if key.key_size < MIN_KEY_BITS:
+        raise ValueError(f"{label} has {key.key_size} bits; use at least {MIN_KEY_BITS} (2048 recommended)")
+    return key
+
+
 class DkimSigner:
     """Sign messages for one domain with one RSA key and, optionally, one Ed25519 key."""
 
     def __init__(self, *, domain: str, selector: str, private_key_pem: bytes,
-                 ed25519_private_key_pem: bytes | None = None, ed25519_selector: str | None = None) -> None:
-        """Check the domain, selectors and keys now, so a bad setup fails at start, not per message."""
+                 ed25519_private_key_pem: bytes | None = None, ed25519_selector: str | None = None,
+                 next_private_key_pem: bytes | None = None, next_selector: str | None = None) -> None:
+        """Check the domain, selectors and keys now, so a bad setup fails at start, not per message.
+
+        A next key and selector (a key rollover, while DNS changes) add a second RSA signature,
+        so mail verifies whichever of the two TXT records a receiver sees.
+        """
         if not _DOMAIN.fullmatch(domain):
             raise ValueError(f"invalid DKIM signing domain {domain!r}")
-        for name in (selector, ed25519_selector):
+        for name in (selector, ed25519_selector, next_selector):
             if name is not None and not _SELECTOR.fullmatch(name):
                 raise ValueError(f"invalid DKIM selector {name!r}")
         if (ed25519_private_key_pem is None) != (ed25519_selector is None):
             raise ValueError("an Ed25519 DKIM key needs both ed25519_private_key_pem and ed25519_selector")
-        key = _load_key(private_key_pem, rsa.RSAPrivateKey, "an RSA")
-        if key.key_size < MIN_KEY_BITS:
-            raise ValueError(f"the DKIM key has {key.key_size} bits; use at least {MIN_KEY_BITS} (2048 recommended)")
+        if (next_private_key_pem is None) != (next_selector is None):
+            raise ValueError("a next DKIM key needs both next_private_key_pem and next_selector")
+        if next_selector is not None and next_selector in (selector, ed25519_selector):
+            raise ValueError(f"the next DKIM selector must differ from the current ones, got {next_selector!r}")
         self.domain = domain.lower()
         self.selector = selector
         domain_bytes = self.domain.encode("ascii")
-        self._keys = [_Key(key, domain_bytes, selector.encode("ascii"))]
+        self._keys = [_Key(_load_rsa_key(private_key_pem), domain_bytes, selector.encode("ascii"))]
+        if next_private_key_pem is not None:
+            next_key = _load_rsa_key(next_private_key_pem, "the next DKIM private key")
+            self._keys.append(_Key(next_key, domain_bytes, next_selector.encode("ascii")))
         if ed25519_private_key_pem is not None:
             ed_key = _load_key(ed25519_private_key_pem, ed25519.Ed25519PrivateKey, "an Ed25519",
                                "the second (Ed25519) DKIM private key")
@@ -216,23 +232,32 @@ def dkim_signer_from_env(environ: Mapping[str, str] = os.environ) -> DkimSigner 
 
     MAILER_DKIM_ED25519_KEY_FILE and MAILER_DKIM_ED25519_SELECTOR, both or neither, add an
     Ed25519 signature beside the RSA one (they need the RSA key: not every receiver knows Ed25519).
+    MAILER_DKIM_NEXT_KEY_FILE and MAILER_DKIM_NEXT_SELECTOR, both or neither, add a signature by the
+    next RSA key during a rollover.
     """
     names = ("MAILER_DKIM_KEY_FILE", "MAILER_DKIM_SELECTOR", "MAILER_DKIM_DOMAIN")
     ed_names = ("MAILER_DKIM_ED25519_KEY_FILE", "MAILER_DKIM_ED25519_SELECTOR")
-    values = {name: (environ.get(name) or "").strip() for name in names + ed_names}
+    next_names = ("MAILER_DKIM_NEXT_KEY_FILE", "MAILER_DKIM_NEXT_SELECTOR")
+    values = {name: (environ.get(name) or "").strip() for name in names + ed_names + next_names}
     if not any(values.values()):
         return None
     missing = [name for name in names if not values[name]]
     if missing:
         raise ValueError(f"DKIM is half configured: set {', '.join(missing)} too "
                          f"(or unset all of {', '.join(names)} to send unsigned)")
-    if bool(values[ed_names[0]]) != bool(values[ed_names[1]]):
-        raise ValueError(f"the Ed25519 DKIM key is half configured: set both {' and '.join(ed_names)}, or neither")
-    pem = _read_key_file("MAILER_DKIM_KEY_FILE", values["MAILER_DKIM_KEY_FILE"])
-    ed_pem = (_read_key_file("MAILER_DKIM_ED25519_KEY_FILE", values[ed_names[0]]) if values[ed_names[0]] else None)
+    for pair, what in ((ed_names, "the Ed25519 DKIM key"), (next_names, "the next DKIM key")):
+        if bool(values[pair[0]]) != bool(values[pair[1]]):
+            raise ValueError(f"{what} is half configured: set both {' and '.join(pair)}, or neither")
+
+    def key_file(name: str) -> bytes | None:
+        return _read_key_file(name, values[name]) if values[name] else None
+
+    pem = key_file("MAILER_DKIM_KEY_FILE")
+    ed_pem, next_pem = key_file(ed_names[0]), key_file(next_names[0])
     try:
         return DkimSigner(domain=values["MAILER_DKIM_DOMAIN"], selector=values["MAILER_DKIM_SELECTOR"],
                           private_key_pem=pem, ed25519_private_key_pem=ed_pem,
-                          ed25519_selector=values[ed_names[1]] or None)
+                          ed25519_selector=values[ed_names[1]] or None,
+                          next_private_key_pem=next_pem, next_selector=values[next_names[1]] or None)
     except ValueError as error:
         raise ValueError(f"DKIM settings (MAILER_DKIM_*): {error}") from None

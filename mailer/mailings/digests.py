@@ -69,10 +69,9 @@ def period_start(schedule: DigestSchedule, now: datetime) -> datetime:
     return _at(_first_weekday(year, month, schedule.weekday), schedule.hour)
 
 
-def digest_subject(schedule: DigestSchedule, due: datetime) -> str:
+def digest_subject(schedule: DigestSchedule, due: datetime, language: str) -> str:
     """What staff see in the mailings list (subscribers get their own subject, in their language)."""
     local = utc_to_local(due).date()
-    language = current_app.config["BABEL_DEFAULT_LOCALE"]
     with force_locale(language):
         if schedule.period == "weekly":
             year, week, _ = local.isocalendar()
@@ -112,8 +111,8 @@ def create_due_digest(now: datetime) -> int | None:
         log.debug("digest of the period from %s already exists: %s", due.isoformat(), existing)
         return None
     digest = Mailing(
-        kind=MailingKind.DIGEST, subject=digest_subject(schedule, due), preheader="", body_markdown="",
-        language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
+        kind=MailingKind.DIGEST, subject_da=digest_subject(schedule, due, "da"),
+        subject_en=digest_subject(schedule, due, "en"), audience_language=None, topics=list(db.session.scalars(select(Topic).order_by(Topic.position, Topic.id))),
         status=MailingStatus.SCHEDULED, scheduled_at=now, created_at=now, updated_at=now,
     )
     db.session.add(digest)

@@ -19,6 +19,7 @@ from mailer.events.reminders import ReminderNote
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event, MailTemplate, Topic
 from mailer.mailings.states import InvalidTransition
+from mailer.mailings.versions import version_columns
 from mailer.models.mailing import EDITABLE
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,15 @@ class DraftInvalid(ValueError):
 
 @dataclass
 class DraftData:
-    subject: str
-    preheader: str = ""
-    body_markdown: str = ""
-    language: str | None = None  # None: every subscriber in their own language
+    """A draft's fields: a Danish and an English version (either may be empty), and its audience."""
+
+    subject_da: str = ""
+    subject_en: str = ""
+    preheader_da: str = ""
+    preheader_en: str = ""
+    body_markdown_da: str = ""
+    body_markdown_en: str = ""
+    audience_language: str | None = None  # an audience filter; None: every subscriber, each in their own
     topic_ids: list[int] = field(default_factory=list)
     event_id: int | None = None
     template_id: int | None = None
@@ -53,25 +59,13 @@ class DraftData:
 def _validated(data: DraftData) -> tuple[list[Topic], DraftData]:
     """Check every field against the database; raise DraftInvalid listing all problems."""
     errors: dict[str, str] = {}
-    # The composer's personalisation markers never come from staff input.
-    subject = strip_markers(data.subject or "").strip()
-    preheader = strip_markers(data.preheader or "").strip()
-    data.body_markdown = strip_markers(data.body_markdown or "")
-    if not subject:
-        errors["subject"] = _l("A subject is required.")
-    elif len(subject) > 200:
-        errors["subject"] = _l("The subject can be at most 200 characters.")
-    if len(preheader) > 200:
-        errors["preheader"] = _l("The preheader can be at most 200 characters.")
-    for name, value in (("subject", subject), ("preheader", preheader)):
-        if any(c in value for c in FORBIDDEN_IN_HEADERS):
-            errors[name] = _l("Line breaks and control characters are not allowed here.")
-    if len(data.body_markdown or "") > BODY_LIMIT:
-        errors["body_markdown"] = _l("The text can be at most %(limit)s characters.", limit=BODY_LIMIT)
-    if "\x00" in (data.body_markdown or ""):
-        errors["body_markdown"] = _l("The text contains a NUL character.")
-    if data.language not in (None, *LANGUAGES):
-        errors["language"] = _l("Choose Danish, English or both.")
+    texts: dict[str, str] = {}
+    for language in LANGUAGES:
+        texts.update(_validated_version(data, language, errors))
+    if not (texts["subject_da"] or texts["subject_en"]) and "subject_da" not in errors and "subject_en" not in errors:
+        errors["subject_da"] = _l("Write a subject, in Danish or in English.")
+    if data.audience_language not in (None, *LANGUAGES):
+        errors["audience_language"] = _l("Choose Danish, English or everyone.")
     topic_ids = sorted(set(data.topic_ids or []))
     topics = list(db.session.scalars(select(Topic).where(Topic.id.in_(topic_ids)))) if topic_ids else []
     if not topic_ids:
@@ -84,17 +78,35 @@ def _validated(data: DraftData) -> tuple[list[Topic], DraftData]:
         errors["template_id"] = _l("The chosen template no longer exists.")
     if errors:
         raise DraftInvalid(errors)
-    clean = DraftData(subject=subject, preheader=preheader, body_markdown=data.body_markdown or "",
-                      language=data.language, topic_ids=topic_ids, event_id=data.event_id,
-                      template_id=data.template_id)
+    clean = DraftData(**texts, audience_language=data.audience_language, topic_ids=topic_ids,
+                      event_id=data.event_id, template_id=data.template_id)
     return topics, clean
 
 
+def _validated_version(data: DraftData, language: str, errors: dict[str, object]) -> dict[str, str]:
+    """One language's subject, preheader and text, cleaned; problems go into `errors` under their field."""
+    # The composer's personalisation markers never come from staff input.
+    subject = strip_markers(getattr(data, f"subject_{language}") or "").strip()
+    preheader = strip_markers(getattr(data, f"preheader_{language}") or "").strip()
+    body = strip_markers(getattr(data, f"body_markdown_{language}") or "")
+    if len(subject) > 200:
+        errors[f"subject_{language}"] = _l("The subject can be at most 200 characters.")
+    if len(preheader) > 200:
+        errors[f"preheader_{language}"] = _l("The preheader can be at most 200 characters.")
+    for name, value in ((f"subject_{language}", subject), (f"preheader_{language}", preheader)):
+        if any(c in value for c in FORBIDDEN_IN_HEADERS):
+            errors[name] = _l("Line breaks and control characters are not allowed here.")
+    if len(body) > BODY_LIMIT:
+        errors[f"body_markdown_{language}"] = _l("The text can be at most %(limit)s characters.", limit=BODY_LIMIT)
+    if "\x00" in body:
+        errors[f"body_markdown_{language}"] = _l("The text contains a NUL character.")
+    return {f"subject_{language}": subject, f"preheader_{language}": preheader, f"body_markdown_{language}": body}
+
+
 def _apply(mailing: Mailing, topics: list[Topic], data: DraftData) -> None:
-    mailing.subject = data.subject
-    mailing.preheader = data.preheader
-    mailing.body_markdown = data.body_markdown
-    mailing.language = data.language
+    for column in version_columns():
+        setattr(mailing, column, getattr(data, column))
+    mailing.audience_language = data.audience_language
     mailing.topics = topics
     mailing.event_id = data.event_id
     mailing.template_id = data.template_id

@@ -12,11 +12,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from mailer.languages import LANGUAGES
+from mailer.mailings import versions
 from mailer.mailings.presend import Warning, presend_warnings, warnings_to_json
 from mailer import clock, outgoing
 from mailer.extensions import db
 from mailer.mail.transports import Transport
-from mailer.models import Mailing, StaffUser, Subscriber, SubscriberStatus, TestSend
+from mailer.composing.rendering import strip_markers
+from mailer.models import Event, Mailing, MailingKind, MailTemplate, StaffUser, Subscriber, SubscriberStatus, TestSend, Topic
 from mailer.sending.deliveries import Recipient
 from mailer.composing.mailing import CompiledMailing, PersonalMessage, placeholder_recipient
 from mailer.subscribers.lifecycle import find_subscriber
@@ -64,10 +66,10 @@ def _as_recipient(subscriber: Subscriber, language: str) -> Recipient:
 
 
 def preview_language(mailing: Mailing, subscriber: Subscriber | None, fallback: str = "da") -> str:
-    """The language the subscriber would get the mailing in."""
-    if mailing.language:
-        return mailing.language
-    return subscriber.language if subscriber is not None else fallback
+    """The language the subscriber would get the mailing in: theirs (a sample reader: the audience's, or `fallback`)."""
+    if subscriber is not None:
+        return subscriber.language
+    return mailing.audience_language or fallback
 
 
 def render_preview(mailing_id: int, subscriber_id: int | None, language: str | None = None) -> PersonalMessage:
@@ -84,6 +86,24 @@ def render_preview(mailing_id: int, subscriber_id: int | None, language: str | N
     return compiled.personalise(recipient)
 
 
+def render_unsaved(texts: dict[str, str], language: str, *, topic_ids: Sequence[int] = (), event_id: int | None = None,
+                   template_id: int | None = None, kind: str = MailingKind.ANNOUNCEMENT) -> PersonalMessage:
+    """Render text not saved yet (the editor's live preview) as a sample reader of `language` gets it.
+
+    `texts` holds the versions' fields (subject_da, …). Nothing is stored: the mailing is
+    built in memory, kept out of the session, and its links are inert.
+    """
+    mailing = Mailing(kind=kind, template_id=template_id if db.session.get(MailTemplate, template_id or 0) else None,
+                      **{column: strip_markers(texts.get(column) or "") for column in versions.version_columns()})
+    mailing.topics = list(db.session.scalars(select(Topic).where(Topic.id.in_(list(topic_ids))))) if topic_ids else []
+    mailing.event = db.session.get(Event, event_id) if event_id else None
+    try:
+        return CompiledMailing(mailing, language, preview=True).personalise(placeholder_recipient(language=language))
+    finally:
+        if mailing in db.session:
+            db.session.expunge(mailing)
+
+
 def find_subscribers(query: str, limit: int = 20) -> list[Subscriber]:
     """Confirmed subscribers whose address contains `query` (for the preview's picker)."""
     query = query.strip().lower()[:254]
@@ -97,13 +117,18 @@ def find_subscribers(query: str, limit: int = 20) -> list[Subscriber]:
     ))
 
 
+def fallback_warnings(mailing: Mailing) -> list[Warning]:
+    """"N English readers will get the Danish text": one warning per empty version that real readers will get."""
+    return [Warning(f"fallback_{fallback.language}", fallback.message()) for fallback in versions.fallbacks(mailing)]
+
+
 def check_mailing(mailing_id: int) -> list[Warning]:
-    """Run the pre-send check on every language the mailing goes out in."""
+    """Run the pre-send check on every language the mailing goes out in, and count the readers of an empty version."""
     mailing = _mailing(mailing_id)
-    warnings: dict[str, Warning] = {}
-    for language in ([mailing.language] if mailing.language else LANGUAGES):
+    warnings: dict[str, Warning] = {w.code: w for w in fallback_warnings(mailing)}
+    for language in ([mailing.audience_language] if mailing.audience_language else LANGUAGES):
         message = CompiledMailing(mailing, language).personalise(placeholder_recipient(language=language))
-        for warning in presend_warnings(message.subject, mailing.preheader or "", message.html, message.text):
+        for warning in presend_warnings(message.subject, mailing.preheader_for(language), message.html, message.text):
             warnings.setdefault(warning.code, warning)
     return list(warnings.values())
 
@@ -160,7 +185,7 @@ def send_test(mailing_id: int, addresses: Sequence[str], transport: Transport | 
     mailing = _mailing(mailing_id)
     if staff_user_id is not None:
         allow_test_send(staff_user_id, mailing_id, addresses)
-    chosen = mailing.language or language or "da"
+    chosen = mailing.audience_language or language or "da"
     compiled = CompiledMailing(mailing, chosen)
     builder = outgoing.message_builder({"List-Id": outgoing.list_id()})
     # The transport real sends use: a fresh SMTP connection, or the shared outbox / memory one.

@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, true
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, func, true
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mailer.extensions import db
+from mailer.languages import in_language
 from mailer.models.event import Event
 from mailer.models.staff import StaffUser
 from mailer.models.subscriber import Topic
@@ -62,14 +64,21 @@ mailing_topic = Table(
 
 
 class Mailing(db.Model):
-    """A mailing to the confirmed subscribers of some topics, in one language or both."""
+    """A mailing to the confirmed subscribers of some topics, written in Danish and English.
+
+    Each subscriber gets the version in their own language; a version left empty falls back
+    to the other (mailer.languages.in_language).
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subject: Mapped[str] = mapped_column(String(200))
-    preheader: Mapped[str] = mapped_column(String(200), default="")
-    body_markdown: Mapped[str] = mapped_column(Text, default="")
-    # None means subscribers of either language, each in their own.
-    language: Mapped[str | None] = mapped_column(String(2))
+    subject_da: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    subject_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    preheader_da: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    preheader_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    body_markdown_da: Mapped[str] = mapped_column(Text, default="", server_default="")
+    body_markdown_en: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # An optional audience filter: only subscribers who chose this language. None: everyone.
+    audience_language: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(16), default=MailingStatus.DRAFT, index=True)
     kind: Mapped[str] = mapped_column(String(16), default=MailingKind.ANNOUNCEMENT,
                                       server_default=MailingKind.ANNOUNCEMENT.value)
@@ -107,6 +116,30 @@ class Mailing(db.Model):
     parent: Mapped[Mailing | None] = relationship(remote_side="Mailing.id")
     scheduled_by: Mapped[StaffUser | None] = relationship(foreign_keys=[scheduled_by_id], viewonly=True)
     edited_by: Mapped[StaffUser | None] = relationship(foreign_keys=[edited_by_id], viewonly=True)
+
+    def subject_for(self, language: str) -> str:
+        return in_language(self.subject_da, self.subject_en, language)
+
+    def preheader_for(self, language: str) -> str:
+        return in_language(self.preheader_da, self.preheader_en, language)
+
+    def body_for(self, language: str) -> str:
+        return in_language(self.body_markdown_da, self.body_markdown_en, language)
+
+    def has_version(self, language: str) -> bool:
+        """Whether staff wrote this language's version (a subject or a text of its own)."""
+        return bool((getattr(self, f"subject_{language}") or "").strip()
+                    or (getattr(self, f"body_markdown_{language}") or "").strip())
+
+    @hybrid_property
+    def display_subject(self) -> str:
+        """The subject for lists: the Danish one, or the English one when only that was written."""
+        return self.subject_for("da")
+
+    @display_subject.inplace.expression
+    @classmethod
+    def _display_subject_expression(cls):
+        return func.coalesce(func.nullif(cls.subject_da, ""), cls.subject_en)
 
 
 class Delivery(db.Model):

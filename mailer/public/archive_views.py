@@ -26,7 +26,7 @@ def item(mailing_id: int):
     mailing = queries.archived_mailing(mailing_id)
     if mailing is None:
         abort(404)
-    language = mailing.language or str(get_locale() or "da")
+    language = mailing.audience_language or str(get_locale() or "da")
     try:
         message = CompiledMailing(mailing, language, web_version=True).public_copy()
     except ValueError:  # a custom template that no longer renders

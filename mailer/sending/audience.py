@@ -82,8 +82,8 @@ def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, afte
         conditions.append(Subscriber.frequency.in_(TAKES_DIGEST))
     elif not counting_digest_only:
         conditions.append(Subscriber.frequency.in_(TAKES_ANNOUNCEMENTS))
-    if mailing.language is not None:
-        conditions.append(Subscriber.language == mailing.language)
+    if mailing.audience_language is not None:
+        conditions.append(Subscriber.language == mailing.audience_language)
     return select(Subscriber.id).where(*conditions)
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields import DateTimeLocalField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -14,10 +14,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from mailer.clock import DateOutOfRange, NonExistentLocalTime, local_to_utc, utc_to_local
 from mailer.events.service import EventData, SessionData, event_type_labels
 from mailer.models import Event, EventType
-from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters, StaffForm
+from mailer.form_fields import CheckboxListField, no_control_characters, StaffForm
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"]
-# "2026-01-15 17:00–19:00 Seminar 1"; a hyphen works as well as the en dash.
+# "2026-01-15 17:00–19:00 Seminar 1 | Seminar 1": the Danish title, then after a bar the English one
+# (either may be left out); a hyphen works as well as the en dash.
 SESSION_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s+(\d{1,2}:\d{2})\s*[-–—]\s*(\d{1,2}:\d{2})\s+(\S.*)$")
 
 
@@ -47,7 +48,7 @@ def local_time_field(label) -> DateTimeLocalField:
 
 
 def parse_sessions(text: str) -> list[SessionData]:
-    """Read one session a line, "YYYY-MM-DD HH:MM–HH:MM Title", in Danish time."""
+    """Read one session a line, "YYYY-MM-DD HH:MM–HH:MM Danish title | English title", in Danish time."""
     sessions = []
     for number, line in enumerate((text or "").splitlines(), start=1):
         line = line.strip()
@@ -64,10 +65,13 @@ def parse_sessions(text: str) -> list[SessionData]:
             raise ValidationError(_l("Line %(number)d: that date or time does not exist.", number=number)) from None
         if ends_at <= starts_at:
             raise ValidationError(_l("Line %(number)d: the end time must be after the start time.", number=number))
-        if len(title) > 200:
+        title_da, _bar, title_en = (part.strip() for part in title.partition("|"))
+        if len(title_da) > 200 or len(title_en) > 200:
             raise ValidationError(_l("Line %(number)d: please keep the title under 200 characters.", number=number))
+        if not (title_da or title_en):
+            raise ValidationError(_l("Line %(number)d: write it as YYYY-MM-DD HH:MM–HH:MM Title.", number=number))
         try:
-            sessions.append(SessionData(title.strip(), local_to_utc(starts_at), local_to_utc(ends_at)))
+            sessions.append(SessionData(title_da, local_to_utc(starts_at), local_to_utc(ends_at), title_en))
         except DateOutOfRange:
             raise ValidationError(_l("Line %(number)d: that date is too far in the past or the future.",
                                      number=number)) from None
@@ -83,32 +87,50 @@ def format_sessions(event: Event) -> str:
     for session in event.sessions:
         start = utc_to_local(session.starts_at)
         end = utc_to_local(session.ends_at) if session.ends_at else start
-        lines.append(f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} {session.title}")
+        title = f"{session.title_da} | {session.title_en}" if session.title_en else session.title_da
+        lines.append(f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} {title}".rstrip())
     return "\n".join(lines)
 
 
+def title_field() -> StringField:
+    return StringField(_l("Title"), validators=[
+        Optional(), Length(max=200, message=_l("Please keep the title under 200 characters.")), no_control_characters])
+
+
+def venue_field() -> StringField:
+    return StringField(_l("Venue"), validators=[
+        Optional(), Length(max=200, message=_l("Please keep this under 200 characters.")), no_control_characters])
+
+
+def description_field() -> TextAreaField:
+    return TextAreaField(_l("Description (Markdown)"), validators=[
+        Length(max=20000, message=_l("Please keep the description under 20,000 characters."))])
+
+
 class EventForm(StaffForm):
-    title = StringField(
-        _l("Title"),
-        validators=[DataRequired(_l("Please give the event a title.")), Length(max=200, message=_l("Please keep the title under 200 characters.")), no_control_characters],
-    )
+    """An event in Danish and English: a title in one language is enough, its readers see it in both."""
+
+    title_da = title_field()
+    title_en = title_field()
     event_type = SelectField(_l("Type"), choices=event_type_choices, validators=[DataRequired(_l("Please choose a type of event."))])
     starts_at = local_time_field(_l("Starts (Danish time)"))
     ends_at = local_time_field(_l("Ends (Danish time)"))
     is_online = BooleanField(_l("Online event"))
-    venue = StringField(_l("Venue"), validators=[Optional(), Length(max=200, message=_l("Please keep this under 200 characters.")), no_control_characters])
+    venue_da = venue_field()
+    venue_en = venue_field()
     city = StringField(_l("City"), validators=[Optional(), Length(max=100, message=_l("Please keep this under 100 characters.")), no_control_characters])
     online_url = url_field(_l("Link to join (online events)"))
-    description = TextAreaField(_l("Description (Markdown)"), validators=[Length(max=20000, message=_l("Please keep the description under 20,000 characters."))])
+    description_da = description_field()
+    description_en = description_field()
     image_url = url_field(_l("Image address"))
     image_alt = StringField(_l("Image description (alt text)"), validators=[Optional(), Length(max=300, message=_l("Please keep this under 300 characters.")), no_control_characters])
     image_credit = StringField(_l("Photo credit"), validators=[Optional(), Length(max=200, message=_l("Please keep this under 200 characters.")), no_control_characters])
     signup_url = url_field(_l("Signup link"))
-    language = RadioField(_l("Language of the event"), choices=LANGUAGE_CHOICES, validators=[DataRequired(_l("Please choose a language."))])
     topics = CheckboxListField(_l("Topics"), coerce=int, validate_choice=True)
     sessions = TextAreaField(
         _l("Sessions (courses only)"),
-        description=_l("One session a line, in Danish time: 2026-01-15 17:00–19:00 Seminar 1"),
+        description=_l("One session a line, in Danish time, the English title after a bar: "
+                       "2026-01-15 17:00–19:00 Seminar 1 | Seminar 1"),
         validators=[Length(max=10000, message=_l("Please keep the sessions under 10,000 characters."))],
     )
 
@@ -127,10 +149,14 @@ class EventForm(StaffForm):
     def validate(self, extra_validators=None) -> bool:
         """Field checks, then the checks that span fields (an empty field skips its own validators)."""
         valid = super().validate(extra_validators)
+        if not (self.title_da.data or "").strip() and not (self.title_en.data or "").strip():
+            self.title_da.errors.append(_l("Please give the event a title, in Danish or in English."))
+            valid = False
         if self.is_online.data and not self.online_url.data and not self.online_url.errors:
             self.online_url.errors.append(_l("Please give the link people use to join."))
             valid = False
-        if not self.is_online.data and not (self.venue.data or "").strip() and not (self.city.data or "").strip():
+        places = (self.venue_da.data, self.venue_en.data, self.city.data)
+        if not self.is_online.data and not any((place or "").strip() for place in places):
             self.city.errors.append(_l("Please give a venue or a city, or mark the event as online."))
             valid = False
         if self.image_url.data and not (self.image_alt.data or "").strip():
@@ -158,40 +184,44 @@ class EventForm(StaffForm):
 
     def fill_from(self, event: Event) -> None:
         """Show an event's current values, in Danish time."""
-        self.title.data = event.title
+        self.title_da.data = event.title_da
+        self.title_en.data = event.title_en
         self.event_type.data = event.event_type
         self.starts_at.data = utc_to_local(event.starts_at).replace(tzinfo=None)
         self.ends_at.data = utc_to_local(event.ends_at).replace(tzinfo=None) if event.ends_at else None
         self.is_online.data = event.is_online
-        self.venue.data = event.venue
+        self.venue_da.data = event.venue_da
+        self.venue_en.data = event.venue_en
         self.city.data = event.city
         self.online_url.data = event.online_url
-        self.description.data = event.description_markdown
+        self.description_da.data = event.description_markdown_da
+        self.description_en.data = event.description_markdown_en
         self.image_url.data = event.image_url
         self.image_alt.data = event.image_alt
         self.image_credit.data = event.image_credit
         self.signup_url.data = event.signup_url
-        self.language.data = event.language
         self.topics.data = [t.id for t in event.topics]
         self.sessions.data = format_sessions(event)
 
     def event_data(self) -> EventData:
         """The validated form as EventData; call after validate()."""
         return EventData(
-            title=self.title.data,
+            title_da=self.title_da.data or "",
+            title_en=self.title_en.data or "",
             event_type=self.event_type.data,
             starts_at=local_to_utc(self.starts_at.data),
             ends_at=local_to_utc(self.ends_at.data),
-            venue=self.venue.data,
+            venue_da=self.venue_da.data,
+            venue_en=self.venue_en.data,
             city=self.city.data,
             is_online=bool(self.is_online.data),
             online_url=self.online_url.data or None,
-            description_markdown=self.description.data or "",
+            description_markdown_da=self.description_da.data or "",
+            description_markdown_en=self.description_en.data or "",
             image_url=self.image_url.data or None,
             image_alt=self.image_alt.data,
             image_credit=self.image_credit.data,
             signup_url=self.signup_url.data or None,
-            language=self.language.data,
             topic_ids=self.topics.data or [],
             sessions=self.parsed_sessions,
         )

@@ -74,7 +74,7 @@ def _save(form: EventForm, event: Event | None):
             changes = mailings.update_event_and_mailings(event, form.event_data())
     except FieldValueError as error:  # the event's own checks and Danish time alike
         db.session.rollback()
-        field = getattr(form, error.field, None) if error.field != "description_markdown" else form.description
+        field = getattr(form, error.field, None)
         (field.errors if field is not None else form.form_errors).append(error.message)
         return _form_page(form, event, 400)
     db.session.commit()
@@ -108,7 +108,6 @@ def new():
     form = EventForm()
     form.topics.choices = _topic_choices()
     if request.method == "GET":
-        form.language.data = form.language.data or str(get_locale())
         return _form_page(form, None)
     return _save(form, None)
 

@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from mailer.languages import LANGUAGES
 from mailer.mailings.drafts import BODY_LIMIT
+from mailer.mailings.versions import version_columns
 from mailer.mailings.preview import MAX_TEST_ADDRESSES
 from mailer.events.reminders import MAX_DAYS, MIN_DAYS, SUGGESTED_DAYS
 from mailer.form_fields import LANGUAGE_CHOICES, CheckboxListField, no_control_characters, StaffForm
@@ -24,22 +25,47 @@ def _optional_language(value: object) -> str | None:
     return value if value in LANGUAGES else None
 
 
-class MailingForm(StaffForm):
-    subject = StringField(_l("Subject"), validators=[
-        DataRequired(_l("Please enter a subject.")),
-        Length(max=200, message=_l("The subject can be at most 200 characters.")), no_control_characters])
-    preheader = StringField(_l("Preheader (the line mail apps show after the subject)"), validators=[
+def _subject_field() -> StringField:
+    return StringField(_l("Subject"), validators=[
+        Optional(), Length(max=200, message=_l("The subject can be at most 200 characters.")), no_control_characters])
+
+
+def _preheader_field() -> StringField:
+    return StringField(_l("Preheader (the line mail apps show after the subject)"), validators=[
         Optional(), Length(max=200, message=_l("The preheader can be at most 200 characters.")), no_control_characters])
-    body_markdown = TextAreaField(_l("Text (Markdown)"), validators=[
+
+
+def _body_field() -> TextAreaField:
+    return TextAreaField(_l("Text (Markdown)"), validators=[
         Length(max=BODY_LIMIT, message=_l("The text is too long."))])
+
+
+class MailingForm(StaffForm):
+    """A mailing's Danish and English versions (either may be left empty) and its audience."""
+
+    subject_da = _subject_field()
+    preheader_da = _preheader_field()
+    body_markdown_da = _body_field()
+    subject_en = _subject_field()
+    preheader_en = _preheader_field()
+    body_markdown_en = _body_field()
     topics = CheckboxListField(_l("Topics"), coerce=int, validate_choice=True)
-    language = SelectField(_l("Language"), coerce=_optional_language, validate_choice=False)
+    audience_language = SelectField(_l("Send only to readers of one language"), coerce=_optional_language,
+                                    validate_choice=False)
     event_id = SelectField(_l("Event"), coerce=_optional_int)
     template_id = SelectField(_l("Template"), coerce=_optional_int)
 
     def validate_topics(self, field) -> None:
         if not field.data:
             raise ValidationError(_l("Please choose at least one topic."))
+
+    def validate_subject_da(self, field) -> None:
+        if not (field.data or "").strip() and not (self.subject_en.data or "").strip():
+            raise ValidationError(_l("Write a subject, in Danish or in English."))
+
+    def versions(self) -> dict[str, str]:
+        """The two versions' fields, as DraftData takes them."""
+        return {name: getattr(self, name).data or "" for name in version_columns()}
 
 
 def _reminder_choices() -> list[tuple[int, str]]:

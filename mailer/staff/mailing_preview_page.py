@@ -48,7 +48,9 @@ def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSen
     message, render_error, warnings = None, None, []
     try:
         message = preview.render_preview(mailing.id, subscriber.id if subscriber else None, language)
-        warnings = presend_warnings(message.subject, mailing.preheader or "", message.html, message.text)
+        shown = preview.preview_language(mailing, subscriber, language)
+        warnings = [*preview.fallback_warnings(mailing),
+                    *presend_warnings(message.subject, mailing.preheader_for(shown), message.html, message.text)]
     except ValueError as error:  # a custom template that no longer renders
         render_error = str(error)
     test_form = test_form or TestSendForm(formdata=None, addresses=current_user.email,

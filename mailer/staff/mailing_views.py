@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mailer.mailings import drafts, preview, queries, scheduling, templates_store
 from mailer.mailings.audience_summary import AudienceRefused
+from mailer.mailings.versions import version_columns
 from mailer.subscribers.lifecycle import all_topics
 from mailer.events import reminders
 from mailer.clock import DateOutOfRange, NonExistentLocalTime, local_to_utc, utc_to_local
@@ -56,19 +57,19 @@ def _language() -> str:
 def _fill_choices(form: MailingForm, mailing: Mailing | None = None) -> None:
     language = _language()
     form.topics.choices = [SelectChoice(t.id, t.name(language)) for t in all_topics()]
-    form.language.choices = [SelectChoice(None, gettext("Both languages, each subscriber in their own")),
-                             SelectChoice("da", gettext("Danish")), SelectChoice("en", gettext("English"))]
+    form.audience_language.choices = [SelectChoice(None, gettext("Everyone, each in their own language")),
+                                      SelectChoice("da", gettext("Only readers who chose Danish")),
+                                      SelectChoice("en", gettext("Only readers who chose English"))]
     events = queries.events_to_offer(mailing.event if mailing is not None else None)
     form.event_id.choices = [SelectChoice(None, gettext("No event"))] + [
-        SelectChoice(e.id, f"{e.title} ({utc_to_local(e.starts_at).strftime('%Y-%m-%d')})") for e in events]
+        SelectChoice(e.id, f"{e.display_title} ({utc_to_local(e.starts_at).strftime('%Y-%m-%d')})") for e in events]
     form.template_id.choices = [SelectChoice(None, gettext("Standard template"))] + [
         SelectChoice(t.id, t.name) for t in templates_store.list_templates()]
 
 
 def _draft_data(form: MailingForm) -> drafts.DraftData:
     return drafts.DraftData(
-        subject=form.subject.data or "", preheader=form.preheader.data or "",
-        body_markdown=form.body_markdown.data or "", language=form.language.data,
+        **form.versions(), audience_language=form.audience_language.data,
         topic_ids=list(form.topics.data or []), event_id=form.event_id.data, template_id=form.template_id.data,
     )
 
@@ -128,8 +129,8 @@ def edit(mailing_id: int):
         flash(gettext("This mailing can no longer be edited: it has started or finished."), "error")
         return redirect(url_for("staff_sending.mailing", mailing_id=mailing_id), code=303)
     form = MailingForm(obj=None) if request.method == "POST" else MailingForm(
-        subject=mailing.subject, preheader=mailing.preheader, body_markdown=mailing.body_markdown,
-        topics=[t.id for t in mailing.topics], language=mailing.language,
+        **{name: getattr(mailing, name) for name in version_columns()},
+        topics=[t.id for t in mailing.topics], audience_language=mailing.audience_language,
         event_id=mailing.event_id, template_id=mailing.template_id)
     _fill_choices(form, mailing)
     if request.method == "GET":

@@ -77,4 +77,4 @@ def flash_withdrawal(cancelled: list[ReminderNote], not_yet_out: list[Mailing]) 
         flash_reminder_notes(cancelled)
     for mailing in not_yet_out:
         flash(gettext("The mailing “%(subject)s” of this event has not been sent in full: stop or change it "
-                      "if it should not go out.", subject=mailing.subject), "warning")
+                      "if it should not go out.", subject=mailing.display_subject), "warning")

@@ -55,7 +55,7 @@ def export_subscriber(subscriber_id: int) -> dict:
     subscriber = _load(subscriber_id)
     slugs = dict(db.session.execute(select(Topic.id, Topic.slug)).all())
     deliveries = db.session.execute(
-        select(Delivery.mailing_id, Mailing.subject, Delivery.status, Delivery.sent_at, Delivery.message_id)
+        select(Delivery.mailing_id, Mailing.display_subject, Delivery.status, Delivery.sent_at, Delivery.message_id)
         .join(Mailing, Mailing.id == Delivery.mailing_id)
         .where(Delivery.subscriber_id == subscriber.id)
         .order_by(Delivery.id)

@@ -113,7 +113,7 @@ def test_the_announcement_text_renders_the_event_description(app, outbox, monkey
 
 def test_calendar_descriptions_are_text(app, clock):
     with app.app_context():
-        event = get_event(create_event("Koncert", "events-aarhus", description_markdown=(
+        event = get_event(create_event("Koncert", "events-aarhus", description_markdown_da=(
             "Kom til **koncert**.\n\n[Billetter](https://example.org/billet)\n\n- gratis")))
         links = calendar_links(event)
     google = parse_qs(urlparse(links["google"]).query)["details"][0]

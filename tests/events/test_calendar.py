@@ -41,7 +41,7 @@ def test_one_event_as_ics(app, clock):
     assert str(vevent["LOCATION"]) == "Musikhuset, Aarhus"
     assert "alle" in str(vevent["DESCRIPTION"])
     assert str(vevent["STATUS"]) == "CONFIRMED"
-    assert str(vevent["URL"]) == f"https://news.example.org/events/{event_id}"
+    assert str(vevent["URL"]) == f"https://news.example.org/events/{event_id}?lang=da"
     assert vevent.decoded("DTSTAMP") == NOW
     assert vevent.decoded("DTSTART") == NOW + timedelta(days=7)
     assert vevent.decoded("DTEND") == NOW + timedelta(days=7, hours=3)
@@ -63,7 +63,7 @@ def test_summer_and_winter_times_are_utc(app):
 def test_an_edit_raises_the_sequence_and_a_cancel_says_so(app, clock):
     with app.app_context():
         event = db.session.get(Event, create_event())
-        data = service.EventData(title="Flyttet", starts_at=event.starts_at + timedelta(days=1), city="Aarhus")
+        data = service.EventData(title_da="Flyttet", starts_at=event.starts_at + timedelta(days=1), city="Aarhus")
         service.update_event(event, data)
         [updated] = vevents(event_to_ics(event))
         assert int(updated["SEQUENCE"]) == 1 and str(updated["SUMMARY"]) == "Flyttet"
@@ -83,7 +83,7 @@ def test_a_course_has_one_vevent_per_session(app):
     with app.app_context():
         start = datetime(2026, 1, 15, 16, 0, tzinfo=timezone.utc)
         event = service.create_event(service.EventData(
-            title="Kursus", event_type=EventType.COURSE, starts_at=start, ends_at=start + timedelta(days=7, hours=2),
+            title_da="Kursus", event_type=EventType.COURSE, starts_at=start, ends_at=start + timedelta(days=7, hours=2),
             is_online=True, online_url="https://example.org/zoom",
             sessions=[SessionData("Kickoff", start, start + timedelta(hours=2)),
                       SessionData("Seminar 1", start + timedelta(days=7), start + timedelta(days=7, hours=2))],

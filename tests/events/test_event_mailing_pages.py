@@ -212,9 +212,10 @@ def event_form(app, event_id: int, days_later: int) -> dict[str, object]:
         event = db.session.get(Event, event_id)
         start = clock.utc_to_local(event.starts_at) + timedelta(days=days_later)
         end = clock.utc_to_local(event.ends_at) + timedelta(days=days_later)
-        return {"title": event.title, "event_type": event.event_type, "starts_at": start.strftime("%Y-%m-%dT%H:%M"),
-                "ends_at": end.strftime("%Y-%m-%dT%H:%M"), "venue": event.venue or "", "city": event.city or "",
-                "language": event.language, "topics": [str(t.id) for t in event.topics], "description": "",
+        return {"title_da": event.title_da, "title_en": event.title_en, "event_type": event.event_type,
+                "starts_at": start.strftime("%Y-%m-%dT%H:%M"), "ends_at": end.strftime("%Y-%m-%dT%H:%M"),
+                "venue_da": event.venue_da or "", "city": event.city or "",
+                "topics": [str(t.id) for t in event.topics], "description_da": "",
                 "sessions": ""}
 
 
@@ -258,7 +259,7 @@ class TestWhenTheEventChanges:
         assert response.status_code == 303
         with app.app_context():
             [notice] = only(MailingKind.CANCELLATION)
-            assert (notice.parent_id, notice.event_id, notice.subject) == (mailing_id, event_id, "Aflyst: Workshop om normer")
+            assert (notice.parent_id, notice.event_id, notice.subject_da) == (mailing_id, event_id, "Aflyst: Workshop om normer")
             notice_id = notice.id
         assert response.headers["Location"].endswith(f"/staff/mailings/{notice_id}/edit")
         assert 'value="Aflyst: Workshop om normer"' in page(admin, f"/staff/mailings/{notice_id}/edit")

@@ -44,29 +44,30 @@ class TestTheDraftMailing:
                              topic_ids=[topic_id("events-aarhus"), topic_id("newsletter")])
             draft = mailings.draft_event_mailing(workshop, staff)
             # A week after NOW, 12:00 UTC is 14:00 in Copenhagen (summer time).
-            assert draft.subject == "Workshop: normer & *bias* – 18. maj 2026"
-            assert draft.preheader == "mandag den 18. maj 2026, 14.00–17.00 · Musikhuset, Aarhus"
-            assert draft.body_markdown.startswith("Vi vil gerne invitere dig til **Workshop: normer & \\*bias\\***.")
-            assert "Kom og vær med, **alle** er velkomne." in draft.body_markdown
+            assert draft.subject_da == "Workshop: normer & *bias* – 18. maj 2026"
+            assert draft.preheader_da == "mandag den 18. maj 2026, 14.00–17.00 · Musikhuset, Aarhus"
+            assert draft.body_markdown_da.startswith("Vi vil gerne invitere dig til **Workshop: normer & \\*bias\\***.")
+            assert "Kom og vær med, **alle** er velkomne." in draft.body_markdown_da
             assert (draft.kind, draft.status, draft.event_id) == (MailingKind.ANNOUNCEMENT, MailingStatus.DRAFT, workshop.id)
-            assert draft.language == "da"
+            # Written only in Danish: no English version, so English readers get the Danish one whole.
+            assert (draft.audience_language, draft.subject_en, draft.body_markdown_en) == (None, "", "")
             assert {t.slug for t in draft.topics} == {"events-aarhus", "newsletter"}
             assert draft.created_by_id == staff.id
 
-    def test_an_english_event_gets_an_english_draft(self, app, clock):
+    def test_an_english_event_gets_an_english_version(self, app, clock):
         with app.app_context():
             talk = event(title="Panel: art and access", language="en", is_online=True, city=None,
                          online_url="https://meet.example.org/panel")
             draft = mailings.draft_event_mailing(talk, None)
-            assert draft.subject == "Panel: art and access – May 18, 2026"
-            assert draft.preheader == "Monday, May 18, 2026, 14:00–17:00 · Online"
-            assert draft.body_markdown.startswith("We would like to invite you to **Panel: art and access**.")
-            assert draft.language == "en"
+            assert draft.subject_en == "Panel: art and access – May 18, 2026"
+            assert draft.preheader_en == "Monday, May 18, 2026, 14:00–17:00 · Online"
+            assert draft.body_markdown_en.startswith("We would like to invite you to **Panel: art and access**.")
+            assert (draft.audience_language, draft.subject_da) == (None, "")
 
     def test_a_long_title_is_shortened_to_fit_the_subject(self, app, clock):
         with app.app_context():
             draft = mailings.draft_event_mailing(event(title="Å" * 200), None)
-            assert len(draft.subject) == 200 and draft.subject.endswith("… – 18. maj 2026")
+            assert len(draft.subject_da) == 200 and draft.subject_da.endswith("… – 18. maj 2026")
 
     @pytest.mark.parametrize("change, message", [
         ({"topic_ids": []}, "at least one topic"),
@@ -100,10 +101,10 @@ class TestReminders:
                 assert (reminder.kind, reminder.status) == (MailingKind.REMINDER, MailingStatus.SCHEDULED)
                 assert (reminder.parent_id, reminder.event_id, reminder.remind_days_before) == (mailing.id, concert.id, days)
                 assert [t.id for t in reminder.topics] == [t.id for t in mailing.topics]
-                assert reminder.language == "da"
-            assert week.subject == "Påmindelse: Koncert, om 7 dage"
-            assert day.subject == "Påmindelse: Koncert, i morgen"
-            assert day.body_markdown.startswith("En påmindelse: **Koncert** er tirsdag den 30. marts 2027, 10.00–13.00.")
+                assert reminder.audience_language is None
+            assert week.subject_da == "Påmindelse: Koncert, om 7 dage"
+            assert day.subject_da == "Påmindelse: Koncert, i morgen"
+            assert day.body_markdown_da.startswith("En påmindelse: **Koncert** er tirsdag den 30. marts 2027, 10.00–13.00.")
 
     def test_a_reminder_whose_time_has_passed_is_not_made_and_staff_are_told(self, app, clock):
         with app.app_context():
@@ -199,10 +200,10 @@ class TestCancellingTheEvent:
             assert created
             assert (notice.kind, notice.status, notice.parent_id, notice.event_id) == (
                 MailingKind.CANCELLATION, MailingStatus.DRAFT, mailing.id, workshop.id)
-            assert notice.subject == "Aflyst: Workshop i Aarhus"
-            assert "Desværre har vi måttet aflyse **Workshop i Aarhus**" in notice.body_markdown
+            assert notice.subject_da == "Aflyst: Workshop i Aarhus"
+            assert "Desværre har vi måttet aflyse **Workshop i Aarhus**" in notice.body_markdown_da
             assert [t.id for t in notice.topics] == [t.id for t in mailing.topics]
-            assert notice.language == mailing.language
+            assert notice.audience_language == mailing.audience_language
             assert workshop.sequence == sequence_before + 1
             again, created_again = mailings.draft_cancellation_notice(mailing.id, None)
             assert (again.id, created_again) == (notice.id, False)

@@ -107,7 +107,7 @@ class TestCalendarDownloads:
         assert response.headers["Content-Disposition"] == f'attachment; filename="event-{event_id}.ics"'
         [vevent] = Calendar.from_ical(response.data).walk("VEVENT")
         assert vevent.decoded("DTSTART") == datetime(2026, 7, 1, 16, 0, tzinfo=timezone.utc)
-        assert str(vevent["URL"]) == f"https://news.example.org/events/{event_id}"
+        assert str(vevent["URL"]) == f"https://news.example.org/events/{event_id}?lang=en"
 
     def test_feed_has_only_upcoming_events(self, app, client, clock):
         with app.app_context():
@@ -167,17 +167,17 @@ class TestStaffAccess:
         # so post with a valid token (from the login page) to reach the login check.
         token = form_fields(client.get("/staff/login").get_data(as_text=True))
         assert client.post(path.format(id=event_id)).status_code == 400
-        response = client.post(path.format(id=event_id), data={**token, **event_form(title="Anonym")})
+        response = client.post(path.format(id=event_id), data={**token, **event_form(title_da="Anonym")})
         assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
         with app.app_context():
             [event] = db.session.scalars(db.select(Event)).all()
-            assert (event.title, event.status, event.sequence) == ("Workshop i Aarhus", EventStatus.PLANNED, 0)
+            assert (event.title_da, event.status, event.sequence) == ("Workshop i Aarhus", EventStatus.PLANNED, 0)
 
     def test_missing_csrf_is_400(self, app, editor):
         with app.app_context():
             event_id = create_event()
         assert editor.post(f"/staff/events/{event_id}/cancel").status_code == 400
-        assert editor.post("/staff/events/new", data={"title": "Uden token"}).status_code == 400
+        assert editor.post("/staff/events/new", data={"title_da": "Uden token"}).status_code == 400
         with app.app_context():
             assert db.session.get(Event, event_id).status == EventStatus.PLANNED
             assert db.session.scalar(db.select(db.func.count(Event.id))) == 1
@@ -191,19 +191,18 @@ class TestStaffAccess:
 
 def event_form(**changes) -> dict[str, object]:
     values: dict[str, object] = {
-        "title": "Workshop om normer",
+        "title_da": "Workshop om normer",
         "event_type": "workshop",
         "starts_at": "2026-09-19T13:00",
         "ends_at": "2026-09-19T16:00",
-        "venue": "Musikhuset",
+        "venue_da": "Musikhuset",
         "city": "Aarhus",
         "online_url": "",
-        "description": "Kom og **vær med**.",
+        "description_da": "Kom og **vær med**.",
         "image_url": "",
         "image_alt": "",
         "image_credit": "",
         "signup_url": "https://example.org/tilmeld",
-        "language": "da",
         "sessions": "",
     }
     values.update(changes)
@@ -230,7 +229,7 @@ class TestStaffForm:
         assert response.status_code == 303
         with app.app_context():
             event = db.session.scalars(db.select(Event)).one()
-            assert (event.title, event.sequence, event.status) == ("Workshop om normer", 0, EventStatus.PLANNED)
+            assert (event.title_da, event.sequence, event.status) == ("Workshop om normer", 0, EventStatus.PLANNED)
             assert event.starts_at == datetime(2026, 9, 19, 11, 0, tzinfo=timezone.utc)  # 13:00 Danish summer time
             assert [t.id for t in event.topics] == [topic_id]
             event_id, uid = event.id, event.uid
@@ -238,12 +237,12 @@ class TestStaffForm:
 
         edit_page = editor.get(f"/staff/events/{event_id}/edit").get_data(as_text=True)
         assert 'value="2026-09-19T13:00"' in edit_page and "Workshop om normer" in edit_page
-        response = post_event(editor, f"/staff/events/{event_id}/edit", title="Workshop om normer (ny dato)",
+        response = post_event(editor, f"/staff/events/{event_id}/edit", title_da="Workshop om normer (ny dato)",
                               starts_at="2026-11-19T13:00", ends_at="2026-11-19T16:00")
         assert response.status_code == 303
         with app.app_context():
             event = db.session.get(Event, event_id)
-            assert (event.title, event.sequence, event.uid) == ("Workshop om normer (ny dato)", 1, uid)
+            assert (event.title_da, event.sequence, event.uid) == ("Workshop om normer (ny dato)", 1, uid)
             assert event.starts_at == datetime(2026, 11, 19, 12, 0, tzinfo=timezone.utc)  # winter time
         assert "The event is saved." in editor.get(f"/staff/events/{event_id}/edit").get_data(as_text=True)
 
@@ -259,14 +258,14 @@ class TestStaffForm:
         assert str(vevent["STATUS"]) == "CANCELLED" and int(vevent["SEQUENCE"]) == 2
 
     def test_a_course_with_sessions(self, app, editor):
-        response = post_event(editor, event_type="course", venue="", city="", online_url="https://example.org/zoom",
+        response = post_event(editor, event_type="course", venue_da="", city="", online_url="https://example.org/zoom",
                               is_online="y", starts_at="2026-10-01T16:00", ends_at="2026-10-29T18:00",
                               sessions="2026-10-01 16:00–18:00 Kickoff\r\n\r\n2026-10-29 16:00-18:00 Seminar 1\r\n")
         assert response.status_code == 303
         event = only_event(app)
         with app.app_context():
             event = db.session.get(Event, event.id)
-            assert [(s.title, s.starts_at) for s in event.sessions] == [
+            assert [(s.title_da, s.starts_at) for s in event.sessions] == [
                 ("Kickoff", datetime(2026, 10, 1, 14, 0, tzinfo=timezone.utc)),
                 ("Seminar 1", datetime(2026, 10, 29, 15, 0, tzinfo=timezone.utc)),  # after the clocks went back
             ]
@@ -283,15 +282,14 @@ class TestStaffForm:
         ({"starts_at": "next tuesday"}, "Please enter a date and time, such as"),
         ({"starts_at": ""}, "Please enter a date and time."),
         ({"ends_at": "2026-09-19T12:00"}, "The end must be after the start."),
-        ({"title": ""}, "Please give the event a title."),
-        ({"title": "Workshop\r\nBcc: x@example.org"}, "Line breaks and control characters are not allowed here."),
-        ({"title": "x" * 201}, "Please keep the title under 200 characters."),
+        ({"title_da": ""}, "Please give the event a title, in Danish or in English."),
+        ({"title_da": "Workshop\r\nBcc: x@example.org"}, "Line breaks and control characters are not allowed here."),
+        ({"title_en": "x" * 201}, "Please keep the title under 200 characters."),
         ({"event_type": "party"}, "Not a valid choice"),
         ({"signup_url": "javascript:alert(1)"}, "Please enter a full web address starting with https://."),
         ({"image_url": "https://example.org/a.jpg"}, "Please describe the image for people who cannot see it."),
-        ({"venue": "", "city": ""}, "Please give a venue or a city, or mark the event as online."),
+        ({"venue_da": "", "city": ""}, "Please give a venue or a city, or mark the event as online."),
         ({"is_online": "y"}, "Please give the link people use to join."),
-        ({"language": "sv"}, "Not a valid choice"),
         ({"topics": ["999999"]}, "valid choice"),
         ({"sessions": "2026-09-19 13:00–16:00 Kickoff"}, "Only courses have sessions."),
         ({"event_type": "course", "sessions": "19/9 kl. 13 Kickoff"}, "Line 1: write it as YYYY-MM-DD HH:MM–HH:MM Title."),
@@ -314,10 +312,10 @@ class TestStaffForm:
 
     def test_odd_input_is_never_a_500(self, app, editor, subtests):
         odd = [
-            {"topics": ["abc"]}, {"venue": "Sal\x00"}, {"signup_url": "https://example.org/\x00"},
-            {"image_url": "https://example.org/a.jpg", "image_alt": "Alt\x00"}, {"description": "x" * 20001},
+            {"topics": ["abc"]}, {"venue_en": "Sal\x00"}, {"signup_url": "https://example.org/\x00"},
+            {"image_url": "https://example.org/a.jpg", "image_alt": "Alt\x00"}, {"description_en": "x" * 20001},
             {"event_type": "course", "sessions": "2026-09-19 13:00–16:00 A\x00"}, {"starts_at": "2026-13-45T99:99"},
-            {"starts_at": "\x00"}, {"language": ""}, {"event_type": ""},
+            {"starts_at": "\x00"}, {"title_da": "", "title_en": " "}, {"event_type": ""},
         ]
         for changes in odd:
             with subtests.test(changes=changes):
@@ -325,14 +323,14 @@ class TestStaffForm:
         with app.app_context():
             assert db.session.scalar(db.select(db.func.count(Event.id))) == 0
         # A NUL in the description is dropped, not refused: nothing else of the text is lost.
-        assert post_event(editor, description="Kom\x00 og vær med").status_code == 303
-        assert only_event(app).description_markdown == "Kom og vær med"
+        assert post_event(editor, description_da="Kom\x00 og vær med").status_code == 303
+        assert only_event(app).description_markdown_da == "Kom og vær med"
 
     def test_bad_edit_keeps_the_event(self, app, editor):
         with app.app_context():
             event_id = create_event("Uændret")
-        response = post_event(editor, f"/staff/events/{event_id}/edit", title="Ny", ends_at="2026-09-19T12:00")
+        response = post_event(editor, f"/staff/events/{event_id}/edit", title_da="Ny", ends_at="2026-09-19T12:00")
         assert response.status_code == 400
         with app.app_context():
             event = db.session.get(Event, event_id)
-            assert (event.title, event.sequence) == ("Uændret", 0)
+            assert (event.title_da, event.sequence) == ("Uændret", 0)

@@ -35,9 +35,9 @@ def edit(event: Event, delta: timedelta, **changes) -> mailings.EventUpdate:
         return clock.utc_to_local(moment).replace(tzinfo=None) + delta
 
     data = service.EventData(
-        title=changes.get("title", event.title), starts_at=local(event.starts_at),
-        ends_at=local(event.ends_at) if event.ends_at else None, city=event.city, venue=event.venue,
-        language=event.language, topic_ids=[t.id for t in event.topics],
+        title_da=changes.get("title", event.title_da), title_en=event.title_en, starts_at=local(event.starts_at),
+        ends_at=local(event.ends_at) if event.ends_at else None, city=event.city, venue_da=event.venue_da,
+        topic_ids=[t.id for t in event.topics],
     )
     result = mailings.update_event_and_mailings(event, data)
     db.session.commit()
@@ -109,16 +109,16 @@ def test_moving_the_event_updates_the_prefilled_texts_but_keeps_what_staff_wrote
     with app.app_context():
         event, mailing = announced(NOW + timedelta(days=20), sends_at=NOW + timedelta(hours=1))
         week, day = reminders.reminders_of(mailing.id)
-        assert "søndag den 31. maj 2026" in week.body_markdown and "søndag den 31. maj 2026" in day.preheader
+        assert "søndag den 31. maj 2026" in week.body_markdown_da and "søndag den 31. maj 2026" in day.preheader_da
         db.session.execute(db.update(Mailing).where(Mailing.id == day.id)
-                           .values(body_markdown="Husk at tage madpakke med!"))
+                           .values(body_markdown_da="Husk at tage madpakke med!"))
         db.session.commit()
         result = edit(event, timedelta(days=3))
         assert sorted(result.refreshed_ids) == sorted([mailing.id, week.id, day.id])
         week, day = (db.session.get(Mailing, r.id) for r in (week, day))
         mailing = db.session.get(Mailing, mailing.id)
-        assert mailing.subject == "Koncert – 3. juni 2026"
-        assert week.body_markdown.startswith("En påmindelse: **Koncert** er onsdag den 3. juni 2026, 14.00–17.00.")
-        assert day.preheader.startswith("onsdag den 3. juni 2026, 14.00–17.00")
-        assert day.body_markdown == "Husk at tage madpakke med!"  # staff's own words stay
-        assert week.subject == "Påmindelse: Koncert, om 7 dage"
+        assert mailing.subject_da == "Koncert – 3. juni 2026"
+        assert week.body_markdown_da.startswith("En påmindelse: **Koncert** er onsdag den 3. juni 2026, 14.00–17.00.")
+        assert day.preheader_da.startswith("onsdag den 3. juni 2026, 14.00–17.00")
+        assert day.body_markdown_da == "Husk at tage madpakke med!"  # staff's own words stay
+        assert week.subject_da == "Påmindelse: Koncert, om 7 dage"

@@ -86,9 +86,9 @@ def test_announce_with_reminders_move_then_cancel_through_the_staff_pages(live_a
     # Move the event three days later: both reminders follow, and staff are shown how.
     edit = client.get(f"/staff/events/{event_id}/edit").get_data(as_text=True)
     response = client.post(f"/staff/events/{event_id}/edit", data={
-        **form_fields(edit), "title": "Workshop om normer", "event_type": "other", "starts_at": "2026-06-03T14:00",
-        "ends_at": "2026-06-03T17:00", "venue": "Godsbanen", "city": "Aarhus", "language": "da",
-        "topics": [str(aarhus)], "description": "", "sessions": "",
+        **form_fields(edit), "title_da": "Workshop om normer", "event_type": "other", "starts_at": "2026-06-03T14:00",
+        "ends_at": "2026-06-03T17:00", "venue_da": "Godsbanen", "city": "Aarhus",
+        "topics": [str(aarhus)], "description_da": "", "sessions": "",
     })
     assert response.status_code == 303, response.get_data(as_text=True)
     assert flashes(client.get(f"/staff/events/{event_id}/edit").get_data(as_text=True))[1:] == [

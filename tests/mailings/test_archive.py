@@ -35,7 +35,7 @@ def test_only_sent_mailings_are_in_the_archive(app):
 
 def test_the_web_version_has_no_personal_links(app):
     with app.app_context():
-        mailing_id = create_mailing("newsletter", status=MailingStatus.SENT, language="da")
+        mailing_id = create_mailing("newsletter", status=MailingStatus.SENT, audience_language="da")
     page = html_lib.unescape(app.test_client().get(f"/archive/{mailing_id}").get_data(as_text=True))
     assert "<strong>workshop</strong>" in page
     assert "/unsubscribe/" not in page and "/manage/" not in page

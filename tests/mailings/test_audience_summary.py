@@ -48,7 +48,7 @@ def test_the_summary_counts_what_the_engine_snapshots(app, readers):
 
 def test_the_language_filter_narrows_the_numbers(app, readers):
     with app.app_context():
-        summary = summarise_audience(db.session.get(Mailing, create_mailing("newsletter", language="en")))
+        summary = summarise_audience(db.session.get(Mailing, create_mailing("newsletter", audience_language="en")))
         assert (summary.total, summary.by_language, summary.paused, summary.digest_only) == (1, {"en": 1}, 1, 0)
 
 
@@ -114,7 +114,7 @@ def test_a_confirmed_number_that_is_no_longer_true_is_refused(app, admin, reader
 def test_a_mailing_whose_audience_left_before_its_start_is_not_reported_sent(app, admin, readers, clock):
     frozen = clock
     with app.app_context():
-        mailing_id = create_mailing("newsletter", language="en")
+        mailing_id = create_mailing("newsletter", audience_language="en")
         states.schedule(mailing_id, frozen() + timedelta(hours=1))
         db.session.execute(db.update(Subscriber).where(Subscriber.language == "en").values(status="unsubscribed"))
         db.session.commit()

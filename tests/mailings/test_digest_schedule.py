@@ -65,10 +65,11 @@ def test_one_digest_per_period_scheduled_for_every_topic_in_each_readers_languag
         second = create_due_digest(NOW + WEEK)
         assert second not in (None, first)
         digest = db.session.get(Mailing, first)
-        assert (digest.kind, digest.status, digest.scheduled_at, digest.language) == (
+        assert (digest.kind, digest.status, digest.scheduled_at, digest.audience_language) == (
             MailingKind.DIGEST, MailingStatus.SCHEDULED, NOW, None)
         assert {t.id for t in digest.topics} == set(db.session.scalars(select(Topic.id)))
-        assert digest.subject == "Oversigt over kommende arrangementer, uge 20 2026"
+        assert digest.subject_da == "Oversigt over kommende arrangementer, uge 20 2026"
+        assert digest.subject_en == "Digest of upcoming events, week 20 2026"
         assert first in states.due_mailing_ids()  # start_due_mailings picks it up
 
 

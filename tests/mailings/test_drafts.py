@@ -25,16 +25,16 @@ def test_an_editor_drafts_an_mailing_with_the_form(app, editor):
     assert page.status_code == 200
     [newsletter] = topic_ids(app, "newsletter")
     response = editor.post("/staff/mailings/new", data={
-        **form_fields(page.get_data(as_text=True)), "subject": "Ny workshop i Aarhus", "preheader": "Den 19. september",
-        "body_markdown": "Kom og vær med.", "topics": [str(newsletter)], "language": "da",
+        **form_fields(page.get_data(as_text=True)), "subject_da": "Ny workshop i Aarhus", "preheader_da": "Den 19. september",
+        "body_markdown_da": "Kom og vær med.", "topics": [str(newsletter)], "audience_language": "da",
         "event_id": "None", "template_id": "None",
     })
     assert response.status_code == 303
     with app.app_context():
         mailing = db.session.scalar(db.select(Mailing))
-        assert mailing.subject == "Ny workshop i Aarhus"
+        assert mailing.subject_da == "Ny workshop i Aarhus"
         assert mailing.status == MailingStatus.DRAFT
-        assert mailing.language == "da"
+        assert mailing.audience_language == "da"
         assert [t.slug for t in mailing.topics] == ["newsletter"]
         assert mailing.created_by_id is not None
     listing = editor.get("/staff/mailings/").get_data(as_text=True)
@@ -42,9 +42,9 @@ def test_an_editor_drafts_an_mailing_with_the_form(app, editor):
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"subject": ""}, "Please enter a subject."),
-    ({"subject": "x" * 201}, "The subject can be at most 200 characters."),
-    ({"subject": "Hej\r\nBcc: evil@example.org"}, "Line breaks and control characters are not allowed here."),
+    ({"subject_da": ""}, "Write a subject, in Danish or in English."),
+    ({"subject_da": "x" * 201}, "The subject can be at most 200 characters."),
+    ({"subject_da": "Hej\r\nBcc: evil@example.org"}, "Line breaks and control characters are not allowed here."),
     ({"topics": []}, "Please choose at least one topic."),
     ({"topics": ["99999"]}, "valid choice"),
     ({"event_id": "not-a-number"}, ""),
@@ -53,8 +53,8 @@ def test_an_editor_drafts_an_mailing_with_the_form(app, editor):
 def test_bad_input_gets_the_form_back_with_errors(app, editor, fields, message):
     page = editor.get("/staff/mailings/new")
     [newsletter] = topic_ids(app, "newsletter")
-    data = {**form_fields(page.get_data(as_text=True)), "subject": "Emne", "body_markdown": "Tekst",
-            "topics": [str(newsletter)], "language": "None", "event_id": "None", "template_id": "None", **fields}
+    data = {**form_fields(page.get_data(as_text=True)), "subject_da": "Emne", "body_markdown_da": "Tekst",
+            "topics": [str(newsletter)], "audience_language": "None", "event_id": "None", "template_id": "None", **fields}
     response = editor.post("/staff/mailings/new", data=data)
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
@@ -73,14 +73,14 @@ def test_drafts_and_scheduled_mailings_can_be_edited(app, editor, status):
     html = page.get_data(as_text=True)
     assert "Ny workshop i Aarhus" in html
     [aarhus] = topic_ids(app, "events-aarhus")
-    response = editor.post(path, data={**form_fields(html), "subject": "Ændret emne", "preheader": "",
-                                       "body_markdown": "Ny tekst", "topics": [str(aarhus)], "language": "en",
+    response = editor.post(path, data={**form_fields(html), "subject_da": "Ændret emne", "preheader_da": "",
+                                       "body_markdown_da": "Ny tekst", "topics": [str(aarhus)], "audience_language": "en",
                                        "event_id": "None", "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
         mailing = db.session.get(Mailing, mailing_id)
         # An editor's change sends a scheduled mailing back to draft, for an admin to schedule again.
-        assert (mailing.subject, mailing.language, mailing.status) == ("Ændret emne", "en", MailingStatus.DRAFT)
+        assert (mailing.subject_da, mailing.audience_language, mailing.status) == ("Ændret emne", "en", MailingStatus.DRAFT)
         assert [t.slug for t in mailing.topics] == ["events-aarhus"]
 
 
@@ -93,23 +93,23 @@ def test_started_or_finished_mailings_cannot_be_edited(app, editor, status):
     _set_status(app, mailing_id, status)
     assert editor.get(f"/staff/mailings/{mailing_id}/edit").status_code == 303
     response = editor.post(f"/staff/mailings/{mailing_id}/edit", data={
-        **form_fields(form_page), "subject": "Too late", "body_markdown": "x",
-        "topics": [str(t) for t in topic_ids(app, "newsletter")], "language": "None", "event_id": "None",
+        **form_fields(form_page), "subject_da": "Too late", "body_markdown_da": "x",
+        "topics": [str(t) for t in topic_ids(app, "newsletter")], "audience_language": "None", "event_id": "None",
         "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
-        assert db.session.get(Mailing, mailing_id).subject == "Ny workshop i Aarhus"
+        assert db.session.get(Mailing, mailing_id).subject_da == "Ny workshop i Aarhus"
         with pytest.raises(drafts.NotEditable):
-            drafts.update_draft(mailing_id, drafts.DraftData(subject="Too late", topic_ids=topic_ids(app, "newsletter")))
+            drafts.update_draft(mailing_id, drafts.DraftData(subject_da="Too late", topic_ids=topic_ids(app, "newsletter")))
 
 
 def test_the_domain_service_validates_on_its_own(app):
     with app.app_context():
         with pytest.raises(drafts.DraftInvalid) as error:
-            drafts.create_draft(drafts.DraftData(subject=" ", language="fr", topic_ids=[], event_id=77, template_id=88))
-        assert set(error.value.errors) == {"subject", "language", "topic_ids", "event_id", "template_id"}
-        mailing = drafts.create_draft(drafts.DraftData(subject="  Emne  ", topic_ids=topic_ids(app, "newsletter")))
-        assert mailing.subject == "Emne" and mailing.status == MailingStatus.DRAFT
+            drafts.create_draft(drafts.DraftData(subject_da=" ", audience_language="fr", topic_ids=[], event_id=77, template_id=88))
+        assert set(error.value.errors) == {"subject_da", "audience_language", "topic_ids", "event_id", "template_id"}
+        mailing = drafts.create_draft(drafts.DraftData(subject_da="  Emne  ", topic_ids=topic_ids(app, "newsletter")))
+        assert mailing.subject_da == "Emne" and mailing.status == MailingStatus.DRAFT
 
 
 def test_editing_a_scheduled_mailing_keeps_its_time_and_records_the_check(app, admin):
@@ -121,9 +121,9 @@ def test_editing_a_scheduled_mailing_keeps_its_time_and_records_the_check(app, a
         db.session.commit()
     path = f"/staff/mailings/{mailing_id}/edit"
     html = admin.get(path).get_data(as_text=True)
-    response = admin.post(path, data={**form_fields(html), "subject": "Emne", "preheader": "",
-                                      "body_markdown": "Tekst", "topics": [str(t) for t in topic_ids(app, "newsletter")],
-                                      "language": "None", "event_id": "None", "template_id": "None"})
+    response = admin.post(path, data={**form_fields(html), "subject_da": "Emne", "preheader_da": "",
+                                      "body_markdown_da": "Tekst", "topics": [str(t) for t in topic_ids(app, "newsletter")],
+                                      "audience_language": "None", "event_id": "None", "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
         mailing = db.session.get(Mailing, mailing_id)

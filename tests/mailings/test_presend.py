@@ -55,7 +55,7 @@ def test_the_preview_shows_the_warnings_and_sending_records_them(app, admin, run
         mailing_id = create_mailing(
             "newsletter", subject="Ny workshop " + "x" * 80,
             body="![](https://example.org/a.jpg)\n\n[klik her](http://example.org/tilmeld)")
-        db.session.get(Mailing, mailing_id).preheader = ""
+        db.session.get(Mailing, mailing_id).preheader_da = ""
         db.session.commit()
         create_subscriber("reader@example.org", "newsletter")
     page = admin.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)

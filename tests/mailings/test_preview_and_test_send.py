@@ -103,7 +103,7 @@ def test_send_test_uses_the_given_transport(app):
 
     recorder = Recorder()
     with app.app_context():
-        mailing_id = create_mailing("newsletter", language="en")
+        mailing_id = create_mailing("newsletter", audience_language="en")
         ids = send_test(mailing_id, ["staff@example.org"], recorder)
     assert len(ids) == 1 and ids[0].startswith("<")
     mail = parse_mail(recorder.sent[0][1])

@@ -171,7 +171,7 @@ def test_an_oversized_post_to_a_staff_form_is_a_translated_413(admin, path):
 
     token = csrf_token(admin)
     admin.environ_base["HTTP_ACCEPT_LANGUAGE"] = "da"
-    response = admin.post(path, data={"csrf_token": token, "title": "x" * (70 * 1024)})
+    response = admin.post(path, data={"csrf_token": token, "title_da": "x" * (70 * 1024)})
     assert response.status_code == 413
     assert _lang_of(response) == "da"
 
@@ -184,9 +184,9 @@ def test_year_one_in_the_event_form_is_a_400(admin):
 
     token = csrf_token(admin)
     for field in ("starts_at", "ends_at"):
-        response = admin.post("/staff/events/new", data={"csrf_token": token, "title": "t", field: YEAR_ONE})
+        response = admin.post("/staff/events/new", data={"csrf_token": token, "title_da": "t", field: YEAR_ONE})
         assert response.status_code == 400, field
-    sessions = admin.post("/staff/events/new", data={"csrf_token": token, "title": "t",
+    sessions = admin.post("/staff/events/new", data={"csrf_token": token, "title_da": "t",
                                                       "sessions": "0001-01-01 00:00–01:00 Early"})
     assert sessions.status_code == 400
 

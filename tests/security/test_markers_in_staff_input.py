@@ -27,8 +27,8 @@ def test_a_forged_marker_in_stored_content_is_not_filled(app):
         [subscriber_id] = create_subscribers(1)
         mailing_id = create_mailing("newsletter")
         db.session.execute(update(Mailing).where(Mailing.id == mailing_id).values(
-            body_markdown="Hej\n\n" + BEACON + "\n\n[klik](https://evil.example/?m=" + FORGED + ")",
-            preheader="Se " + FORGED))
+            body_markdown_da="Hej\n\n" + BEACON + "\n\n[klik](https://evil.example/?m=" + FORGED + ")",
+            preheader_da="Se " + FORGED))
         db.session.commit()
         mailing = db.session.get(Mailing, mailing_id)
         message = CompiledMailing(mailing, "da").personalise(_recipient(db.session.get(Subscriber, subscriber_id)))
@@ -43,12 +43,13 @@ def test_a_forged_marker_in_stored_content_is_not_filled(app):
 def test_markers_are_stripped_from_every_staff_field(app, editor):
     page = editor.get("/staff/mailings/new").get_data(as_text=True)
     response = editor.post("/staff/mailings/new", data={
-        **form_fields(page), "subject": "Emne " + FORGED, "preheader": "Før " + FORGED,
-        "body_markdown": "Tekst " + BEACON, "topics": [str(t) for t in topic_ids(app, "newsletter")],
-        "language": "da", "event_id": "None", "template_id": "None"})
+        **form_fields(page), "subject_da": "Emne " + FORGED, "preheader_da": "Før " + FORGED,
+        "body_markdown_da": "Tekst " + BEACON, "subject_en": "Subject " + FORGED, "body_markdown_en": "Text " + BEACON, "topics": [str(t) for t in topic_ids(app, "newsletter")],
+        "audience_language": "da", "event_id": "None", "template_id": "None"})
     assert response.status_code == 303
     with app.app_context():
         mailing = db.session.scalars(db.select(Mailing)).one()
-        for value in (mailing.subject, mailing.preheader, mailing.body_markdown):
+        for value in (mailing.subject_da, mailing.preheader_da, mailing.body_markdown_da, mailing.subject_en,
+                      mailing.body_markdown_en):
             assert "\ue000" not in value and "\ue001" not in value
-        assert mailing.subject == "Emne manage_url"
+        assert mailing.subject_da == "Emne manage_url"

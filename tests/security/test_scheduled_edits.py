@@ -25,8 +25,8 @@ def _scheduled_by_admin(app) -> int:
 def _edit(app, client, mailing_id, subject):
     path = f"/staff/mailings/{mailing_id}/edit"
     page = client.get(path).get_data(as_text=True)
-    return client.post(path, data={**form_fields(page), "subject": subject, "preheader": "Hej",
-                                   "body_markdown": "Ny tekst", "language": "None", "event_id": "None",
+    return client.post(path, data={**form_fields(page), "subject_da": subject, "preheader_da": "Hej",
+                                   "body_markdown_da": "Ny tekst", "audience_language": "None", "event_id": "None",
                                    "template_id": "None", "topics": [str(t) for t in topic_ids(app, "newsletter")]},
                        follow_redirects=True)
 
@@ -41,7 +41,7 @@ def test_an_editors_change_to_a_scheduled_mailing_makes_it_a_draft_again(app, st
     assert "an admin must schedule it again" in page
     with app.app_context():
         mailing = db.session.get(Mailing, mailing_id)
-        assert mailing.subject == "Rewritten by an editor"
+        assert mailing.subject_da == "Rewritten by an editor"
         assert mailing.status == MailingStatus.DRAFT and mailing.scheduled_at is None
         assert mailing.scheduled_by_id is None
         assert mailing.edited_by_id == accounts.find_staff(EDITOR_EMAIL).id

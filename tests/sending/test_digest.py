@@ -147,7 +147,7 @@ def test_each_digest_lists_the_upcoming_events_of_the_readers_topics_in_their_la
     for event_id in (seen, workshop, course):
         assert links[event_id]["google"].replace("&", "&amp;") in html
         assert links[event_id]["outlook"].replace("&", "&amp;") in html
-        assert f'href="https://news.example.org/events/{event_id}"' in html
+        assert f'href="https://news.example.org/events/{event_id}?lang=da"' in html
 
     english = got["freja@example.org"]
     assert english["Subject"] == "Upcoming events: 1 new"
@@ -245,6 +245,6 @@ def test_digests_have_no_public_copy(app, client, outbox):
         create_event("Workshop i København", "events-copenhagen", created_at=NOW - WEEK, starts_at=NOW + WEEK,
                      hours=2, venue="Literaturhaus", city="København")
         digest_id = send_digest(NOW)
-        subject = db.session.get(Mailing, digest_id).subject
+        subject = db.session.get(Mailing, digest_id).subject_da
     assert subject not in client.get("/archive").get_data(as_text=True)
     assert client.get(f"/archive/{digest_id}").status_code == 404

@@ -94,7 +94,7 @@ def test_language_filter_and_each_subscriber_in_their_own_language(app, outbox):
         create_subscribers(3, language="da", prefix="da")
         create_subscribers(2, language="en", prefix="en")
         both = create_mailing("newsletter")
-        english_only = create_mailing("newsletter", language="en")
+        english_only = create_mailing("newsletter", audience_language="en")
         for mailing_id in (both, english_only):
             start_now(mailing_id)
             run_engine(mailing_id)
