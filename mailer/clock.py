@@ -90,3 +90,19 @@ def format_when(starts_at: datetime, ends_at: datetime | None, locale: str) -> s
     if start.date() == end.date():
         return f"{format_date(start, 'full', locale=locale)}, {_clock(start, locale)}–{_clock(end, locale)}"
     return f"{format_date(start, 'long', locale=locale)} – {format_date(end, 'long', locale=locale)}"
+
+
+def format_copenhagen(moment: datetime | None, locale: str, seconds: bool = False) -> str:
+    """Say a stored moment in Copenhagen time with the zone, for staff, e.g. "30. nov. 2026, 12.35 CET".
+
+    Every staff page shows times through this (the `copenhagen` template filter); a naive value is UTC.
+    """
+    if moment is None:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = utc_to_local(moment)
+    clock_time = _clock(local, locale)
+    if seconds:
+        clock_time += local.strftime(".%S" if locale.startswith("da") else ":%S")
+    return f"{format_date(local, 'medium', locale=locale)}, {clock_time} {local.tzname()}"

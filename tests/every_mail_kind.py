@@ -23,6 +23,18 @@ from tests.helpers import topic_id
 KINDS = ("confirm", "welcome", "manage_link", "test_send", "announcement", "reminder", "update", "cancellation",
          "digest")
 
+# Markdown of every common kind, so the text parts show how each comes out (tests/composing/test_plain_text.py).
+EVENT_DESCRIPTION = """## Program
+
+Kom til en **koncert** med _Aarhus Symfoniorkester_. Læs mere på
+[orkestrets side](https://example.org/aso).
+
+- Gratis entré
+- Børn er velkomne
+
+1. Dørene åbner
+2. Koncerten begynder"""
+
 # What a transport received so far: (envelope sender, recipient(s), message bytes).
 Received = Callable[[], list[tuple[str, object, bytes]]]
 
@@ -74,7 +86,8 @@ def send_every_kind(monkeypatch, received: Received) -> dict[str, list[tuple[str
     for number, name in enumerate(("Søren Ærø", None)):
         create_subscriber(f"aarhus{number}@example.org", "events-aarhus", frequency="both", name=name)
     concert = service.get_event(create_event("Koncert i Musikhuset", starts_in=timedelta(days=14),
-                                           venue="Musikhuset", topic_ids=[topic_id()]))
+                                           venue="Musikhuset", topic_ids=[topic_id()],
+                                           description_markdown_da=EVENT_DESCRIPTION))
     mailing = mailings.draft_event_mailing(concert, None)
     mailing_id = mailing.id
     states.send_now(mailing_id)

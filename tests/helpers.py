@@ -8,6 +8,8 @@ from email.parser import BytesParser
 
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 STARTED_RE = re.compile(r'id="started" name="started" type="hidden" value="([^"]+)"')
+# The number of recipients the sending buttons name, sent back to be checked (mailings/audience_summary.py).
+EXPECTED_RE = re.compile(r'type="hidden" name="expected_recipients" value="([^"]*)"')
 
 
 def form_fields(html: str) -> dict[str, str]:
@@ -17,6 +19,8 @@ def form_fields(html: str) -> dict[str, str]:
         fields["csrf_token"] = match.group(1)
     if match := STARTED_RE.search(html):
         fields["started"] = match.group(1)
+    if match := EXPECTED_RE.search(html):
+        fields["expected_recipients"] = match.group(1)
     return fields
 
 

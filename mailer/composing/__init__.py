@@ -1,6 +1,6 @@
 """Composition: what each mail says, rendered from Jinja templates for each language and reader.
 
-- markdown.py: staff Markdown to safe HTML
+- markdown.py: staff Markdown to safe HTML and to readable plain text
 - rendering.py: template pairs (name.html + name.txt), CSS inlining, markers for personal values
 - links.py: public URLs, signed personal links and the List-Unsubscribe headers (RFC 8058)
 - event_facts.py: what a mail says about an event (card, digest entry, welcome list)

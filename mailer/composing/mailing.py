@@ -25,7 +25,7 @@ from mailer.composing.event_facts import event_facts
 from mailer.composing.counted_links import CountedLinks
 from mailer.composing.footers import footer_for, mailing_footers
 from mailer.composing.links import PersonalLinks
-from mailer.composing.markdown import markdown_to_safe_html
+from mailer.composing.markdown import markdown_to_safe_html, markdown_to_text
 from mailer.composing.rendering import RenderedParts, inline_css, marker, new_nonce
 from mailer.events.calendar import event_to_ics
 from mailer.extensions import db
@@ -116,7 +116,7 @@ class CompiledMailing:
             event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
             event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
             body = mailing.body_for(language)
-            body_html, body_text = markdown_to_safe_html(body), body
+            body_html, body_text = markdown_to_safe_html(body), markdown_to_text(body)
             if count_clicks and mailing.id:
                 counted = CountedLinks(mailing.id, body_html, body_text)
                 body_html, body_text = counted.rewrite_html(body_html), counted.rewrite_text(body_text)

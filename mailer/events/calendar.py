@@ -19,6 +19,7 @@ from icalendar import Event as VEvent
 from icalendar import vCalAddress, vText
 from werkzeug.routing import BuildError
 
+from mailer.composing.markdown import markdown_to_text
 from mailer.languages import DEFAULT_LANGUAGE, shown_language
 from mailer.models import Event, EventStatus
 from mailer import clock
@@ -88,7 +89,7 @@ def _vevents(event: Event, method: str, stamp: datetime, language: str) -> list[
     """One VEVENT for the event, or one per session for a course that meets several times."""
     cancelled = method == "CANCEL" or event.status == EventStatus.CANCELLED
     title = plain_text(event.title_for(language))
-    description = plain_text(event.description_for(language))
+    description = plain_text(markdown_to_text(event.description_for(language)))
     location = event_location(event, language)
     url = event_url(event, language)
     organizer = organizer_uri()
@@ -171,7 +172,7 @@ def _encode(values: dict[str, str]) -> str:
 
 
 def _link_details(event: Event, language: str) -> str:
-    details = plain_text(event.description_for(language))
+    details = plain_text(markdown_to_text(event.description_for(language)))
     if len(details) > LINK_DESCRIPTION_LIMIT:
         details = details[: LINK_DESCRIPTION_LIMIT - 1].rstrip() + "…"
     url = event_url(event, language)

@@ -216,10 +216,19 @@ def update_event(event: Event, data: EventData) -> Event:
     return event
 
 
+class EventEnded(ValueError):
+    """An event that is over cannot be cancelled: it took place, and calendars should keep it."""
+
+
 def cancel_event(event: Event) -> bool:
-    """Mark an event cancelled; return False when it already was (nothing changes)."""
+    """Mark an event cancelled; return False when it already was (nothing changes).
+
+    Raises EventEnded for an event that has already ended.
+    """
     if event.status == EventStatus.CANCELLED:
         return False
+    if has_ended(event):
+        raise EventEnded(event.id)
     event.status = EventStatus.CANCELLED
     event.sequence = (event.sequence or 0) + 1
     db.session.flush()

@@ -12,6 +12,7 @@ from mailer.events import reminders
 from mailer.events.reminders import ReminderNote
 from mailer.extensions import db
 from mailer.mailings import preview, states
+from mailer.mailings.audience_summary import check_audience
 from mailer.composing.custom_templates import TemplateRefused
 from mailer.models import Mailing
 from mailer.models.mailing import EDITABLE
@@ -31,32 +32,44 @@ def record_presend_check(mailing_id: int) -> None:
 
 
 def schedule_mailing(mailing_id: int, when: datetime, reminder_days: Iterable[int],
-                     staff_user_id: int) -> list[ReminderNote]:
+                     staff_user_id: int, expected_recipients: int | None = None) -> list[ReminderNote]:
     """Schedule the mailing for `when` (aware) with these reminders; return what happened to the reminders.
 
-    Raises WhenInPast, reminders.ReminderRefused or states.InvalidTransition, and then changes nothing.
+    `expected_recipients` is the audience the staff member confirmed (see check_audience).
+    Raises WhenInPast, audience_summary.AudienceRefused, reminders.ReminderRefused or
+    states.InvalidTransition, and then changes nothing.
     """
     mailing = _mailing(mailing_id)
     now = clock.utcnow()
     if when <= now:
         raise WhenInPast(f"{when.isoformat()} is not after {now.isoformat()}")
     days = reminders.check_reminders(mailing, reminder_days, now)
+    _check_audience(mailing, expected_recipients)
     notes = _schedule(mailing, when, days, staff_user_id)
     log.info("mailing %s scheduled for %s by staff %s", mailing_id, when.isoformat(), staff_user_id)
     return notes
 
 
-def send_mailing_now(mailing_id: int, reminder_days: Iterable[int], staff_user_id: int) -> list[ReminderNote]:
+def send_mailing_now(mailing_id: int, reminder_days: Iterable[int], staff_user_id: int,
+                     expected_recipients: int | None = None) -> list[ReminderNote]:
     """Schedule the mailing for now with these reminders; the caller then queues the start task.
 
-    Raises reminders.ReminderRefused or states.InvalidTransition, and then changes nothing.
+    Raises audience_summary.AudienceRefused, reminders.ReminderRefused or states.InvalidTransition,
+    and then changes nothing.
     """
     mailing = _mailing(mailing_id)
     now = clock.utcnow()
     days = reminders.check_reminders(mailing, reminder_days, now)
+    _check_audience(mailing, expected_recipients)
     notes = _schedule(mailing, now, days, staff_user_id)
     log.info("mailing %s sent now by staff %s", mailing_id, staff_user_id)
     return notes
+
+
+def _check_audience(mailing: Mailing, expected_recipients: int | None) -> None:
+    # Only a mailing that can still be scheduled: for any other, states.InvalidTransition says why.
+    if mailing.status in EDITABLE:
+        check_audience(mailing, expected_recipients)
 
 
 def _mailing(mailing_id: int) -> Mailing:

@@ -108,11 +108,41 @@ def start(mailing_id: int) -> bool:
         db.session.rollback()
         return False
     added = _snapshot_next_chunk(mailing_id, 0)
+    if not added and _nobody_to_send_to(mailing_id):
+        db.session.commit()
+        return False
     # What it says as it goes out: the archive shows this, whatever becomes of the event later.
     take_copies(db.session.get(Mailing, mailing_id))
     db.session.commit()
     log.info("mailing %s started; first %s recipients in the ledger", mailing_id, added)
     return True
+
+
+def _nobody_to_send_to(mailing_id: int) -> bool:
+    """End a mailing whose audience was empty when it started: cancelled, never "sent" to 0 of 0.
+
+    Why cancelled: nothing went out and nothing will, and the progress page says why
+    (progress_of's no_audience). Its reminders, which would go to its recipients, go with it.
+    A digest is the exception: one that nobody needs is normal, and its page says so.
+    """
+    row = db.session.execute(select(Mailing.kind, Mailing.audience_complete).where(Mailing.id == mailing_id)).one()
+    if row.kind == MailingKind.DIGEST or not row.audience_complete:
+        return False
+    now = clock.utcnow()
+    _move(mailing_id, (MailingStatus.SENDING,), status=MailingStatus.CANCELLED, finished_at=now)
+    _cancel_waiting_reminders(mailing_id)
+    log.warning("mailing %s had nobody in its audience when it started: cancelled, nothing sent", mailing_id)
+    return True
+
+
+def _cancel_waiting_reminders(mailing_id: int) -> None:
+    db.session.execute(
+        update(Mailing)
+        .where(Mailing.parent_id == mailing_id, Mailing.kind == MailingKind.REMINDER,
+               Mailing.status.in_(EDITABLE))
+        .values(status=MailingStatus.CANCELLED, finished_at=clock.utcnow(), updated_at=clock.utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 
@@ -223,13 +253,7 @@ def cancel(mailing_id: int) -> None:
     if not _transition(mailing_id, CANCELLABLE, status=MailingStatus.CANCELLED, finished_at=clock.utcnow()):
         raise InvalidTransition("this mailing can no longer be cancelled")
     # Its reminders would go only to whoever it reached before the cancel: they go too.
-    db.session.execute(
-        update(Mailing)
-        .where(Mailing.parent_id == mailing_id, Mailing.kind == MailingKind.REMINDER,
-               Mailing.status.in_(EDITABLE))
-        .values(status=MailingStatus.CANCELLED, finished_at=clock.utcnow(), updated_at=clock.utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    _cancel_waiting_reminders(mailing_id)
     db.session.commit()
 
 

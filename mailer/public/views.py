@@ -287,6 +287,6 @@ def one_click(token: str):
         return _unsubscribe_page(claim, token)
     if request.form.get("List-Unsubscribe") != "One-Click":
         abort(400)
-    lifecycle.unsubscribe(claim.subscriber, _origin(ConsentChannel.ONE_CLICK, claim.mailing_id), claim.topic_ids)
+    lifecycle.one_click_unsubscribe(claim.subscriber, _origin(ConsentChannel.ONE_CLICK, claim.mailing_id))
     db.session.commit()
     return render_template("public/unsubscribed.html"), 200

@@ -61,12 +61,16 @@ def _id_ranges(column, ids: list[int] | None, after: int | None) -> list:
     return ranges
 
 
-def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, after: int | None = None):
+def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, after: int | None = None,
+                         counting_paused: bool = False, counting_digest_only: bool = False):
     """Select the ids of the subscribers this mailing may go to now.
 
     `ids` limits the answer to those subscribers, `after` to ids above it (a chunk).
+    `counting_paused` and `counting_digest_only` widen the rule by that one condition, so the
+    pre-send summary can count who is left out and why (mailer/mailings/audience_summary.py).
     """
-    conditions = [receiving_mail_now(), *_id_ranges(Subscriber.id, ids, after),
+    confirmed = Subscriber.status == SubscriberStatus.CONFIRMED
+    conditions = [confirmed if counting_paused else receiving_mail_now(), *_id_ranges(Subscriber.id, ids, after),
                   _subscribed_to_a_topic_of(mailing, *_id_ranges(Subscription.subscriber_id, ids, after))]
     kind = mailing.kind or MailingKind.ANNOUNCEMENT
     if kind in (MailingKind.REMINDER, MailingKind.CANCELLATION, MailingKind.UPDATE):
@@ -77,7 +81,7 @@ def eligible_subscribers(mailing: Mailing, *, ids: list[int] | None = None, afte
                                          *_id_ranges(Delivery.subscriber_id, ids, after)))
     elif kind == MailingKind.DIGEST:
         conditions.append(Subscriber.frequency.in_(TAKES_DIGEST))
-    else:
+    elif not counting_digest_only:
         conditions.append(Subscriber.frequency.in_(TAKES_ANNOUNCEMENTS))
     if mailing.audience_language is not None:
         conditions.append(Subscriber.language == mailing.audience_language)

@@ -86,6 +86,9 @@ def progress_of(mailing: Mailing, counts: Mapping[str, int], now: datetime | Non
         "relay_error": mailing.relay_error,
         # The reason of the last automatic pause, kept after a resume.
         "auto_pause_reason": mailing.auto_pause_reason,
+        # Started, found nobody in its audience, and so ended as cancelled with nothing sent (states.start).
+        "no_audience": mailing.status == MailingStatus.CANCELLED and mailing.started_at is not None and not total,
+        "scheduled_at": _iso(mailing.scheduled_at),
     }
 
 
@@ -107,6 +110,17 @@ def mailing_progress(mailing_id: int) -> dict:
     """
     mailing = load_mailing(mailing_id)
     return progress_of(mailing, deliveries.status_counts(mailing_id))
+
+
+def sent_and_total(mailing_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """For the mailings list: (sent, ledger rows) per mailing, in one GROUP BY; mailings without rows are left out."""
+    if not mailing_ids:
+        return {}
+    sent = func.count().filter(Delivery.status == DeliveryStatus.SENT)
+    rows = db.session.execute(
+        select(Delivery.mailing_id, sent, func.count()).where(Delivery.mailing_id.in_(mailing_ids))
+        .group_by(Delivery.mailing_id)).all()
+    return {mailing_id: (sent_count, total) for mailing_id, sent_count, total in rows}
 
 
 def delivery_page(mailing_id: int, status: str | None, page: int, per_page: int = 50) -> tuple[list, int]:

@@ -33,6 +33,7 @@ def events_context() -> dict[str, object]:
         "event_type_labels": service.event_type_labels(),
         "event_place": service.event_place,
         "can_announce": lambda event: event.status != EventStatus.CANCELLED and not service.has_ended(event),
+        "can_cancel": lambda event: event.status != EventStatus.CANCELLED and not service.has_ended(event),
         "logout_form": LogoutForm(),
     }
 
@@ -137,7 +138,13 @@ def cancel(event_id: int):
     event = _event_or_404(event_id)
     if not CancelEventForm().validate():
         abort(400)
-    if service.cancel_event(event):
+    try:
+        cancelled = service.cancel_event(event)
+    except service.EventEnded:
+        db.session.rollback()
+        flash(gettext("This event has already ended, so it cannot be cancelled."), "error")
+        return redirect(url_for("staff_events.edit", event_id=event.id), 303)
+    if cancelled:
         db.session.commit()
         flash(gettext("The event is cancelled."), "success")
     else:

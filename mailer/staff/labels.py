@@ -113,3 +113,8 @@ def topic_change_labels() -> dict[str, str]:
         TopicChangeAction.RESTORE: gettext("Restored"),
         TopicChangeAction.DELETE: gettext("Deleted"),
     }
+
+
+def language_names() -> dict[str, str]:
+    """Name each subscriber language in the staff member's language ("Danish readers", not "Dansk")."""
+    return {"da": gettext("Danish"), "en": gettext("English")}

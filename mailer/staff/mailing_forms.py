@@ -4,8 +4,8 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from wtforms import DateTimeLocalField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from mailer.languages import LANGUAGES
 from mailer.mailings.drafts import BODY_LIMIT
@@ -83,6 +83,9 @@ class SendNowForm(StaffForm):
                                   validate_choice=True)
     reminder_other = StringField(_l("Other reminders: days before the event (such as 3, or 3, 14)"),
                                  validators=[Optional(), Length(max=50)])
+    # The number of recipients the page showed and the button named: the server checks it is still
+    # true (mailer.mailings.audience_summary.check_audience). Empty when the audience cannot be known yet.
+    expected_recipients = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
     def validate_reminder_other(self, field) -> None:
         self.other_days = []

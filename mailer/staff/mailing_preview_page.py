@@ -7,13 +7,14 @@ from flask_login import current_user
 
 from mailer.languages import LANGUAGES
 from mailer.mailings import preview
+from mailer.mailings.audience_summary import sample_readers, summarise_audience
 from mailer.mailings.presend import presend_warnings, warnings_from_json
 from mailer.events import reminders
 from mailer.extensions import db
 from mailer.models import Mailing, EventStatus, Subscriber
 from mailer.models.mailing import EDITABLE
 from mailer.staff.mailing_forms import ActionForm, ScheduleForm, TestSendForm
-from mailer.staff.labels import kind_labels, mailing_status_labels
+from mailer.staff.labels import kind_labels, language_names, mailing_status_labels
 from mailer.staff.reminder_notices import danish_time, days_before
 from mailer.staff.login_views import LogoutForm
 
@@ -43,6 +44,7 @@ def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSen
     language = request.args.get("language")
     if language not in LANGUAGES:
         language = str(get_locale() or "da")
+    editable = mailing.status in EDITABLE
     message, render_error, warnings = None, None, []
     try:
         message = preview.render_preview(mailing.id, subscriber.id if subscriber else None, language)
@@ -61,9 +63,12 @@ def render_preview_page(mailing: Mailing, code: int = 200, *, test_form: TestSen
         can_pick_subscriber=current_user.is_admin,
         preview_language=preview.preview_language(mailing, subscriber, language),
         test_form=test_form, schedule_form=schedule_form or schedule_form_for(mailing), action_form=ActionForm(),
-        editable=mailing.status in EDITABLE, status_labels=mailing_status_labels(),
+        editable=editable, status_labels=mailing_status_labels(),
         kind_labels=kind_labels(), can_remind=reminders.can_have_reminders(mailing),
         reminder_list=reminders.reminders_of(mailing.id), danish_time=danish_time, days_before=days_before,
         event_cancelled=mailing.event is not None and mailing.event.status == EventStatus.CANCELLED,
+        audience=summarise_audience(mailing) if editable else None,
+        readers=sample_readers(mailing) if editable and current_user.is_admin else {},
+        language_names=language_names(),
         logout_form=LogoutForm(),
     ), code

@@ -15,6 +15,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from mailer.mailings import drafts, preview, queries, scheduling, templates_store
+from mailer.mailings.audience_summary import AudienceRefused
 from mailer.mailings.versions import version_columns
 from mailer.subscribers.lifecycle import active_topics
 from mailer.events import reminders
@@ -29,6 +30,7 @@ from mailer.staff.auth import staff_required
 from mailer.staff.labels import kind_labels, mailing_status_labels
 from mailer.staff.reminder_notices import flash_reminder_notes
 from mailer.staff.login_views import LogoutForm
+from mailer.sending.progress import sent_and_total
 from mailer.tasks import queue
 from mailer.tasks.sending import start_mailing
 
@@ -91,6 +93,7 @@ def index():
     """All mailings, newest first, with their status."""
     mailings = queries.list_mailings()
     return render_template("staff/mailings.html", mailings=mailings,
+                           counts=sent_and_total([mailing.id for mailing in mailings]),
                            status_labels=mailing_status_labels(), kind_labels=kind_labels(),
                            editable=EDITABLE, logout_form=LogoutForm())
 
@@ -215,7 +218,11 @@ def schedule(mailing_id: int):
         form.when.errors = [gettext("That time does not exist in Denmark (the clocks go forward). Choose another.")]
         return render_preview_page(mailing, 400, schedule_form=form)
     try:
-        notes = scheduling.schedule_mailing(mailing_id, when, form.reminder_days(), current_user.id)
+        notes = scheduling.schedule_mailing(mailing_id, when, form.reminder_days(), current_user.id,
+                                            form.expected_recipients.data)
+    except AudienceRefused as refusal:
+        form.expected_recipients.errors = [str(refusal.message)]
+        return render_preview_page(mailing, 400, schedule_form=form)
     except scheduling.WhenInPast:
         form.when.errors = [gettext("Please choose a time in the future.")]
         return render_preview_page(mailing, 400, schedule_form=form)
@@ -239,7 +246,10 @@ def send_now(mailing_id: int):
     form = SendNowForm()
     if form.validate():
         try:
-            notes = scheduling.send_mailing_now(mailing_id, form.reminder_days(), current_user.id)
+            notes = scheduling.send_mailing_now(mailing_id, form.reminder_days(), current_user.id,
+                                                form.expected_recipients.data)
+        except AudienceRefused as refusal:
+            form.expected_recipients.errors = [str(refusal.message)]
         except reminders.ReminderRefused as refusal:
             form.reminders.errors = [*form.reminders.errors, str(refusal.message)]
         except states.InvalidTransition:
@@ -254,6 +264,7 @@ def send_now(mailing_id: int):
         abort(400)
     shown = ScheduleForm()  # the page's one sending form, with what was ticked and why it was refused
     shown.reminders.errors, shown.reminder_other.errors = form.reminders.errors, form.reminder_other.errors
+    shown.expected_recipients.errors = form.expected_recipients.errors
     return render_preview_page(mailing, 400, schedule_form=shown)
 
 

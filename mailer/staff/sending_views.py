@@ -5,10 +5,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
-from flask_babel import format_datetime, format_decimal, format_timedelta, gettext, ngettext
+from flask_babel import format_decimal, format_timedelta, get_locale, gettext, ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from mailer import clock
 from mailer.models import MailingStatus, StaffRole
 from mailer.models.mailing import CANCELLABLE, PAUSABLE, RESUMABLE
 
@@ -45,7 +46,7 @@ def _load_or_404(mailing_id: int):
 
 
 def _time_text(value: str | None) -> str | None:
-    return format_datetime(datetime.fromisoformat(value), "short") if value else None
+    return clock.format_copenhagen(datetime.fromisoformat(value), str(get_locale())) if value else None
 
 
 def _status_text(progress: dict) -> str:
@@ -53,7 +54,24 @@ def _status_text(progress: dict) -> str:
     if progress["status"] == MailingStatus.SENT and (progress["failed"] or progress["unknown"] or progress["bounced"]):
         return gettext("Sent with %(failed)s failed, %(unknown)s unknown, %(bounced)s bounced",
                        failed=progress["failed"], unknown=progress["unknown"], bounced=progress["bounced"])
+    if progress["no_audience"]:
+        return gettext("Not sent: nobody was in the audience when sending started")
     return mailing_status_labels().get(progress["status"], progress["status"])
+
+
+# How often the page asks for news: often while sending or about to start, rarely while a start is far off.
+POLL_SOON, POLL_LATER = "every 2s", "every 30s"
+SOON = timedelta(minutes=1)
+
+
+def _poll_trigger(progress: dict) -> str | None:
+    """The htmx trigger for the progress fragment; None once nothing will change by itself."""
+    if progress["status"] == MailingStatus.SENDING:
+        return POLL_SOON
+    if progress["status"] == MailingStatus.SCHEDULED and progress["scheduled_at"]:
+        due_in = datetime.fromisoformat(progress["scheduled_at"]) - clock.utcnow()
+        return POLL_SOON if due_in <= SOON else POLL_LATER
+    return None
 
 
 def _progress_context(progress: dict) -> dict[str, object]:
@@ -61,6 +79,7 @@ def _progress_context(progress: dict) -> dict[str, object]:
     eta = progress["eta_seconds"]
     return {
         "progress": progress,
+        "poll_trigger": _poll_trigger(progress),
         "status_text": _status_text(progress),
         "relay_since_text": _time_text(progress["relay_down_since"]),
         "relay_retry_text": _time_text(progress["relay_retry_at"]),
@@ -114,9 +133,10 @@ def progress_fragment(mailing_id: int):
     except MailingNotFound:
         abort(404)
     response = make_response(render_template("staff/_progress.html", **_progress_context(progress)))
-    if request.headers.get("HX-Request") and progress["status"] != MailingStatus.SENDING:
+    if request.headers.get("HX-Request") and _poll_trigger(progress) is None:
         # Sending stopped (finished, paused or cancelled): reload the whole page, so
         # the buttons and the ledger match the new status. The page then stops polling.
+        # From scheduled to sending the fragment is swapped in place.
         response.headers["HX-Refresh"] = "true"
     return response
 

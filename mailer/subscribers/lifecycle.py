@@ -169,6 +169,16 @@ def unsubscribe(subscriber: Subscriber, origin: Origin, topic_ids: Collection[in
     return changed
 
 
+def one_click_unsubscribe(subscriber: Subscriber, origin: Origin) -> int:
+    """RFC 8058 one-click: end all mail to the address, whichever mailing's header was used.
+
+    Why everything: mail apps label the button "Unsubscribe" and a reader who presses it
+    expects no more mail from the sender. Leaving one topic is offered by the footer link's
+    page instead. Repeating it changes and records nothing more.
+    """
+    return unsubscribe(subscriber, origin)
+
+
 def update_preferences(
     subscriber: Subscriber, *, topic_ids: Collection[int], name: str | None, language: str, origin: Origin,
     mail_interval: timedelta,

@@ -60,7 +60,7 @@ def test_summer_and_winter_times_are_utc(app):
     assert vevent.decoded("DTSTART") == datetime(2026, 12, 1, 17, 0, tzinfo=timezone.utc)
 
 
-def test_an_edit_raises_the_sequence_and_a_cancel_says_so(app):
+def test_an_edit_raises_the_sequence_and_a_cancel_says_so(app, clock):
     with app.app_context():
         event = db.session.get(Event, create_event())
         data = service.EventData(title_da="Flyttet", starts_at=event.starts_at + timedelta(days=1), city="Aarhus")

@@ -11,7 +11,7 @@ from mailer.events import reminders, service
 from mailer.extensions import db
 from mailer.models import Mailing, MailingKind, MailingStatus, Event
 from tests.helpers import csrf_token, form_fields, status_of, topic_id
-from tests.factories import create_event, create_mailing
+from tests.factories import create_event, create_mailing, create_subscriber
 
 # Sunday 31 May 2026, 14:00 in Copenhagen: far enough ahead of NOW for a week-before reminder.
 STARTS_IN = timedelta(days=20)
@@ -20,6 +20,7 @@ STARTS_IN = timedelta(days=20)
 @pytest.fixture
 def event_id(app, clock) -> int:
     with app.app_context():
+        create_subscriber("reader@example.org", "events-aarhus")  # an audience: nobody is refused
         return create_event("Workshop om normer", starts_in=STARTS_IN, venue="Godsbanen", city="Aarhus",
                           topic_ids=[topic_id()])
 
@@ -310,3 +311,31 @@ class TestWhenTheEventChanges:
         html = page(admin, f"/staff/events/{event_id}/edit")
         assert "Skriv aflysningsmailen" in html
         assert "Der er sendt en udsendelse om dette arrangement." in html
+
+
+class TestCancellingAnEndedEvent:
+    def test_an_event_that_has_ended_cannot_be_cancelled(self, app, editor, clock):
+        with app.app_context():
+            past = create_event("Sidste år", starts_in=timedelta(days=-300), topic_ids=[topic_id()])
+        assert "Cancel event" not in page(editor, f"/staff/events/{past}/edit")
+        assert "Cancel event" not in page(editor, "/staff/events/")
+        response = editor.post(f"/staff/events/{past}/cancel", data={"csrf_token": csrf_token(editor)},
+                               follow_redirects=True)
+        assert response.status_code == 200
+        assert "This event has already ended, so it cannot be cancelled." in flashes(response.get_data(as_text=True))
+        with app.app_context():
+            assert db.session.get(Event, past).status != "cancelled"
+
+    def test_the_refusal_speaks_danish(self, app, editor, clock):
+        with app.app_context():
+            past = create_event("Sidste år", starts_in=timedelta(days=-300), topic_ids=[topic_id()])
+        editor.get("/staff/events/?lang=da")
+        response = editor.post(f"/staff/events/{past}/cancel", data={"csrf_token": csrf_token(editor)},
+                               follow_redirects=True)
+        assert "Arrangementet er allerede slut, så det kan ikke aflyses." in flashes(response.get_data(as_text=True))
+
+    def test_an_upcoming_event_can_still_be_cancelled(self, app, editor, event_id):
+        response = editor.post(f"/staff/events/{event_id}/cancel", data={"csrf_token": csrf_token(editor)})
+        assert response.status_code == 303
+        with app.app_context():
+            assert db.session.get(Event, event_id).status == "cancelled"

@@ -118,7 +118,7 @@ class TestCreateEditCancel:
             assert (event.title_da, event.sequence, event.uid) == ("Kursus (ny tid)", 1, uid)
             assert [s.id for s in event.sessions] == session_ids
 
-    def test_cancel_is_idempotent(self, app):
+    def test_cancel_is_idempotent(self, app, clock):
         with app.app_context():
             event = db.session.get(Event, create_event())
             assert service.cancel_event(event) is True

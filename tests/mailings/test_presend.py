@@ -9,7 +9,7 @@ from mailer.mailings.presend import presend_warnings
 from mailer.extensions import db
 from mailer.models import Mailing
 from tests.helpers import form_fields
-from tests.factories import create_mailing
+from tests.factories import create_mailing, create_subscriber
 
 GOOD_HTML = ('<!doctype html><html lang="da"><head><title>x</title><style>p{color:red}</style></head><body>'
              '<p>Kom til workshop. <a href="https://example.org/tilmeld">Tilmeld dig workshoppen</a></p>'
@@ -57,6 +57,7 @@ def test_the_preview_shows_the_warnings_and_sending_records_them(app, admin, run
             body="![](https://example.org/a.jpg)\n\n[klik her](http://example.org/tilmeld)")
         db.session.get(Mailing, mailing_id).preheader_da = ""
         db.session.commit()
+        create_subscriber("reader@example.org", "newsletter")
     page = admin.get(f"/staff/mailings/{mailing_id}/preview").get_data(as_text=True)
     for code in ("image_without_alt", "vague_link_text", "insecure_link", "subject_too_long", "preheader_empty"):
         assert f'data-code="{code}"' in page

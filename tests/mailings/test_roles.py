@@ -53,6 +53,8 @@ def test_every_page_needs_login(client, path):
 
 
 def test_an_admin_schedules_in_danish_time(app, admin, draft):
+    with app.app_context():
+        create_subscribers(1)  # an audience of nobody is refused (tests/mailings/test_audience_summary.py)
     page = admin.get(f"/staff/mailings/{draft}/preview").get_data(as_text=True)
     next_year = utcnow().year + 1
     response = admin.post(f"/staff/mailings/{draft}/schedule",

@@ -9,15 +9,16 @@ from mailer.extensions import db
 from mailer.mailings import scheduling
 from mailer.models import Mailing, MailingStatus
 from tests.helpers import ADMIN_EMAIL, EDITOR_EMAIL, form_fields
-from tests.factories import create_mailing
+from tests.factories import create_mailing, create_subscriber
 from tests.helpers import topic_ids
 
 
 def _scheduled_by_admin(app) -> int:
     with app.app_context():
+        create_subscriber("reader@example.org", "newsletter")
         mailing_id = create_mailing("newsletter")
         scheduling.schedule_mailing(mailing_id, clock.utcnow() + timedelta(days=2), [],
-                                    accounts.find_staff(ADMIN_EMAIL).id)
+                                    accounts.find_staff(ADMIN_EMAIL).id, expected_recipients=1)
         return mailing_id
 
 

@@ -91,7 +91,7 @@ def test_only_readers_who_chose_the_digest_get_it_and_a_pause_holds_it_back(app,
     assert sorted(mails(outbox)) == ["both@example.org", "digest@example.org", "pause-over@example.org"]
 
 
-def test_each_digest_lists_the_upcoming_events_of_the_readers_topics_in_their_language(app, outbox):
+def test_each_digest_lists_the_upcoming_events_of_the_readers_topics_in_their_language(app, outbox, clock):
     with app.app_context():
         mette = create_subscriber("mette@example.org", "events-copenhagen", "online-courses", name="Mette Ørsted", frequency="digest")
         create_subscriber("freja@example.org", "events-aarhus", frequency="both", language="en")

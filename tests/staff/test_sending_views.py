@@ -173,6 +173,43 @@ def test_page_shows_live_progress_while_sending(app, admin, sending):
     assert "HX-Refresh" not in fragment.headers
 
 
+def test_after_send_now_the_page_polls_from_scheduled_on_and_swaps_in_place(app, admin):
+    # "Send now" leaves the mailing scheduled for now until a worker starts it: the page must
+    # already be polling, or it stays at "Scheduled, 0 of 0" until reloaded.
+    with app.app_context():
+        create_subscribers(2)
+        mailing_id = create_mailing("newsletter")
+        states.send_now(mailing_id)
+    html = _page(admin, mailing_id)
+    assert 'hx-trigger="every 2s"' in html and f'hx-get="/staff/mailings/{mailing_id}/progress"' in html
+    fragment = admin.get(f"/staff/mailings/{mailing_id}/progress", headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in fragment.headers and "Scheduled" in fragment.get_data(as_text=True)
+    with app.app_context():
+        assert states.start(mailing_id)
+    fragment = admin.get(f"/staff/mailings/{mailing_id}/progress", headers={"HX-Request": "true"})
+    body = fragment.get_data(as_text=True)
+    assert "HX-Refresh" not in fragment.headers
+    assert "Sending" in body and 'data-count="pending">2<' in body and 'hx-trigger="every 2s"' in body
+
+
+def test_a_mailing_scheduled_for_later_polls_rarely(app, admin):
+    with app.app_context():
+        create_subscribers(1)
+        mailing_id = create_mailing("newsletter")
+        states.schedule(mailing_id, utcnow() + timedelta(days=2))
+    assert 'hx-trigger="every 30s"' in _page(admin, mailing_id)
+
+
+def test_the_mailings_list_shows_each_mailings_count_and_state(app, admin, sending):
+    with app.app_context():
+        draft = create_mailing("newsletter", subject="Et udkast")
+    html = admin.get("/staff/mailings/").get_data(as_text=True)
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row for row in html.split("<tr>")[1:]}
+    assert "Sending" in rows["Ny workshop i Aarhus"] and 'data-count="sent">30 of 60<' in rows["Ny workshop i Aarhus"]
+    assert "Draft" in rows["Et udkast"] and 'data-count="sent">–<' in rows["Et udkast"]
+    assert draft
+
+
 def test_polling_stops_when_sending_has_finished(app, admin, sending):
     _finish(app, sending)
     html = _page(admin, sending)
@@ -193,7 +230,8 @@ def test_progress_json(app, admin, sending):
     assert data["percent"] == round((data["total"] - data["pending"]) / data["total"] * 100, 1) == 65.0
     assert set(data) == {"id", "status", "status_reason", "total", "sent", "failed", "bounced", "unknown", "skipped",
                          "pending", "percent", "rate", "eta_seconds", "started_at", "finished_at",
-                         "relay_down_since", "relay_retry_at", "relay_error", "auto_pause_reason"}
+                         "relay_down_since", "relay_retry_at", "relay_error", "auto_pause_reason",
+                         "no_audience", "scheduled_at"}
 
 
 def test_ledger_filters_by_status(app, admin, sending):

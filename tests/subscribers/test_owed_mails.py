@@ -26,9 +26,9 @@ def expected_text_section(language: str, ids: dict[str, int]) -> str:
     first, second, third = WHEN[language]
     return (
         f"{HEADING[language]}\n\n"
-        f"- Workshop om normer\n  {first}, Kulturhuset, København\n  https://news.example.org/events/{ids['first']}?lang={language}\n"
-        f"- Netværksmøde for kunstnere\n  {second}, Aarhus\n  https://news.example.org/events/{ids['both topics']}?lang={language}\n"
-        f"- Onlinekursus: Inklusion\n  {third}, Online\n  https://news.example.org/events/{ids['third']}?lang={language}\n\n"
+        f"• Workshop om normer\n  {first}, Kulturhuset, København\n  https://news.example.org/events/{ids['first']}?lang={language}\n"
+        f"• Netværksmøde for kunstnere\n  {second}, Aarhus\n  https://news.example.org/events/{ids['both topics']}?lang={language}\n"
+        f"• Onlinekursus: Inklusion\n  {third}, Online\n  https://news.example.org/events/{ids['third']}?lang={language}\n\n"
     )
 
 
