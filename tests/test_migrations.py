@@ -40,7 +40,7 @@ def test_migrations_match_models_on_sqlite(tmp_path):
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("revision", ["0003", "0005", "0007", "0008", "0009"])
+@pytest.mark.parametrize("revision", ["0003", "0005", "0007", "0008", "0009", "0010"])
 def test_latest_migration_downgrades_cleanly(tmp_path, revision):
     from flask_migrate import downgrade
 
