@@ -79,7 +79,7 @@ def test_topic_lifecycle_and_a_counted_click_in_the_browser(app, browser, live_s
     assert reader.url == target
 
     with app.app_context():
-        mailing_id = db.session.scalar(db.select(Mailing.id).filter_by(subject="Program for uge 38"))
+        mailing_id = db.session.scalar(db.select(Mailing.id).filter_by(subject_da="Program for uge 38"))
     page.goto(f"{base}/staff/mailings/{mailing_id}/results")
     clicks = page.locator("section[aria-labelledby=clicks-heading] table tbody tr")
     assert clicks.count() == 1
