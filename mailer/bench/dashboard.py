@@ -42,7 +42,7 @@ SELECT s.id, %(topic_id)s, 'unsubscribe', CASE WHEN s.id %% 100 = 0 THEN 'bounce
 FROM subscriber s WHERE s.id %% 20 = 0
 """
 _MAILINGS = """
-INSERT INTO mailing (subject, preheader, body_markdown, status, kind, audience_complete, started_at,
+INSERT INTO mailing (subject_da, preheader_da, body_markdown_da, status, kind, audience_complete, started_at,
                      finished_at, created_at, updated_at)
 SELECT 'Nyhedsbrev nr. ' || g, '', 'Se [programmet](https://example.org/p' || g || ')', 'sent', 'announcement',
        true, now() - make_interval(days => (%(mailings)s - g) * 365 / %(mailings)s),
@@ -63,7 +63,7 @@ SELECT m.id, 'https://example.org/p' || m.id || '/' || l, md5(m.id || '/' || l) 
 FROM mailing m CROSS JOIN generate_series(1, 3) AS l
 """
 _SCHEDULED = """
-INSERT INTO mailing (subject, preheader, body_markdown, status, kind, audience_complete, scheduled_at, created_at, updated_at)
+INSERT INTO mailing (subject_da, preheader_da, body_markdown_da, status, kind, audience_complete, scheduled_at, created_at, updated_at)
 SELECT 'Kommende nr. ' || g, '', 'Snart', 'scheduled', 'announcement', true, now() + make_interval(days => g), now(), now()
 FROM generate_series(1, 5) AS g
 """

@@ -45,7 +45,7 @@ def results(mailing_id: int):
 @staff_required()
 def results_export(mailing_id: int):
     mailing = _mailing_or_404(mailing_id)
-    return Response(results_csv(mailing.id, mailing.subject), mimetype="text/csv",
+    return Response(results_csv(mailing.id, mailing.display_subject), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="mailing-{mailing.id}-results.csv"'})
 
 

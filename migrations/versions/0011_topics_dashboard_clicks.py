@@ -2,7 +2,7 @@
 the weekly subscriber rollup of the dashboard
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 11:00:00
 
 """

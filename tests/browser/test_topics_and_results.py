@@ -59,8 +59,8 @@ def test_topic_lifecycle_and_a_counted_click_in_the_browser(app, browser, live_s
 
     # A mailing with a link, sent to the three Aarhus subscribers through the real SMTP server.
     page.goto(base + "/staff/mailings/new")
-    page.fill("#subject", "Program for uge 38")
-    page.fill("#body_markdown", f"Se hele [programmet]({target}).")
+    page.fill("#subject_da", "Program for uge 38")
+    page.fill("#body_markdown_da", f"Se hele [programmet]({target}).")
     page.check("text=Events in Aarhus")
     page.click("main button[type=submit]")
     page.click("button:has-text('Send now')")
@@ -79,7 +79,7 @@ def test_topic_lifecycle_and_a_counted_click_in_the_browser(app, browser, live_s
     assert reader.url == target
 
     with app.app_context():
-        mailing_id = db.session.scalar(db.select(Mailing.id).filter_by(subject="Program for uge 38"))
+        mailing_id = db.session.scalar(db.select(Mailing.id).filter_by(subject_da="Program for uge 38"))
     page.goto(f"{base}/staff/mailings/{mailing_id}/results")
     clicks = page.locator("section[aria-labelledby=clicks-heading] table tbody tr")
     assert clicks.count() == 1

@@ -98,8 +98,9 @@ def test_pending_opt_ins_and_the_30_day_confirmation_rate(app, admin, clock):
 
 def test_duplicating_a_mailing_makes_a_draft_with_the_same_content_and_audience(app, admin):
     with app.app_context():
-        original = create_mailing("newsletter", "events-aarhus", language="en", subject="Open studio",
-                                  body="Come **by**.", status=MailingStatus.SENT)
+        original = create_mailing("newsletter", "events-aarhus", audience_language="en", subject="Åbent atelier",
+                                  body="Kig **forbi**.", subject_en="Open studio", body_en="Come **by**.",
+                                  status=MailingStatus.SENT)
     response = admin.post(f"/staff/mailings/{original}/duplicate", data={"csrf_token": csrf_token(admin)})
     assert response.status_code == 303
     copy_id = int(re.search(r"/staff/mailings/(\d+)/edit", response.headers["Location"]).group(1))
@@ -107,8 +108,10 @@ def test_duplicating_a_mailing_makes_a_draft_with_the_same_content_and_audience(
         from mailer.models import Mailing
         first, copy = db.session.get(Mailing, original), db.session.get(Mailing, copy_id)
         assert copy.status == MailingStatus.DRAFT and copy.id != first.id
-        assert (copy.subject, copy.preheader, copy.body_markdown, copy.language) == (
-            first.subject, first.preheader, first.body_markdown, first.language)
+        content = ("subject_da", "subject_en", "preheader_da", "preheader_en", "body_markdown_da",
+                   "body_markdown_en", "audience_language", "event_id", "template_id")
+        assert [getattr(copy, c) for c in content] == [getattr(first, c) for c in content]
+        assert copy.subject_en == "Open studio" and copy.audience_language == "en"
         assert {t.id for t in copy.topics} == {t.id for t in first.topics}
         assert copy.started_at is None and copy.finished_at is None
 
