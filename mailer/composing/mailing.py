@@ -113,8 +113,11 @@ class CompiledMailing:
                 **marks,
             }
             card = event_facts(event, language) if event is not None else None
-            event_html = render_template("email/_event_card.html", card=card, language=language) if card else ""
-            event_text = render_template("email/_event_card.txt", card=card, language=language) if card else ""
+            # The archive's web copy has no attachment to point to.
+            event_html = render_template("email/_event_card.html", card=card, language=language,
+                                         ics_attached=not web_version) if card else ""
+            event_text = render_template("email/_event_card.txt", card=card, language=language,
+                                         ics_attached=not web_version) if card else ""
             body = mailing.body_for(language)
             body_html, body_text = markdown_to_safe_html(body), markdown_to_text(body)
             if count_clicks and mailing.id:
