@@ -98,6 +98,11 @@ class MailingIn(Strict):
 
 class ScheduleIn(Strict):
     send_at = fields.AwareDateTime(required=True, metadata={"description": "When to send (in the future)"})
+    expected_recipients = fields.Integer(
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "The audience you confirm, as the staff page asks; refused with 422 when it is no "
+                                 "longer true. Left out: the audience is not checked against a number, but an "
+                                 "empty audience is still refused."})
 
 
 class MailingOut(Schema):

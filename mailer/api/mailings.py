@@ -19,7 +19,7 @@ from mailer.api.pagination import keyset_page
 from mailer.api.schemas import PageQuery
 from mailer.events import reminders
 from mailer.extensions import db
-from mailer.mailings import drafts, scheduling, states
+from mailer.mailings import audience_summary, drafts, scheduling, states
 from mailer.mailings.queries import get_mailing
 from mailer.models import Mailing
 from mailer.sending.progress import mailing_progress
@@ -99,9 +99,15 @@ class Schedule(MethodView):
     @problems(bp, 403, 404, 409)
     def post(self, data: dict, mailing_id: int):
         """Schedule a draft for a time in the future (the pre-send check is recorded, as on the staff page)."""
-        _mailing_or_404(mailing_id)
+        mailing = _mailing_or_404(mailing_id)
+        expected = data.get("expected_recipients")
+        if expected is None:  # no number confirmed: the audience now, which must still not be empty
+            summary = audience_summary.summarise_audience(mailing)
+            expected = summary.total if summary.known and summary.total else None
         try:
-            scheduling.schedule_mailing(mailing_id, data["send_at"], [], None)
+            scheduling.schedule_mailing(mailing_id, data["send_at"], [], None, expected_recipients=expected)
+        except audience_summary.AudienceRefused as refused:
+            abort(422, errors={"expected_recipients": [str(refused)]})
         except scheduling.WhenInPast:
             abort(422, errors={"send_at": [gettext("Please choose a time in the future.")]})
         except reminders.ReminderRefused as refused:

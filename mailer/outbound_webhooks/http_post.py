@@ -50,6 +50,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow_private: bool,
             response = pool.urlopen("POST", path, body=body, headers={**headers, "Host": host_header},
                                     redirect=False, retries=False, preload_content=False)
             status = response.status  # the body is not read: a receiver cannot keep us waiting with it
+            response.close()  # and its connection is closed now, not left to the garbage collector
     except urllib3.exceptions.HTTPError as fault:
         return _result(started, None, f"{type(fault).__name__}: {fault}")
     if 200 <= status < 300:

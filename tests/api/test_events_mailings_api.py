@@ -52,3 +52,18 @@ def test_a_mailing_is_drafted_scheduled_followed_and_cancelled(app, api, clock):
 def test_a_mailing_without_topics_is_refused_with_the_drafts_message(api):
     response = api.post("/api/v1/mailings", json={"subject": {"en": "Hello"}, "topics": []})
     assert response.status_code == 422 and response.json["errors"] == {"topic_ids": ["Choose at least one topic."]}
+
+
+def test_scheduling_checks_the_audience_as_the_staff_page_does(app, api, clock):
+    """Nobody to send to is refused, and so is a confirmed number that is no longer true (422, never a 500)."""
+    draft = api.post("/api/v1/mailings", json={"subject": {"da": "Nyt fra os"}, "body_markdown": {"da": "Hej"},
+                                               "topics": topic_ids(app, "newsletter")}).json
+    path = f"/api/v1/mailings/{draft['id']}/schedule"
+    nobody = api.post(path, json={"send_at": "2030-01-01T10:00:00+00:00"})
+    assert nobody.status_code == 422 and "Nobody would get this mailing" in nobody.json["errors"]["expected_recipients"][0]
+    with app.app_context():
+        create_subscriber("confirmed@example.org", "newsletter")
+    stale = api.post(path, json={"send_at": "2030-01-01T10:00:00+00:00", "expected_recipients": 5})
+    assert stale.status_code == 422 and "it is now 1 recipients" in stale.json["errors"]["expected_recipients"][0]
+    confirmed = api.post(path, json={"send_at": "2030-01-01T10:00:00+00:00", "expected_recipients": 1})
+    assert confirmed.status_code == 200 and confirmed.json["status"] == "scheduled"

@@ -12,7 +12,7 @@ from mailer.mailings import preview
 from mailer.mailings import states
 from mailer.models import Event, Mailing
 from tests.clock import NOW
-from tests.factories import create_event, create_mailing, create_subscriber
+from tests.factories import create_event, create_mailing, create_subscriber, create_subscribers
 from tests.helpers import form_fields, parse_mail, send_in_process, topic_ids
 
 DANISH = dict(subject="Ny workshop i Aarhus", body="Kom til **workshop** om normer.")
@@ -156,6 +156,7 @@ def test_reminders_and_cancellation_notices_are_prefilled_in_both_languages(app,
     from mailer.events import mailings, reminders, service
 
     with app.app_context():
+        create_subscribers(1, "events-aarhus")  # an announcement with nobody to send to never starts
         event = db.session.get(Event, create_event("Koncert", "events-aarhus", title_en="Concert",
                                                    starts_in=timedelta(days=20)))
         announcement = mailings.draft_event_mailing(event, None)
