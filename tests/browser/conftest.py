@@ -62,6 +62,10 @@ def serving(app):
         yield f"http://127.0.0.1:{port}", handler
     finally:
         server.shutdown()
+        server.server_close()
+        transport = app.extensions.pop("mail_transport", None)
+        if transport is not None:
+            transport.close()  # its SMTP connection, else left to the garbage collector (a ResourceWarning)
         controller.stop()
 
 

@@ -10,6 +10,7 @@ def _login(page, base):
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in before the next page is asked for
 
 
 def test_admin_makes_a_key_and_reads_the_reference_on_a_phone(browser, live_server):

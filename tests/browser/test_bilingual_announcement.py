@@ -53,6 +53,7 @@ def test_an_event_announced_in_both_languages_reaches_each_reader_in_theirs(app,
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in before the next page is asked for
 
     # The event, in both languages.
     page.goto(base + "/staff/events/new")

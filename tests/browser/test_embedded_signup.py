@@ -26,6 +26,7 @@ def make_snippet(page, base: str) -> str:
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in before the next page is asked for
     page.goto(base + "/staff/embed/")
     assert serious_violations(page) == []
     page.check("text=Events in Aarhus")

@@ -42,6 +42,7 @@ def test_the_new_pages_are_accessible_and_fit_a_phone(app, browser, live_server)
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in (the dashboard) before the next page is asked for
 
     checks = {
         "14-event-moved": (f"/staff/events/{event_id}/edit", "3 readers have the old time in their calendars."),

@@ -30,6 +30,7 @@ def _log_in(page, base: str, email: str = "ida@example.org") -> None:
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in before the next page is asked for
 
 
 def test_an_announcement_with_no_audience_cannot_be_sent(app, browser, live_server):

@@ -21,6 +21,7 @@ def test_staff_creates_event_drafts_previews_tests_and_schedules(app, browser, l
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in before the next page is asked for
     shot(page, "01-mailings")
 
     # An event in Aarhus, in Danish time.

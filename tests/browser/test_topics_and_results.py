@@ -21,6 +21,7 @@ def _login(page, base: str) -> None:
     page.fill("#email", "ida@example.org")
     page.fill("#password", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/staff/")  # logged in before the next page is asked for
 
 
 def test_topic_lifecycle_and_a_counted_click_in_the_browser(app, browser, live_server, run_tasks):
