@@ -13,9 +13,10 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
+from sqlalchemy.orm import joinedload
 
 from mailer.extensions import db
-from mailer.models import Subscriber
+from mailer.models import Subscriber, Subscription
 
 
 class TokenPurpose(StrEnum):
@@ -117,7 +118,10 @@ def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
         raise InvalidToken("invalid") from None
     if not (isinstance(payload, list) and len(payload) in (2, 3, 4) and all(isinstance(p, str) for p in payload[:2])):
         raise InvalidToken("invalid")
-    subscriber = db.session.scalar(db.select(Subscriber).filter_by(public_id=payload[0]))
+    # Every page a token opens reads the subscriptions and their topics: one statement, not three.
+    subscriber = db.session.scalars(
+        db.select(Subscriber).filter_by(public_id=payload[0])
+        .options(joinedload(Subscriber.subscriptions).joinedload(Subscription.topic))).unique().first()
     if subscriber is None:
         raise InvalidToken("invalid")
     if payload[1] != _fingerprint(subscriber.token_secret):

@@ -145,3 +145,26 @@ def serve_form(render: Callable[[], object], fields: dict[str, str]) -> Response
     for old, value in zip(page.fields, fields.values()):
         body = body.replace(old, f'value="{escape(value)}"'.encode(), 1)
     return current_app.response_class(body, headers=list(page.headers))
+
+
+def serve_answer(render: Callable[[], object]) -> Response:
+    """An answer page that is the same for everyone in one language, whatever the URL's token (the one-click answer).
+
+    Rendering it was a tenth of a one-click POST's time in gunicorn (docs/PERFORMANCE.md); it is kept
+    per endpoint and language like the other pages, without an ETag (it answers a POST).
+    """
+    now = clock.utcnow()
+    version = content_version.current()
+    if version is None or session.get("_flashes"):
+        return make_response(render())
+    key = (request.endpoint, "answer", str(get_locale()))
+    store = _store()
+    page = store.get(key)
+    if page is None or page.version != version or now >= page.expires_at:
+        response = make_response(render())
+        if response.status_code != 200:
+            return response
+        page = Page(body=response.get_data(), etag="", last_modified=now, version=version, expires_at=now + SAFETY,
+                    headers=tuple((k, v) for k, v in response.headers.items() if k in KEPT_HEADERS))
+        store.put(key, page)
+    return current_app.response_class(page.body, headers=list(page.headers))

@@ -289,4 +289,4 @@ def one_click(token: str):
         abort(400)
     lifecycle.one_click_unsubscribe(claim.subscriber, _origin(ConsentChannel.ONE_CLICK, claim.mailing_id))
     db.session.commit()
-    return render_template("public/unsubscribed.html"), 200
+    return page_cache.serve_answer(lambda: render_template("public/unsubscribed.html"))
