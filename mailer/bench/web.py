@@ -21,6 +21,7 @@ from mailer.bench import database, web_seed
 from mailer.bench.reference_wsgi import REFERENCE_PATH
 from mailer.bench.run import machine
 from mailer.bench.signup_rush import percentile, run_rush
+from mailer.bench.cpu_shares import CpuShares, describe
 from mailer.bench.web_load import ONE_CLICK_SCRIPT, require_wrk, run_wrk
 from mailer.bench.web_services import Gunicorn, TimingSink
 from mailer.bench.workers import Workers
@@ -152,15 +153,22 @@ def run_web_benchmark(options: WebOptions) -> dict:
         result["reference"] = {"runs": reference, "rps": round(reference_rps, 1)}
         for figures in result["paths"].values():
             figures["ratio"] = round(figures["rps"] / reference_rps, 3)
+        pids = {"web": server.process.pid, "worker": workers.process.pid, "sink": sink.process.pid}
+        shares = CpuShares(pids).start()
         result["one_click"] = measure("/one-click/", script=script,
                                       env={**os.environ, "MAILER_BENCH_TOKENS": str(tokens_file)})
+        result["one_click"]["cpu"] = shares.report(result["one_click"]["requests"])
+        log("  " + describe(result["one_click"]["cpu"]))
 
         log(f"signup rush: {options.signups:,} signups, {options.connections} connections")
+        shares = CpuShares(pids).start()  # the POSTs and the worker's handling, until the last mail arrived
         rush = run_rush(server.port, options.signups, connections=options.connections,
                         min_form_seconds=app.config["MIN_FORM_SECONDS"])
         accepted = rush.pop("accepted")
         rush["accepted"] = len(accepted)
         rush["confirmations"] = _confirmations(sink, accepted, options.confirm_timeout)
+        rush["cpu"] = shares.report(len(accepted))
+        log("  " + describe(rush["cpu"]).replace("per request", "per signup (form GET, POST, task, mail)"))
         stored = _stored(options.database_url, accepted)
         rush["stored"], rush["waiting"], rush["lost"] = stored["subscribers"], stored["waiting"], stored["lost"]
         result["signup"] = rush

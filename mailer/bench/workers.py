@@ -178,3 +178,14 @@ class MemorySampler:
 
     def max_peak_mb(self) -> float:
         return round(max(self.peak_kb.values(), default=0) / 1024, 1)
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds of a process and all its living descendants (gunicorn's or Celery's workers)."""
+    children = _children_map()
+    total, todo = 0.0, [root_pid]
+    while todo:
+        pid = todo.pop()
+        total += cpu_seconds(pid) or 0.0
+        todo.extend(children.get(pid, ()))
+    return total
