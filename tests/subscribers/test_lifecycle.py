@@ -28,7 +28,7 @@ class TestSigningUp:
         response = subscribe(client, "Soren@Example.DK", [copenhagen, aarhus], name="Søren Ærø", language="da")
         assert response.status_code == 303
         assert response.headers["Location"].endswith("/subscribe/check-inbox")
-        assert run_tasks() == 2  # the signup, recorded after the answer, then its opt-in mail
+        assert run_tasks() == 1  # the signup, recorded after the answer, and its opt-in mail
         assert len(outbox.sent) == 1
         sender, recipient, data = outbox.sent[0]
         assert recipient == "Soren@example.dk"
@@ -163,7 +163,7 @@ class TestLeaving:
         (newsletter,) = topic_ids(app, "newsletter")
         clock.advance(timedelta(minutes=61))  # past the one-opt-in-mail-an-hour limit
         subscribe(client, "jonas@example.org", [newsletter])
-        assert run_tasks() == 2  # the signup, recorded after the answer, then its opt-in mail
+        assert run_tasks() == 1  # the signup, recorded after the answer, and its opt-in mail
         assert "/confirm/" in parse_mail(outbox.sent[-1][2]).get_body(("plain",)).get_content()
         assert _subscriber(app, "jonas@example.org") == (
             SubscriberStatus.PENDING, {"events-copenhagen": "unsubscribed", "newsletter": "unconfirmed"}
@@ -192,15 +192,16 @@ class TestManaging:
             assert (subscriber.name, subscriber.language) == ("Lise Ørsted", "en")
 
 
-def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, client, outbox, run_tasks, clock, monkeypatch):
-    """A signup whose opt-in mail task never reached the broker still gets its mail from the beat sweep."""
-    from mailer.tasks.subscriber_mail import queue_owed_link_mails, send_link_mail
+def test_owed_opt_in_mail_is_requeued_when_the_worker_died_before_sending_it(app, client, outbox, run_tasks, clock, monkeypatch):
+    """A signup whose opt-in mail was never sent (the worker died after recording it) still gets it from the beat sweep."""
+    from mailer.tasks import subscriber_mail
+    from mailer.tasks.subscriber_mail import queue_owed_link_mails
 
     (newsletter,) = topic_ids(app, "newsletter")
     subscribe(client, "lost@example.org", [newsletter])
     with monkeypatch.context() as lost:
-        lost.setattr(send_link_mail, "delay", lambda *args: None)  # as if the broker had lost it
-        assert run_tasks() == 1  # the signup is recorded; its mail task is gone
+        lost.setattr(subscriber_mail, "deliver_link_mail", lambda *args: None)  # as if the worker had died here
+        assert run_tasks() == 1  # the signup is recorded; its mail is owed
     with app.app_context():
         assert queue_owed_link_mails() == 0  # too recent: the first task may still be on its way
     clock.advance(timedelta(minutes=3))
@@ -210,3 +211,25 @@ def test_owed_opt_in_mail_is_requeued_when_the_first_queueing_was_lost(app, clie
     assert [recipient for _, recipient, _ in outbox.sent] == ["lost@example.org"]
     with app.app_context():
         assert queue_owed_link_mails() == 0
+
+
+def test_an_opt_in_mail_the_relay_defers_is_sent_once_by_the_retrying_task(app, client, outbox, run_tasks, monkeypatch):
+    """The signup's task sends the opt-in mail itself; a 451 hands it to the task that retries with back-off."""
+    from mailer.mail.transports import TransientSendError
+
+    (newsletter,) = topic_ids(app, "newsletter")
+    subscribe(client, "busy@example.org", [newsletter])
+    real_send = type(outbox).send
+    refusals = []
+
+    def busy_once(self, sender, recipient, data, **options):
+        if not refusals:
+            refusals.append(recipient)
+            raise TransientSendError("451 try later", code=451, reply="451 try later", stage="rcpt")
+        return real_send(self, sender, recipient, data, **options)
+
+    monkeypatch.setattr(type(outbox), "send", busy_once)
+    assert run_tasks() == 2  # the signup (its mail deferred by the relay), then send_link_mail, queued by the deferral
+    assert refusals == ["busy@example.org"]
+    assert [recipient for _, recipient, _ in outbox.sent] == ["busy@example.org"]
+    assert run_tasks() == 0
