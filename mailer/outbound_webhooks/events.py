@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from mailer import clock
 from mailer.extensions import db
@@ -67,6 +67,26 @@ def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
     return {"id": subscriber.public_id, "email": subscriber.email, "name": subscriber.name,
             "language": subscriber.language, "status": str(subscriber.status),
             "topics": _topic_slugs(subscriber.topic_ids(SubscriptionStatus.CONFIRMED))}
+
+
+def forget_subscriber(public_id: str) -> int:
+    """GDPR erasure: blank the address and name in every kept event about this subscriber, sent or waiting.
+
+    The event stays (a receiver may still need to hear that the id left), marked "erased"; return how many changed.
+    """
+    rows = db.session.execute(select(WebhookDelivery.id, WebhookDelivery.payload)
+                              .where(WebhookDelivery.payload.contains(f'"id":"{public_id}"', autoescape=True))).all()
+    changed = 0
+    for delivery_id, payload in rows:
+        body = json.loads(payload)
+        person = body.get("data", {}).get("subscriber")
+        if not isinstance(person, dict) or person.get("id") != public_id:
+            continue
+        person.update(email=None, name=None, erased=True)
+        db.session.execute(update(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+                           .values(payload=json.dumps(body, ensure_ascii=False, separators=(",", ":"))))
+        changed += 1
+    return changed
 
 
 def subscriber_event(event: WebhookEvent, subscriber: Subscriber, **extra: Any) -> list[int]:

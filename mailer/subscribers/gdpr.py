@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from mailer.extensions import db
+from mailer.outbound_webhooks import events as webhook_events
 from mailer.models import Mailing, ConsentEvent, Delivery, ErasedSubscriber, Subscriber, Subscription, Topic
 from mailer.subscribers.admin import subscriber_ledger
 
@@ -121,8 +122,10 @@ def erase_subscriber(subscriber_id: int, staff_email: str) -> None:
     digest = email_hash(subscriber.email)
     if not db.session.scalar(select(ErasedSubscriber.id).filter_by(email_hash=digest)):
         db.session.add(ErasedSubscriber(email_hash=digest))
+    public_id = subscriber.public_id
     db.session.expunge(subscriber)
     db.session.flush()
+    webhook_events.forget_subscriber(public_id)
     for table in (Delivery.__table__, ConsentEvent.__table__, Subscription.__table__):
         db.session.execute(delete(table).where(table.c.subscriber_id == subscriber_id))
     db.session.execute(delete(Subscriber.__table__).where(Subscriber.__table__.c.id == subscriber_id))

@@ -96,3 +96,28 @@ def test_a_change_that_is_rolled_back_emits_and_queues_nothing(app, run_tasks):
         assert len(emitted()) == 1
         run_tasks()
         assert db.session.scalar(db.select(db.func.count()).select_from(WebhookAttempt)) == 1  # one try, of it
+
+
+def test_an_erasure_removes_the_address_and_name_from_every_event_kept_about_the_reader(app):
+    """GDPR erasure: events still waiting to go out, and those already sent, no longer hold who the reader was."""
+    from mailer.subscribers import gdpr
+
+    with app.app_context():
+        listen("subscriber.unsubscribed", "subscriber.bounced")
+        erased = create_subscriber("ida.hansen@example.org", "newsletter", name="Ida Hansen")
+        kept = create_subscriber("bo@example.org", "newsletter", name="Bo")
+        for subscriber_id in (erased, kept):
+            lifecycle.unsubscribe(db.session.get(Subscriber, subscriber_id), Origin(ConsentChannel.ONE_CLICK))
+        db.session.commit()
+        first = db.session.scalars(db.select(WebhookDelivery).order_by(WebhookDelivery.id)).first()
+        first.status = "delivered"  # one already sent, one still waiting
+        db.session.commit()
+        public_id = db.session.get(Subscriber, erased).public_id
+        gdpr.erase_subscriber(erased, "admin@example.org")
+        db.session.commit()
+        payloads = list(db.session.scalars(db.select(WebhookDelivery.payload).order_by(WebhookDelivery.id)))
+        assert len(payloads) == 2
+        assert not any("ida.hansen" in p or "Ida Hansen" in p for p in payloads)
+        ida, bo = (json.loads(p)["data"]["subscriber"] for p in payloads)
+        assert ida["id"] == public_id and ida["email"] is None and ida["name"] is None and ida["erased"] is True
+        assert bo["email"] == "bo@example.org" and bo["name"] == "Bo"
