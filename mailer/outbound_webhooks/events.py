@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from mailer import clock
 from mailer.extensions import db
@@ -31,14 +32,19 @@ from mailer.models import (
 TO_QUEUE = "outbound_webhook_delivery_ids"
 
 
-def emit(event: WebhookEvent, data: dict[str, Any] | Callable[[], dict[str, Any]]) -> list[int]:
+def _listening(event: WebhookEvent) -> list[WebhookEndpoint]:
+    return [e for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+            if str(event) in e.event_list()]
+
+
+def emit(event: WebhookEvent, data: dict[str, Any] | Callable[[], dict[str, Any]],
+         endpoints: list[WebhookEndpoint] | None = None) -> list[int]:
     """Record the event for every active endpoint subscribed to it; return the delivery ids.
 
     `data` may be a function: it is called only when some endpoint wants the event, so a change
     nobody listens for (the usual case: a one-click unsubscribe) pays one query, not the payload's.
     """
-    endpoints = [e for e in db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
-                 if str(event) in e.event_list()]
+    endpoints = _listening(event) if endpoints is None else endpoints
     if not endpoints:
         return []
     if callable(data):
@@ -97,6 +103,22 @@ def subscriber_event(event: WebhookEvent, subscriber: Subscriber, **extra: Any) 
             payload[name] = _topic_slugs(set(value)) if name.endswith("topics") else value
         return payload
     return emit(event, data)
+
+
+def subscribers_confirmed(confirmed: Mapping[int, Collection[int]]) -> int:
+    """subscriber.confirmed for many at once (an import with attested consent): {subscriber id: topic ids}."""
+    endpoints = _listening(WebhookEvent.SUBSCRIBER_CONFIRMED) if confirmed else []
+    if not endpoints:
+        return 0
+    ids = sorted(confirmed)
+    for start in range(0, len(ids), 500):
+        for subscriber in db.session.scalars(select(Subscriber).where(Subscriber.id.in_(ids[start:start + 500]))
+                                             .options(selectinload(Subscriber.subscriptions))
+                                             .execution_options(populate_existing=True)):  # written by Core
+            emit(WebhookEvent.SUBSCRIBER_CONFIRMED, {
+                "subscriber": subscriber_data(subscriber),
+                "confirmed_topics": _topic_slugs(set(confirmed[subscriber.id]))}, endpoints)
+    return len(ids)
 
 
 def mailing_sent(mailing_id: int) -> list[int]:

@@ -24,6 +24,7 @@ from mailer.models import (
 from mailer.models.subscriber import new_public_id, new_token_secret
 from mailer import clock
 from mailer.subscribers.csv_rows import BadRow, ImportPlan, ImportRow, Reason, short_value
+from mailer.outbound_webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class _Batch:
         self.subscriptions: list[dict] = []
         self.confirm_subscription_ids: list[int] = []
         self.events: list[dict] = []
+        self.newly_confirmed: dict[int, list[int]] = {}  # subscriber id -> topics, for subscriber.confirmed
         self.signup_detail = f"imported by {staff_email}"[:300]
         self.confirm_detail = f"prior consent attested by {staff_email}"[:300]
 
@@ -138,6 +140,7 @@ def apply_import(
         )
     if batch.events:
         db.session.execute(insert(ConsentEvent.__table__), batch.events)
+    webhook_events.subscribers_confirmed(batch.newly_confirmed)
     result.bad_rows.sort(key=lambda bad_row: bad_row.row)
     log.info(
         "import by %s: %s created, %s updated, %s unchanged, %s bad rows",
@@ -171,7 +174,9 @@ def _create(rows: list[ImportRow], default_topics: tuple[int, ...], batch: _Batc
         subscriber_id = ids[row.email.lower()]
         for topic_id in row.topic_ids or default_topics:
             batch.add_topic(subscriber_id, topic_id)
-        if not attest:
+        if attest:
+            batch.newly_confirmed[subscriber_id] = list(row.topic_ids or default_topics)
+        else:
             result.mail_subscriber_ids.append(subscriber_id)
     result.created += len(rows)
 
@@ -194,14 +199,16 @@ def _extend(
             result.bad_rows.append(BadRow(row.row, short_value(row.email), reason))
             continue
         held = subscriptions.get(subscriber_id, {})
-        changed = False
+        changed = []
         for topic_id in row.topic_ids or default_topics:
             if topic_id not in held:
                 batch.add_topic(subscriber_id, topic_id)
-                changed = True
+                changed.append(topic_id)
             elif held[topic_id][1] == SubscriptionStatus.UNCONFIRMED and batch.attest:
                 batch.confirm_topic(subscriber_id, held[topic_id][0], topic_id)
-                changed = True
+                changed.append(topic_id)
+        if batch.attest and changed and status != SubscriberStatus.CONFIRMED:
+            batch.newly_confirmed[subscriber_id] = changed
         if not changed:
             result.unchanged += 1
             continue

@@ -246,13 +246,16 @@ def record_imported_consent(
         db.session.add(subscriber)
     if subscriber.status != SubscriberStatus.CONFIRMED:
         set_frequency(subscriber, frequency, origin)
-    for topic_id in sorted(chosen - subscriber.topic_ids(SubscriptionStatus.CONFIRMED)):
+    added = sorted(chosen - subscriber.topic_ids(SubscriptionStatus.CONFIRMED))
+    for topic_id in added:
         _add_pending(subscriber, topic_id, origin, ConsentAction.SIGNUP)
         subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
         record(subscriber, ConsentAction.CONFIRM, origin, topic_id=topic_id, detail=detail[:300])
     if subscriber.status != SubscriberStatus.CONFIRMED:
         subscriber.status = SubscriberStatus.CONFIRMED
         subscriber.confirmed_at = clock.utcnow()
+        db.session.flush()
+        webhook_events.subscriber_event(WebhookEvent.SUBSCRIBER_CONFIRMED, subscriber, confirmed_topics=added)
     db.session.flush()
     log.info("subscriber %s: imported consent recorded via %s", subscriber.id, origin.channel)
     return subscriber

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from mailer.extensions import db
-from mailer.models import Subscriber, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from mailer.models import Subscriber, Topic, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from mailer.models.consent import ConsentChannel
 from mailer.subscribers import bounces, lifecycle
 from mailer.subscribers.consent import Origin
@@ -121,3 +121,20 @@ def test_an_erasure_removes_the_address_and_name_from_every_event_kept_about_the
         ida, bo = (json.loads(p)["data"]["subscriber"] for p in payloads)
         assert ida["id"] == public_id and ida["email"] is None and ida["name"] is None and ida["erased"] is True
         assert bo["email"] == "bo@example.org" and bo["name"] == "Bo"
+
+
+def test_consent_recorded_through_the_api_emits_subscriber_confirmed_once(app):
+    """A ticket shop's consent (POST /api/v1/subscribers with `consent`) confirms like the reader's own click."""
+    with app.app_context():
+        listen("subscriber.confirmed")
+        newsletter, aarhus = (db.session.scalar(db.select(Topic.id).filter_by(slug=slug))
+                              for slug in ("newsletter", "events-aarhus"))
+        for topics in ([newsletter], [newsletter, aarhus]):  # the second call adds a topic: not a new confirmation
+            lifecycle.record_imported_consent(email="ida@example.org", name="Ida", language="da", topic_ids=topics,
+                                              frequency="announcements", origin=Origin(ConsentChannel.API),
+                                              source="billetshop", obtained_at=None)
+            db.session.commit()
+        (event,) = emitted()
+        assert event["type"] == "subscriber.confirmed"
+        assert event["data"]["subscriber"]["email"] == "ida@example.org"
+        assert event["data"]["confirmed_topics"] == ["newsletter"]

@@ -255,3 +255,27 @@ def test_apply_import_is_usable_without_a_request(app):
                                          topic_default=[newsletter])
         db.session.commit()
         assert (result.created, len(result.mail_subscriber_ids)) == (2, 2)
+
+
+def test_an_attested_import_tells_webhook_receivers_who_is_now_confirmed(app, admin):
+    """The same subscriber.confirmed event a confirming reader causes, once per person the import confirmed."""
+    import json
+
+    from mailer.models import WebhookDelivery, WebhookEndpoint
+
+    with app.app_context():
+        db.session.add(WebhookEndpoint(url="https://crm.example.org/hooks", events="subscriber.confirmed",
+                                       secret="whsec_x"))
+        create_subscribers(1, "newsletter", prefix="known")  # confirmed already: gains a topic, is not newly confirmed
+        create_subscribers(1, "newsletter", prefix="waiting", status=SubscriberStatus.PENDING)
+        db.session.commit()
+    upload(admin, b"email,topics\nnew@example.org,newsletter;events-aarhus\n")  # not attested: nobody confirmed
+    data = (b"email,topics\nida@example.org,newsletter;events-aarhus\nknown0@example.org,events-aarhus\n"
+            b"waiting0@example.org,newsletter\n")
+    counts, _ = report(upload(admin, data, attest=True))
+    assert counts == {"created": 1, "updated": 2, "unchanged": 0, "bad": 0}
+    with app.app_context():
+        events = [json.loads(p)["data"] for p in db.session.scalars(select(WebhookDelivery.payload))]
+    confirmed = {e["subscriber"]["email"]: (e["subscriber"]["status"], e["confirmed_topics"]) for e in events}
+    assert confirmed == {"ida@example.org": ("confirmed", ["events-aarhus", "newsletter"]),
+                         "waiting0@example.org": ("confirmed", ["newsletter"])}
