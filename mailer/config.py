@@ -158,6 +158,8 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         # Seconds between two confirm or new-link mails to one address (mailer/public/views.py passes it on).
         "OPT_IN_MAIL_INTERVAL": 3600,
         "MIN_FORM_SECONDS": 2.0,
+        # The events page lists every upcoming event and this many previous ones; older ones page on.
+        "PREVIOUS_EVENTS_PER_PAGE": 20,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         # Shared by every process: Redis, else a SQLite file in the instance folder (mailer/ratelimit_storage.py).
         "RATELIMIT_STORAGE_URI": redis_url or f"mailer+sqlite:///{instance.resolve() / 'ratelimits.sqlite3'}",

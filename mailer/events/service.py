@@ -257,10 +257,11 @@ def upcoming_events(now: datetime | None = None, *, include_cancelled: bool = Tr
     return list(db.session.scalars(query.order_by(Event.starts_at, Event.id)))
 
 
-def previous_events(now: datetime | None = None) -> list[Event]:
-    """Events that have ended, newest first."""
+def previous_events(now: datetime | None = None, *, limit: int | None = None, offset: int = 0) -> list[Event]:
+    """Events that have ended, newest first; `limit` and `offset` pick one page of them."""
     query = db.select(Event).where(_ended(now or clock.utcnow()))
-    return list(db.session.scalars(query.order_by(Event.starts_at.desc(), Event.id.desc())))
+    query = query.order_by(Event.starts_at.desc(), Event.id.desc()).offset(offset).limit(limit)
+    return list(db.session.scalars(query))
 
 
 def has_ended(event: Event, now: datetime | None = None) -> bool:

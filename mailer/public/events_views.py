@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, url_for
 from flask_babel import get_locale, gettext
 
 from mailer import clock
@@ -57,13 +57,36 @@ def _first_end(upcoming: list[Event]) -> datetime | None:
 # Each page is rendered by a function that also says until when it holds; page_cache keeps it per
 # language until then or until staff change something (mailer/content_version.py).
 
+def _previous_page(page: int) -> tuple[list[Event], bool]:
+    """One page of previous events, newest first, and whether older ones follow."""
+    per_page = current_app.config["PREVIOUS_EVENTS_PER_PAGE"]
+    events = service.previous_events(limit=per_page + 1, offset=(page - 1) * per_page)
+    return events[:per_page], len(events) > per_page
+
+
 @bp.get("/events")
 def events():
-    """Upcoming events, soonest first; then previous ones, newest first."""
+    """Upcoming events, soonest first; then the newest previous ones, with a link to older pages."""
     def render():
         upcoming = service.upcoming_events()
-        return render_template("public/events.html", upcoming=upcoming,
-                               previous=service.previous_events()), _first_end(upcoming)
+        previous, more = _previous_page(1)
+        return render_template("public/events.html", upcoming=upcoming, previous=previous,
+                               older_page=2 if more else None), _first_end(upcoming)
+    return page_cache.serve(render)
+
+
+@bp.get("/events/previous/<int:page>")
+def previous(page: int):
+    """Older previous events, a page at a time (page 1 is on the events page itself)."""
+    if page < 2:
+        return redirect(url_for("events.events", _anchor="previous-heading"))
+    def render():
+        shown, more = _previous_page(page)
+        if not shown:
+            abort(404)
+        # An event that ends moves every later one a place down: the page holds until then.
+        return render_template("public/previous_events.html", previous=shown, page=page,
+                               older_page=page + 1 if more else None), _first_end(service.upcoming_events())
     return page_cache.serve(render)
 
 

@@ -68,6 +68,7 @@ ROUTE_VALUES = {
     "archive.item": {"sent": {"mailing_id": "sent_mailing"}},
     "events.event": {"upcoming": {"event_id": "event"}, "cancelled": {"event_id": "cancelled_event"},
                      "past": {"event_id": "past_event"}},
+    "events.previous": {"second": {"page": "previous_page"}},
     "public.confirm": {"pending": {"token": "confirm_token"}},
     "public.manage": {"confirmed": {"token": "manage_token"}},
     "public.unsubscribe": {"confirmed": {"token": "unsubscribe_token"}},
@@ -200,6 +201,7 @@ def test_the_lists_of_routes_name_routes_that_exist():
 def site(database_url, instance_dir, tmp_path_factory):
     """One app with one of each thing a page shows, served on loopback; yields (base_url, objects, app)."""
     app = make_app(database_url, tmp_path_factory.mktemp("outbox"))
+    app.config["PREVIOUS_EVENTS_PER_PAGE"] = 1
     with serving(app) as (base, _smtp):
         with app.app_context():
             objects = _objects(app)
@@ -215,6 +217,8 @@ def _objects(app) -> dict:
         "event": create_event("Workshop: normer og privilegier", "events-aarhus", starts_in=timedelta(days=30),
                               venue="Godsbanen, Skovgaardsgade 3", signup_url="https://example.org/tilmeld", now=now),
         "past_event": create_event("Netværksmøde i Aarhus", "events-aarhus", starts_in=timedelta(days=-40), now=now),
+        "older_event": create_event("Værksted i Odense", "events-aarhus", starts_in=timedelta(days=-80), now=now),
+        "previous_page": 2,  # with one previous event a page (below), the older one is on page 2
         "cancelled_event": create_event("Paneldebat om kunst og inklusion", "events-aarhus",
                                         starts_in=timedelta(days=12), now=now),
     }

@@ -26,6 +26,29 @@ def titles_in(html: str) -> list[str]:
 
 
 class TestPublicEventsPage:
+    def test_previous_events_come_a_page_at_a_time_newest_first_in_both_languages(self, app, client, clock):
+        """A long history does not make the events page long: every upcoming event, then pages of past ones."""
+        app.config["PREVIOUS_EVENTS_PER_PAGE"] = 2
+        with app.app_context():
+            create_event("Coming up", starts_in=timedelta(days=10))
+            for days in (5, 4, 3, 2, 1):
+                create_event(f"{days} weeks ago", starts_in=timedelta(days=-7 * days))
+        html = client.get("/events?lang=en").get_data(as_text=True)
+        assert titles_in(section(html, "upcoming-heading")) == ["Coming up"]
+        assert titles_in(section(html, "previous-heading")) == ["1 weeks ago", "2 weeks ago"]
+        assert 'href="/events/previous/2">Earlier events</a>' in html
+        second = client.get("/events/previous/2").get_data(as_text=True)
+        assert titles_in(second) == ["3 weeks ago", "4 weeks ago"]
+        assert 'href="/events/previous/3">Earlier events</a>' in second and ">Newer events</a>" in second
+        last = client.get("/events/previous/3?lang=da").get_data(as_text=True)
+        assert titles_in(last) == ["5 weeks ago"]
+        assert "Ældre arrangementer" not in last and "Nyere arrangementer" in last and "Side 3." in last
+        assert client.get("/events/previous/4").status_code == 404
+        assert client.get("/events/previous/1").headers["Location"].endswith("/events#previous-heading")
+        with app.app_context():  # a newer previous event moves the older ones a page along
+            create_event("Just ended", starts_in=timedelta(days=-1))
+        assert titles_in(client.get("/events/previous/3").get_data(as_text=True)) == ["4 weeks ago", "5 weeks ago"]
+
     def test_upcoming_first_then_previous_around_now(self, app, client, clock):
         with app.app_context():
             create_event("Next month", starts_in=timedelta(days=30))
