@@ -27,7 +27,8 @@ from cryptography.hazmat.backends.openssl import backend as openssl_backend
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from mailer.mail.dkim import DkimSigner, relaxed_body, relaxed_headers
+from mailer.mail.canonical import relaxed_body
+from mailer.mail.dkim import DkimSigner, relaxed_headers
 from mailer.mail.mime import MessageBuilder
 
 # Shaped like the engine's announcement mail: a frame with a style block and nested,

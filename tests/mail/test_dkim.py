@@ -14,7 +14,8 @@ from dkim.canonicalization import Relaxed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailer.mail.dkim import SIGNED_HEADERS, DkimSigner, dkim_signer_from_env, relaxed_body
+from mailer.mail.canonical import relaxed_body
+from mailer.mail.dkim import SIGNED_HEADERS, DkimSigner, dkim_signer_from_env
 from mailer.mail.mime import EncodedText, MessageBuilder
 
 DOMAIN = "example.org"
