@@ -44,12 +44,13 @@ def keys():
     rsa_only = DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=rsa_key.private_bytes(*pem))
     both = DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=rsa_key.private_bytes(*pem),
                       ed25519_private_key_pem=ed_key.private_bytes(*pem), ed25519_selector=ED_SELECTOR)
-    return SimpleNamespace(rsa=rsa_only, both=both, dns=lambda name, timeout=5: records.get(name))
+    return SimpleNamespace(rsa=rsa_only, both=both, pem=rsa_key.private_bytes(*pem),
+                           dns=lambda name, timeout=5: records.get(name))
 
 
 @contextmanager
-def fixed_clock():
-    with mock.patch("mailer.mail.dkim.time", SimpleNamespace(time=lambda: NOW)):
+def fixed_clock(now: float = NOW):
+    with mock.patch("mailer.mail.dkim.time", SimpleNamespace(time=lambda: now)):
         yield
 
 
@@ -184,3 +185,18 @@ def test_a_built_message_without_parts_is_signed_from_its_bytes(keys):
     bare = type(built)(message_id=built.message_id, data=built.data)
     with fixed_clock():
         assert keys.rsa.sign_built(bare) == keys.rsa.sign(built.data)
+
+
+def test_a_signer_that_signed_other_fields_at_other_times_signs_as_a_new_one(keys):
+    """The folded start of the signature field is kept for a second: it follows the clock and the signed fields."""
+    with_list = builder().build(to="a@example.dk", subject="S", text="Hej", html="<p>Hej</p>",
+                                headers={"List-Unsubscribe": UNSUBSCRIBE, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    without = builder().build(to="a@example.dk", subject="S", text="Hej", html="<p>Hej</p>")
+    used = DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=keys.pem)
+    for now in (NOW, NOW + 1, 999_999_999.0):  # the last: t= one digit shorter, so it folds elsewhere
+        for built in (with_list, without, with_list):
+            with fixed_clock(now):
+                signed = used.sign_built(built)
+                assert signed == DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=keys.pem).sign(built.data)
+            assert b"t=%d;" % now in signed
+            assert dkim.verify(signed, dnsfunc=keys.dns)
