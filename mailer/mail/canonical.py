@@ -76,12 +76,13 @@ class RelaxedParts:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def relaxed_body(self, parts: Iterable[bytes]) -> tuple[bytes, int] | None:
-        """Return relaxed_body(b"".join(parts)), or None if the parts must be canonicalised as one body.
+    def relaxed_body(self, parts: Iterable[bytes]) -> list[bytes] | None:
+        """Return pieces that join to the relaxed form of b"".join(parts) without its last CRLF, or None.
 
-        None when a part ends with SP, HTAB or CR or has a bare LF: for a hand-made body, never
-        for the parts of a QuotedPrintableTemplate. Short parts next to each other are joined
-        and canonicalised together, per call.
+        So the pieces are as relaxed_body's body[:end], and no pieces if end is 0. None if the
+        parts must be canonicalised as one body: when a part ends with SP, HTAB or CR or has a bare LF.
+        That happens with a hand-made body, never with the parts of a QuotedPrintableTemplate.
+        Short parts next to each other are joined and canonicalised together, per call.
         """
         relaxed = []
         short: list[bytes] = []
@@ -105,11 +106,17 @@ class RelaxedParts:
             if form is None:
                 return None
             relaxed.append(form)
-        body = b"".join(relaxed)
-        end = len(body)
-        while body.endswith(b"\r\n", 0, end):  # drop empty lines at the end
-            end -= 2
-        return body, end
+        # Not joined: hashing the pieces one by one spares a 15 KB copy, ~2.5 us a message.
+        while relaxed:  # drop empty lines at the end, which may take up the last pieces
+            last = relaxed[-1]
+            end = len(last)
+            while last.endswith(b"\r\n", 0, end):
+                end -= 2
+            if end:
+                relaxed[-1] = last[:end]
+                break
+            relaxed.pop()
+        return relaxed
 
     def _remember(self, part: bytes) -> bytes | None:
         form = _relaxed_part(part)

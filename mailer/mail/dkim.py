@@ -205,7 +205,8 @@ class DkimSigner:
             if not blank and head.endswith(b"\r\n"):  # headers only, no body
                 head = head[:-2]
         names, canonical = relaxed_headers(head)
-        return self._signatures(canonical, names, *relaxed_body(body)) + message
+        body, end = relaxed_body(body)
+        return self._signatures(canonical, names, [memoryview(body)[:end]] if end else []) + message
 
     def sign_built(self, message: BuiltMessage) -> bytes:
         """Return sign(message.data), made from the message's parts: the engine's path.
@@ -219,14 +220,15 @@ class DkimSigner:
                 or head.count(b"\n") != head.count(b"\r\n")):
             return self.sign(message.data)
         names, canonical = relaxed_headers(head[:-2])
-        return self._signatures(canonical, names, *relaxed) + message.data
+        return self._signatures(canonical, names, relaxed) + message.data
 
-    def _signatures(self, canonical_headers: bytes, names: tuple[bytes, ...], body: bytes, end: int) -> bytes:
-        """Return the DKIM-Signature field(s) for the relaxed header fields and body (body[:end] + CRLF)."""
+    def _signatures(self, canonical_headers: bytes, names: tuple[bytes, ...], body: list[bytes | memoryview]) -> bytes:
+        """Return the DKIM-Signature field(s) for the relaxed header fields and body (its pieces, without the last CRLF)."""
         # hashlib's SHA-256 is OpenSSL's too, with less overhead per call: 0.9 us less for 15 KB.
         digest = hashlib.sha256()
-        if end:
-            digest.update(memoryview(body)[:end])
+        for piece in body:
+            digest.update(piece)
+        if body:
             digest.update(b"\r\n")
         body_hash = b64encode(digest.digest())
         now = int(time.time())
