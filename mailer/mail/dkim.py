@@ -222,8 +222,9 @@ class DkimSigner:
         names, canonical = relaxed_headers(head[:-2])
         return self._signatures(canonical, names, relaxed) + message.data
 
-    def _signatures(self, canonical_headers: bytes, names: tuple[bytes, ...], body: list[bytes | memoryview]) -> bytes:
-        """Return the DKIM-Signature field(s) for the relaxed header fields and body (its pieces, without the last CRLF)."""
+    def _signatures(self, canonical_headers: bytes, names: tuple[bytes, ...],
+                    body: list[bytes | memoryview]) -> bytes:
+        """Return the DKIM-Signature field(s) for the relaxed header fields and body (pieces, last CRLF left out)."""
         # hashlib's SHA-256 is OpenSSL's too, with less overhead per call: 0.9 us less for 15 KB.
         digest = hashlib.sha256()
         for piece in body:

@@ -25,6 +25,7 @@ from mailer.mail.mime import Attachment, EncodedText, MessageBuilder, QuotedPrin
 
 DOMAIN, SELECTOR, ED_SELECTOR = "example.org", "parts2026", "parts2026ed"
 UNSUBSCRIBE = "<https://news.example.org/one-click/abc>, <mailto:unsubscribe@example.org?subject=unsubscribe%20abc>"
+LIST_HEADERS = {"List-Unsubscribe": UNSUBSCRIBE, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 NOW = 1_790_000_000.75  # a fixed signing time, so that two signatures of the same message are equal
 PROPERTY = settings(max_examples=80, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -113,8 +114,7 @@ def test_templates_filled_and_built_sign_alike_from_parts_and_verify(keys, text,
         fills = {f"field{index}": value for index, value in enumerate(recipient)}
         built = make.build(to=f"{recipient[0].strip() or 'Læser'} <reader@example.dk>".replace("\t", " "),
                            subject="Efterårets program", text=text[0].fill(fills), html=html[0].fill(fills),
-                           headers={"List-Unsubscribe": UNSUBSCRIBE, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-                           attachments=attachments)
+                           headers=LIST_HEADERS, attachments=attachments)
         signed = both_ways(signer, built)
         assert dkim.verify(signed, dnsfunc=keys.dns)
         if two_keys:
@@ -130,8 +130,8 @@ raw_parts = st.lists(raw_part, max_size=8)
 @PROPERTY
 @given(text=raw_parts, html=raw_parts)
 def test_hand_made_parts_sign_alike_from_parts(keys, text, html):
-    built = builder().build(to="reader@example.dk", subject="Hej",
-                            text=EncodedText(b"".join(text), tuple(text)), html=EncodedText(b"".join(html), tuple(html)))
+    built = builder().build(to="reader@example.dk", subject="Hej", text=EncodedText(b"".join(text), tuple(text)),
+                            html=EncodedText(b"".join(html), tuple(html)))
     assert built.head + b"\r\n" + b"".join(built.body_parts) == built.data
     both_ways(keys.rsa, built)
 
@@ -167,9 +167,10 @@ def test_the_cache_keeps_large_parts_only_and_stays_bounded():
 
 
 def test_built_messages_keep_their_static_parts_as_the_same_objects():
-    """The premise of the cache: the template's static pieces and the attachments come back as the same bytes objects."""
+    """The premise of the cache: the template's static pieces and the attachments come back as the same objects."""
     template = QuotedPrintableTemplate(["<p>" + "Kære læser " * 80 + "</p>\n<p>", "name", "</p>\n" + "x  y\n" * 200])
-    event = Attachment(filename="event.ics", content_type="text/calendar; method=PUBLISH", data=b"BEGIN:VCALENDAR\r\n" * 99)
+    event = Attachment(filename="event.ics", content_type="text/calendar; method=PUBLISH",
+                       data=b"BEGIN:VCALENDAR\r\n" * 99)
     make = builder()
     built = [make.build(to="a@example.dk", subject="S", text=template.fill({"name": name}),
                         html=template.fill({"name": name}), attachments=(event,)) for name in ("Åse", "Bo")]
@@ -189,8 +190,7 @@ def test_a_built_message_without_parts_is_signed_from_its_bytes(keys):
 
 def test_a_signer_that_signed_other_fields_at_other_times_signs_as_a_new_one(keys):
     """The folded start of the signature field is kept for a second: it follows the clock and the signed fields."""
-    with_list = builder().build(to="a@example.dk", subject="S", text="Hej", html="<p>Hej</p>",
-                                headers={"List-Unsubscribe": UNSUBSCRIBE, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"})
+    with_list = builder().build(to="a@example.dk", subject="S", text="Hej", html="<p>Hej</p>", headers=LIST_HEADERS)
     without = builder().build(to="a@example.dk", subject="S", text="Hej", html="<p>Hej</p>")
     used = DkimSigner(domain=DOMAIN, selector=SELECTOR, private_key_pem=keys.pem)
     for now in (NOW, NOW + 1, 999_999_999.0):  # the last: t= one digit shorter, so it folds elsewhere
