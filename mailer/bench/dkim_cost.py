@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
                                        lambda: (message.count(b"\n"), message.count(b"\r\n"))),
         "split head / body": (None, lambda: message.partition(b"\r\n\r\n")),
         "header fields, relaxed": (lambda: relaxed_headers(head),) * 2,
-        "body, relaxed": (lambda: parts.relaxed_body(built.body_parts), lambda: relaxed_body(body)),
+        "body, relaxed": (lambda: parts.relaxed_pieces(built.body_parts), lambda: relaxed_body(body)),
         "body SHA-256": (lambda: sha256(body),) * 2,
         "RSA sign (incl. header hash)": (lambda: key.sign(signed_data, padding.PKCS1v15(), hashes.SHA256()),) * 2,
     }

@@ -76,7 +76,7 @@ class RelaxedParts:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def relaxed_body(self, parts: Iterable[bytes]) -> list[bytes] | None:
+    def relaxed_pieces(self, parts: Iterable[bytes]) -> list[bytes] | None:
         """Return pieces that join to the relaxed form of b"".join(parts) without its last CRLF, or None.
 
         So the pieces are as relaxed_body's body[:end], and no pieces if end is 0. None if the

@@ -147,7 +147,7 @@ def test_relaxed_parts_equal_the_relaxed_whole(parts, min_bytes):
     """Part by part, the relaxed form is that of the whole body; only parts that could be joined are refused."""
     cache = RelaxedParts(min_bytes=min_bytes)
     for _ in range(2):  # the second time from the cache
-        result = cache.relaxed_body(parts)
+        result = cache.relaxed_pieces(parts)
         if result is None:
             assert risky(parts)
         else:
@@ -159,10 +159,10 @@ def test_relaxed_parts_equal_the_relaxed_whole(parts, min_bytes):
 def test_the_cache_keeps_large_parts_only_and_stays_bounded():
     cache = RelaxedParts(min_bytes=100, max_entries=4)
     static = b"<td>  x  </td>\r\n" * 20
-    assert cache.relaxed_body([b"--b\r\n", static, b"small \r\n", static, b"--b--\r\n"]) is not None
+    assert cache.relaxed_pieces([b"--b\r\n", static, b"small \r\n", static, b"--b--\r\n"]) is not None
     assert len(cache) == 1  # the static part, once; the small ones are canonicalised each time
     for number in range(10):
-        cache.relaxed_body([b"%d\r\n" % number * 50])
+        cache.relaxed_pieces([b"%d\r\n" % number * 50])
         assert len(cache) <= 4
 
 
