@@ -55,9 +55,9 @@ class RelaxedParts:
 
     Why the cache: the engine's parts are a mailing's static HTML and text, encoded once and
     the same bytes objects in every message, with short per-recipient values between them.
-    Canonicalising the whole body cost 31 us a message (the 14.8 KB of mailer/bench/dkim_sample.py),
-    an eighth of the 0.25 ms RSA-2048 signature; from its parts, the three static ones
-    cached, 10 us: only the short parts between them are canonicalised.
+    Canonicalising the whole body cost 33 - 35 us a message (the 14.8 KB of mailer/bench/dkim_sample.py;
+    dkim_cost, two runs), an eighth of the 0.26 ms RSA-2048 signature; from its parts, the three
+    static ones cached, 10.5 - 12 us: only the short parts between them are canonicalised.
     The cache is keyed by the part's identity, not its content: a large part that is new in
     every message (a digest's body, personalised as a whole) would otherwise cost a hash of
     its content per message, 3.5 us for 15 KB.
