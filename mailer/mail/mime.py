@@ -54,6 +54,10 @@ class Attachment:
 class BuiltMessage:
     message_id: str  # "<random@domain>", angle brackets included
     data: bytes  # the whole RFC 5322 message, CRLF line endings
+    head: bytes = b""  # its header fields, each ending in CRLF: data is head + CRLF + the body
+    # The body as the pieces it was joined from, the static ones the same objects in every
+    # message of a mailing: DkimSigner.sign_built canonicalises those once. Empty: not known.
+    body_parts: tuple[bytes, ...] = ()
 
 
 def _protect_start(line: bytes) -> bytes:
@@ -122,6 +126,7 @@ class EncodedText:
     """A body already in quoted-printable with CRLF line ends, ready for MessageBuilder."""
 
     data: bytes
+    parts: tuple[bytes, ...] = ()  # if given, the pieces data is joined from (MessageBuilder uses them)
 
 
 class QuotedPrintableTemplate:
@@ -154,11 +159,13 @@ class QuotedPrintableTemplate:
             if out and not out[-1].endswith(b"\n"):
                 out.append(_SOFT_BREAK)
             out.append(part)
-        return EncodedText(b"".join(out))
+        return EncodedText(b"".join(out), tuple(out))
 
 
-def _encoded(text: str | EncodedText) -> bytes:
-    return text.data if isinstance(text, EncodedText) else encode_quoted_printable(text)
+def _encoded_parts(text: str | EncodedText) -> tuple[bytes, ...]:
+    if isinstance(text, EncodedText):
+        return text.parts or (text.data,)
+    return (encode_quoted_printable(text),)
 
 
 def _attachment_part(attachment: Attachment) -> bytes:
@@ -201,6 +208,7 @@ class MessageBuilder:
         self._static = _encode_headers(static_headers or {})
         self._date_cache: tuple[int, bytes] = (-1, b"")
         self._subject_cache: dict[str, bytes] = {}  # a mailing has one subject (per language)
+        self._attachment_cache: dict[Attachment, bytes] = {}  # and the same attachments for everyone
         # Message-IDs and boundaries need to be unique, not secret. os.urandom costs ~100 µs a
         # call on this kind of machine, two calls a message (docs/PERFORMANCE.md), so a
         # generator seeded once from it makes them; each builder (and process) has its own seed.
@@ -237,29 +245,35 @@ class MessageBuilder:
             subject_field = fold_header("Subject", encode_unstructured(check_header_value(subject))).encode("ascii")
             if len(self._subject_cache) < 64:
                 self._subject_cache[subject] = subject_field
-        head = fold_header("To", format_address(to)).encode("ascii") + subject_field
-        alternative = _boundary(self._random_bits)
-        body = b"".join((
-            b"--", alternative.encode(), b"\r\n", _PLAIN_HEADERS, _encoded(text),
-            b"\r\n--", alternative.encode(), b"\r\n", _HTML_HEADERS, _encoded(html),
-            b"\r\n--", alternative.encode(), b"--\r\n",
-        ))
-        content_type = f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n'.encode()
+        to_and_subject = fold_header("To", format_address(to)).encode("ascii") + subject_field
+        alternative = _boundary(self._random_bits).encode()
+        body = [b"--", alternative, b"\r\n", _PLAIN_HEADERS, *_encoded_parts(text),
+                b"\r\n--", alternative, b"\r\n", _HTML_HEADERS, *_encoded_parts(html),
+                b"\r\n--", alternative, b"--\r\n"]
+        content_type = b'Content-Type: multipart/alternative; boundary="' + alternative + b'"\r\n'
         if attachments:
-            mixed = _boundary(self._random_bits)
-            parts = [b"--", mixed.encode(), b"\r\n", content_type, b"\r\n", body]
+            mixed = _boundary(self._random_bits).encode()
+            body = [b"--", mixed, b"\r\n", content_type, b"\r\n", *body]
             for attachment in attachments:
-                parts += [b"--", mixed.encode(), b"\r\n", _attachment_part(attachment)]
-            parts += [b"--", mixed.encode(), b"--\r\n"]
-            body = b"".join(parts)
-            content_type = f'Content-Type: multipart/mixed; boundary="{mixed}"\r\n'.encode()
-        data = b"".join((
-            self._from, head, self._date(),
+                body += [b"--", mixed, b"\r\n", self._attachment_part(attachment)]
+            body += [b"--", mixed, b"--\r\n"]
+            content_type = b'Content-Type: multipart/mixed; boundary="' + mixed + b'"\r\n'
+        head = b"".join((
+            self._from, to_and_subject, self._date(),
             b"Message-ID: ", message_id.encode("ascii"), b"\r\nMIME-Version: 1.0\r\n",
-            self._static, _encode_headers(headers) if headers else b"",
-            content_type, b"\r\n", body,
+            self._static, _encode_headers(headers) if headers else b"", content_type,
         ))
-        return BuiltMessage(message_id=message_id, data=data)
+        return BuiltMessage(message_id=message_id, data=b"".join([head, b"\r\n", *body]), head=head,
+                            body_parts=tuple(body))
+
+    def _attachment_part(self, attachment: Attachment) -> bytes:
+        """The attachment's MIME part, encoded once: the same bytes object for every message."""
+        part = self._attachment_cache.get(attachment)
+        if part is None:
+            part = _attachment_part(attachment)
+            if len(self._attachment_cache) < 16:
+                self._attachment_cache[attachment] = part
+        return part
 
 
 def _encode_headers(headers: Mapping[str, str]) -> bytes:

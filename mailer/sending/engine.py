@@ -32,7 +32,7 @@ from mailer.mailings import states
 from mailer.sending import deliveries
 from mailer.sending.audience import still_subscribed
 from mailer.sending.deliveries import DeliveryOutcome, Recipient
-from mailer.mail.mime import MessageBuilder
+from mailer.mail.mime import BuiltMessage, MessageBuilder
 from mailer.composing.composers import composer_for
 from mailer.composing.mailing import PersonalMessage
 from mailer.sending.rate_limit import RateLimiter
@@ -66,7 +66,7 @@ class Sender:
     envelope_from: str
     transports: Sequence[Transport]
     limiter: RateLimiter
-    sign: Callable[[bytes], bytes] | None = None
+    sign: Callable[[BuiltMessage], bytes] | None = None  # DkimSigner.sign_built: the signed message's bytes
     message_id_key: bytes = b""  # keys the hash in each delivery's Message-ID
     return_path: Callable[[int], str] | None = None  # delivery id -> VERP envelope sender; None: envelope_from
 
@@ -277,7 +277,7 @@ class SendingRun:
                                                   html=message.html, headers=message.headers,
                                                   attachments=message.attachments,
                                                   message_id=self._message_id(recipient))
-                data = self.sender.sign(built.data) if self.sender.sign else built.data
+                data = self.sender.sign(built) if self.sender.sign else built.data
                 prepared.append((recipient, built.message_id, data))
             except ValueError as error:  # e.g. an address no relay can take: fail the row, not the batch
                 prepared.append(DeliveryOutcome(recipient.delivery_id, DeliveryStatus.FAILED, error=str(error),

@@ -38,7 +38,7 @@ def build_sender() -> Sender:
         envelope_from=outgoing.envelope_sender(),
         transports=outgoing.open_run_transports(),
         limiter=rate_limiter_from_config(config["REDIS_URL"], config["SEND_RATE"], config["SEND_RATE_PER_HOUR"]),
-        sign=signer.sign if signer else None,
+        sign=signer.sign_built if signer else None,
         return_path=outgoing.delivery_return_paths(),
         message_id_key=config["SECRET_KEY"].encode(),
     )

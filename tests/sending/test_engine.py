@@ -1,10 +1,14 @@
 """The sending engine on one process: audience, personalisation, marking, control and failures."""
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from datetime import timedelta
 
+import dkim
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mailer import clock
 from mailer.extensions import db
@@ -19,6 +23,7 @@ from mailer.models import (
 from mailer.mailings import states
 from mailer.sending.engine import SendingRun
 from mailer.sending.run_setup import build_sender, engine_settings
+from mailer.mail.dkim import DkimSigner
 from mailer.mail.transports import (
     PermanentSendError, RelayUnavailableError, TransientSendError, UncertainDeliveryError,
 )
@@ -87,6 +92,28 @@ def test_the_one_click_link_in_a_sent_mail_unsubscribes_its_recipient(app, outbo
         statuses = dict(db.session.execute(db.select(Subscriber.email, Subscriber.status)).all())
     assert statuses[recipient] == SubscriberStatus.UNSUBSCRIBED
     assert list(statuses.values()).count(SubscriberStatus.CONFIRMED) == 2
+
+
+def test_with_dkim_each_message_is_signed_from_its_parts_and_verifies(app, outbox, monkeypatch):
+    """The engine signs the built message from its parts (DkimSigner.sign_built), never falling back to its bytes."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+    signer = DkimSigner(domain="example.org", selector="engine", private_key_pem=key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    from_bytes = []
+    sign_bytes = signer.sign
+    monkeypatch.setattr(signer, "sign", lambda message: from_bytes.append(message) or sign_bytes(message))
+    app.config["DKIM_SIGNER"] = signer
+    with app.app_context():
+        create_subscribers(12, "newsletter", language="da")
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        assert run_engine(mailing_id) == 12
+    assert len(outbox.sent) == 12 and from_bytes == []
+    records = {b"engine._domainkey.example.org.": record}
+    for _, _, data in outbox.sent:
+        assert dkim.verify(data, dnsfunc=lambda name, timeout=5: records.get(name))
 
 
 def test_language_filter_and_each_subscriber_in_their_own_language(app, outbox):
