@@ -86,7 +86,7 @@ def _render(render: Render, version: str, now: datetime) -> tuple[Response, Page
         return response, None
     body = response.get_data()
     expires_at = now + SAFETY if valid_until is None else min(now + SAFETY, valid_until)
-    return response, Page(body=body, headers=tuple((k, v) for k, v in response.headers.items() if k in KEPT_HEADERS),
+    return response, Page(body=body, headers=_kept_headers(response),
                           etag=hashlib.blake2b(body, digest_size=12).hexdigest(),
                           last_modified=now.replace(microsecond=0), version=version, expires_at=expires_at)
 
@@ -100,21 +100,38 @@ def _answer(page: Page) -> Response:
     return response.make_conditional(request)
 
 
-def serve(render: Render) -> Response:
-    """Answer from the kept copy when it is current; otherwise render, keep and answer."""
+def _kept(kind: object) -> tuple[tuple, Page | None, str, datetime] | None:
+    """The key of this page, its kept copy if still current, the content version and now.
+
+    None when nothing may be kept: the version is unknown, or a flashed message is for this visitor only.
+    """
     now = clock.utcnow()
     version = content_version.current()
-    if version is None or session.get("_flashes"):  # unknown version, or a message for this visitor only
-        response, page = _render(render, version or "", now)
+    if version is None or session.get("_flashes"):
+        return None
+    key = (request.endpoint, kind, str(get_locale()))
+    page = _store().get(key)
+    if page is not None and (page.version != version or now >= page.expires_at):
+        page = None
+    return key, page, version, now
+
+
+def _kept_headers(response: Response) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in response.headers.items() if k in KEPT_HEADERS)
+
+
+def serve(render: Render) -> Response:
+    """Answer from the kept copy when it is current; otherwise render, keep and answer."""
+    kept = _kept(tuple(sorted((request.view_args or {}).items())))
+    if kept is None:
+        response, page = _render(render, content_version.current() or "", clock.utcnow())
         return _answer(page) if page is not None else response
-    key = (request.endpoint, tuple(sorted((request.view_args or {}).items())), str(get_locale()))
-    store = _store()
-    page = store.get(key)
-    if page is None or page.version != version or now >= page.expires_at:
+    key, page, version, now = kept
+    if page is None:
         response, page = _render(render, version, now)
         if page is None:
             return response
-        store.put(key, page)
+        _store().put(key, page)
     return _answer(page)
 
 
@@ -125,21 +142,17 @@ def serve_form(render: Callable[[], object], fields: dict[str, str]) -> Response
     in place of those. No ETag: the page is different for each visitor. Only values that appear in the
     page exactly as given (URL-safe tokens need no HTML escaping) are replaced; otherwise it is rendered.
     """
-    now = clock.utcnow()
-    version = content_version.current()
-    if version is None or session.get("_flashes"):
+    kept = _kept("form")
+    if kept is None:
         return make_response(render())
-    key = (request.endpoint, "form", str(get_locale()))
-    store = _store()
-    page = store.get(key)
-    if page is None or page.version != version or now >= page.expires_at:
+    key, page, version, now = kept
+    if page is None:
         response = make_response(render())
         body = response.get_data()
         marks = [f'value="{value}"'.encode() for value in fields.values()]
         if response.status_code == 200 and all(body.count(mark) == 1 for mark in marks):
-            store.put(key, Page(body=body, headers=tuple((k, v) for k, v in response.headers.items() if k in KEPT_HEADERS),
-                                etag="", last_modified=now, version=version, expires_at=now + SAFETY,
-                                fields=tuple(marks)))
+            _store().put(key, Page(body=body, headers=_kept_headers(response), etag="", last_modified=now,
+                                   version=version, expires_at=now + SAFETY, fields=tuple(marks)))
         return response
     body = page.body
     for old, value in zip(page.fields, fields.values()):
@@ -153,18 +166,15 @@ def serve_answer(render: Callable[[], object]) -> Response:
     Rendering it was a tenth of a one-click POST's time in gunicorn (docs/PERFORMANCE.md); it is kept
     per endpoint and language like the other pages, without an ETag (it answers a POST).
     """
-    now = clock.utcnow()
-    version = content_version.current()
-    if version is None or session.get("_flashes"):
+    kept = _kept("answer")
+    if kept is None:
         return make_response(render())
-    key = (request.endpoint, "answer", str(get_locale()))
-    store = _store()
-    page = store.get(key)
-    if page is None or page.version != version or now >= page.expires_at:
+    key, page, version, now = kept
+    if page is None:
         response = make_response(render())
         if response.status_code != 200:
             return response
-        page = Page(body=response.get_data(), etag="", last_modified=now, version=version, expires_at=now + SAFETY,
-                    headers=tuple((k, v) for k, v in response.headers.items() if k in KEPT_HEADERS))
-        store.put(key, page)
+        page = Page(body=response.get_data(), headers=_kept_headers(response), etag="", last_modified=now,
+                    version=version, expires_at=now + SAFETY)
+        _store().put(key, page)
     return current_app.response_class(page.body, headers=list(page.headers))
