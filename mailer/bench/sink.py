@@ -22,6 +22,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from mailer.bench.workers import wait_for
+
 _MESG = re.compile(rb"mesg=(\d+)")
 DUMP_MARKER = b"\x01MAILERBENCH\n"
 
@@ -70,18 +72,12 @@ class Sink:
         return f"smtp://127.0.0.1:{self.port}"
 
     def _wait_listening(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"smtp-sink exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
-                    s.sendall(b"QUIT\r\n")
-                    s.recv(1024)
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("smtp-sink did not start listening")
+        def listening() -> bool:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                s.sendall(b"QUIT\r\n")
+                s.recv(1024)
+            return True
+        wait_for(self.process, listening, "smtp-sink", timeout=timeout, pause=0.05)
 
     def _read(self) -> None:
         stream = self.process.stdout

@@ -4,13 +4,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 from mailer.bench.sink import free_port
-from mailer.bench.workers import REPO
+from mailer.bench.workers import REPO, wait_for
 
 
 class Gunicorn:
@@ -31,17 +30,10 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}"
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /healthz within {timeout:.0f} s; see {self.log_path}")
+        def healthy() -> bool:
+            with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                return response.status == 200
+        wait_for(self.process, healthy, f"gunicorn (log: {self.log_path})", timeout=timeout, pause=0.2)
 
     def stop(self) -> None:
         if self.process.poll() is None:

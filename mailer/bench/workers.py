@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -189,3 +190,19 @@ def tree_cpu_seconds(root_pid: int) -> float:
         total += cpu_seconds(pid) or 0.0
         todo.extend(children.get(pid, ()))
     return total
+
+
+def wait_for(process: subprocess.Popen, probe: Callable[[], bool], what: str, *, timeout: float,
+             pause: float) -> None:
+    """Call probe until it says yes (an OSError counts as "not yet"); fail if the process exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        try:
+            if probe():
+                return
+        except OSError:
+            pass
+        time.sleep(pause)
+    raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
