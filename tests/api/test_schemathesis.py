@@ -28,9 +28,12 @@ def test_schemathesis_finds_no_failure(app, database_url, tmp_path):
     secret = make_key(app)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with serving(app) as base:
+        # One worker: with several, schemathesis describes hypothesis strategies from threads, and
+        # ast.parse in threads on CPython 3.11.7 can raise "SystemError: AST constructor recursion
+        # depth mismatch" (CPython gh-106905, fixed in 3.11.8), which failed one CI run.
         run = subprocess.run(
             [str(SCHEMATHESIS), "--no-color", "--config-file", str(CONFIG), "run", f"{base}/api/v1/openapi.json",
-             "--header", f"Authorization: Bearer {secret}", "--max-examples", "5", "--workers", "4", "--seed", "1",
+             "--header", f"Authorization: Bearer {secret}", "--max-examples", "5", "--workers", "1", "--seed", "1",
              "--request-timeout", "20"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache stays out of the clone
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-2000:]
