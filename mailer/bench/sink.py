@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mailer.bench.workers import wait_for
+from mailer.bench.workers import stop_process, wait_for
 
 _MESG = re.compile(rb"mesg=(\d+)")
 DUMP_MARKER = b"\x01MAILERBENCH\n"
@@ -125,13 +125,7 @@ class Sink:
         return True
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 5)
 
 
 def measure_smtp_source(sink: Sink, messages: int = 20_000) -> float:

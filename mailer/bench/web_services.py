@@ -9,7 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from mailer.bench.sink import free_port
-from mailer.bench.workers import REPO, wait_for
+from mailer.bench.workers import REPO, stop_process, wait_for
 
 
 class Gunicorn:
@@ -36,13 +36,7 @@ class Gunicorn:
         wait_for(self.process, healthy, f"gunicorn (log: {self.log_path})", timeout=timeout, pause=0.2)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 15)
         self._log.close()
 
 
@@ -78,10 +72,4 @@ class TimingSink:
             return {k: list(v) for k, v in self.arrivals.items()}
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, 5)

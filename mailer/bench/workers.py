@@ -206,3 +206,14 @@ def wait_for(process: subprocess.Popen, probe: Callable[[], bool], what: str, *,
             pass
         time.sleep(pause)
     raise RuntimeError(f"{what} did not answer within {timeout:.0f} s")
+
+
+def stop_process(process: subprocess.Popen, grace: float) -> None:
+    """TERM a process, and KILL it if it has not exited after `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
