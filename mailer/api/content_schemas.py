@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from mailer.api.schemas import Id, Strict, TopicIds
+from mailer.api.schemas import Id, Strict, TopicIds, page_of
 from mailer.languages import LANGUAGES
 from mailer.models import EventStatus, EventType, MailingKind, MailingStatus
 
@@ -81,9 +81,7 @@ class EventOut(Schema):
     updated_at = fields.DateTime(required=True)
 
 
-class EventPage(Schema):
-    items = fields.List(fields.Nested(EventOut), required=True)
-    next_after = fields.Integer(required=True, allow_none=True)
+EventPage = page_of(EventOut, "EventPage")
 
 
 class MailingIn(Strict):
@@ -121,9 +119,7 @@ class MailingOut(Schema):
     created_at = fields.DateTime(required=True)
 
 
-class MailingPage(Schema):
-    items = fields.List(fields.Nested(MailingOut), required=True)
-    next_after = fields.Integer(required=True, allow_none=True)
+MailingPage = page_of(MailingOut, "MailingPage")
 
 
 class ProgressOut(Schema):

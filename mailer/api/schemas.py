@@ -107,10 +107,16 @@ class SubscriberOut(Schema):
     subscriptions = fields.List(fields.Nested(SubscriptionOut), required=True)
 
 
-class SubscriberPage(Schema):
-    items = fields.List(fields.Nested(SubscriberOut), required=True)
-    next_after = fields.Integer(required=True, allow_none=True,
-                                metadata={"description": "Pass as ?after= for the next page; null on the last"})
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """The keyset page of a list answer: its items and where the next page starts (one shape for every list)."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item), required=True),
+        "next_after": fields.Integer(required=True, allow_none=True,
+                                     metadata={"description": "Pass as ?after= for the next page; null on the last"}),
+    }, name=name)
+
+
+SubscriberPage = page_of(SubscriberOut, "SubscriberPage")
 
 
 class ConsentEventOut(Schema):
@@ -125,9 +131,7 @@ class ConsentEventOut(Schema):
     created_at = fields.DateTime(required=True)
 
 
-class ConsentPage(Schema):
-    items = fields.List(fields.Nested(ConsentEventOut), required=True)
-    next_after = fields.Integer(required=True, allow_none=True)
+ConsentPage = page_of(ConsentEventOut, "ConsentPage")
 
 
 class TopicOut(Schema):
