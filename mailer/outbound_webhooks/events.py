@@ -47,14 +47,21 @@ def emit(event: WebhookEvent, data: dict[str, Any] | Callable[[], dict[str, Any]
     endpoints = _listening(event) if endpoints is None else endpoints
     if not endpoints:
         return []
-    if callable(data):
-        data = data()
+    return _record(_deliveries(event, data() if callable(data) else data, endpoints))
+
+
+def _deliveries(event: WebhookEvent, data: dict[str, Any], endpoints: list[WebhookEndpoint]) -> list[WebhookDelivery]:
+    """One event's delivery rows, one per endpoint, not yet written."""
     now = clock.utcnow()
     event_id = uuid.uuid4().hex
     body = json.dumps({"id": event_id, "type": str(event), "created_at": now.isoformat(timespec="seconds"),
                        "data": data}, ensure_ascii=False, separators=(",", ":"))
-    deliveries = [WebhookDelivery(endpoint_id=e.id, event=str(event), event_id=event_id, payload=body,
-                                  next_attempt_at=now) for e in endpoints]
+    return [WebhookDelivery(endpoint_id=e.id, event=str(event), event_id=event_id, payload=body,
+                            next_attempt_at=now) for e in endpoints]
+
+
+def _record(deliveries: list[WebhookDelivery]) -> list[int]:
+    """Write delivery rows in one flush and note them for queueing after the commit; return their ids."""
     db.session.add_all(deliveries)
     db.session.flush()
     ids = [d.id for d in deliveries]
@@ -62,17 +69,20 @@ def emit(event: WebhookEvent, data: dict[str, Any] | Callable[[], dict[str, Any]
     return ids
 
 
-def _topic_slugs(topic_ids: set[int]) -> list[str]:
+def _topic_slugs(topic_ids: set[int], slugs: dict[int, str] | None = None) -> list[str]:
+    """The topics' slugs, sorted; from `slugs` (id -> slug, read once for many events) when given."""
     if not topic_ids:
         return []
+    if slugs is not None:
+        return sorted(slugs[topic_id] for topic_id in topic_ids if topic_id in slugs)
     return sorted(db.session.scalars(select(Topic.slug).where(Topic.id.in_(topic_ids))))
 
 
-def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
+def subscriber_data(subscriber: Subscriber, slugs: dict[int, str] | None = None) -> dict[str, Any]:
     """What every subscriber event says about the subscriber: the opaque id, never the row id."""
     return {"id": subscriber.public_id, "email": subscriber.email, "name": subscriber.name,
             "language": subscriber.language, "status": str(subscriber.status),
-            "topics": _topic_slugs(subscriber.topic_ids(SubscriptionStatus.CONFIRMED))}
+            "topics": _topic_slugs(subscriber.topic_ids(SubscriptionStatus.CONFIRMED), slugs)}
 
 
 def forget_subscriber(public_id: str) -> int:
@@ -111,13 +121,14 @@ def subscribers_confirmed(confirmed: Mapping[int, Collection[int]]) -> int:
     if not endpoints:
         return 0
     ids = sorted(confirmed)
+    slugs = dict(db.session.execute(select(Topic.id, Topic.slug)).all())  # once, not twice per subscriber
     for start in range(0, len(ids), 500):
-        for subscriber in db.session.scalars(select(Subscriber).where(Subscriber.id.in_(ids[start:start + 500]))
-                                             .options(selectinload(Subscriber.subscriptions))
-                                             .execution_options(populate_existing=True)):  # written by Core
-            emit(WebhookEvent.SUBSCRIBER_CONFIRMED, {
-                "subscriber": subscriber_data(subscriber),
-                "confirmed_topics": _topic_slugs(set(confirmed[subscriber.id]))}, endpoints)
+        chunk = db.session.scalars(select(Subscriber).where(Subscriber.id.in_(ids[start:start + 500]))
+                                   .options(selectinload(Subscriber.subscriptions))
+                                   .execution_options(populate_existing=True))  # written by Core
+        _record([delivery for subscriber in chunk for delivery in _deliveries(WebhookEvent.SUBSCRIBER_CONFIRMED, {
+            "subscriber": subscriber_data(subscriber, slugs),
+            "confirmed_topics": _topic_slugs(set(confirmed[subscriber.id]), slugs)}, endpoints)])
     return len(ids)
 
 
