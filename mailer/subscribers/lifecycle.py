@@ -251,12 +251,13 @@ def record_imported_consent(
         _add_pending(subscriber, topic_id, origin, ConsentAction.SIGNUP)
         subscriber.subscription_for(topic_id).status = SubscriptionStatus.CONFIRMED
         record(subscriber, ConsentAction.CONFIRM, origin, topic_id=topic_id, detail=detail[:300])
-    if subscriber.status != SubscriberStatus.CONFIRMED:
+    newly_confirmed = subscriber.status != SubscriberStatus.CONFIRMED
+    if newly_confirmed:
         subscriber.status = SubscriberStatus.CONFIRMED
         subscriber.confirmed_at = clock.utcnow()
-        db.session.flush()
-        webhook_events.subscriber_event(WebhookEvent.SUBSCRIBER_CONFIRMED, subscriber, confirmed_topics=added)
     db.session.flush()
+    if newly_confirmed:
+        webhook_events.subscriber_event(WebhookEvent.SUBSCRIBER_CONFIRMED, subscriber, confirmed_topics=added)
     log.info("subscriber %s: imported consent recorded via %s", subscriber.id, origin.channel)
     return subscriber
 
