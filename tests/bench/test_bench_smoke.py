@@ -3,6 +3,7 @@ every recipient gets exactly one message. It asserts no speed: timings belong to
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from urllib.parse import urlsplit, urlunsplit
@@ -20,8 +21,8 @@ pytestmark = pytest.mark.skipif(not (tool_path("smtp-sink") and tool_path("smtp-
 def test_the_benchmark_delivers_one_message_to_each_of_50_recipients(tmp_path, signing):
     require_service("PostgreSQL", POSTGRES_URL)
     require_service("Redis", REDIS_URL)
-    # Its own database next to the test database: the benchmark drops and recreates it.
-    database_url = urlunsplit(urlsplit(POSTGRES_URL.replace("+psycopg", ""))._replace(path="/mailer_bench_smoke"))
+    # Its own database next to the test database, one per run: the benchmark drops and recreates it.
+    database_url = urlunsplit(urlsplit(POSTGRES_URL.replace("+psycopg", ""))._replace(path=f"/mailer_bench_smoke_{os.getpid()}"))
     report = tmp_path / "bench.json"
     completed = subprocess.run(
         [sys.executable, "-m", "mailer.bench", "--recipients", "50", "--workers", "1", "--connections", "1",

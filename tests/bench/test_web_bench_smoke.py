@@ -27,7 +27,7 @@ def test_the_web_benchmark_measures_every_path_and_loses_no_signup(tmp_path):
     require_wrk()
     require_service("PostgreSQL", POSTGRES_URL)
     require_service("Redis", REDIS_URL)
-    database_url = urlunsplit(urlsplit(POSTGRES_URL.replace("+psycopg", ""))._replace(path="/mailer_web_bench_smoke"))
+    database_url = urlunsplit(urlsplit(POSTGRES_URL.replace("+psycopg", ""))._replace(path=f"/mailer_web_bench_smoke_{os.getpid()}"))
     report = tmp_path / "web.json"
     completed = subprocess.run(
         [sys.executable, "-m", "mailer.bench", "web", "--events", "20", "--mailings", "3", "--subscribers", "200",
