@@ -75,3 +75,33 @@ def test_the_shared_storage_counts_every_process(tmp_path):
     storage = storage_from_string(uri)
     assert storage.get(RateLimitItemPerMinute(50).key_for("shared")) == 80
     assert not FixedWindowRateLimiter(storage).hit(RateLimitItemPerMinute(50), "shared")
+
+
+def test_processes_that_open_a_new_counter_file_at_the_same_moment_all_start(tmp_path):
+    """gunicorn's workers and the Celery worker open the counter file together on a new instance.
+
+    Two connections switching a new SQLite file to WAL at once deadlock, and SQLite answers one of them
+    "database is locked" at once, without waiting: the worker that got it failed to start.
+    """
+    import threading
+
+    from mailer.ratelimit_storage import SQLiteStorage
+
+    failures = []
+    for trial in range(300):
+        uri = f"mailer+sqlite:///{tmp_path / f'limits-{trial}.sqlite3'}"
+        barrier = threading.Barrier(4)
+
+        def start() -> None:
+            barrier.wait()
+            try:
+                SQLiteStorage(uri).incr("shared", 60)
+            except Exception as error:  # noqa: BLE001 - any failure to start is the finding
+                failures.append(error)
+
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert failures == []
