@@ -104,8 +104,12 @@ def make_token(purpose: TokenPurpose, subscriber: Subscriber, topic_ids: tuple[i
     return TokenSigner(purpose).sign(subscriber.public_id, subscriber.token_secret, topic_ids)
 
 
-def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
-    """Verify a token of one purpose and return its subscriber, or raise InvalidToken."""
+def read_token(purpose: TokenPurpose, token: str, *, with_subscriptions: bool = True) -> TokenClaim:
+    """Verify a token of one purpose and return its subscriber, or raise InvalidToken.
+
+    `with_subscriptions=False` reads the subscriber alone, for a caller that never looks at their
+    subscriptions (the one-click POST, which changes them in one statement).
+    """
     serializer = _serializer(purpose)
     try:
         if isinstance(serializer, URLSafeTimedSerializer):
@@ -119,9 +123,10 @@ def read_token(purpose: TokenPurpose, token: str) -> TokenClaim:
     if not (isinstance(payload, list) and len(payload) in (2, 3, 4) and all(isinstance(p, str) for p in payload[:2])):
         raise InvalidToken("invalid")
     # Every page a token opens reads the subscriptions and their topics: one statement, not three.
-    subscriber = db.session.scalars(
-        db.select(Subscriber).filter_by(public_id=payload[0])
-        .options(joinedload(Subscriber.subscriptions).joinedload(Subscription.topic))).unique().first()
+    query = db.select(Subscriber).filter_by(public_id=payload[0])
+    if with_subscriptions:
+        query = query.options(joinedload(Subscriber.subscriptions).joinedload(Subscription.topic))
+    subscriber = db.session.scalars(query).unique().first()
     if subscriber is None:
         raise InvalidToken("invalid")
     if payload[1] != _fingerprint(subscriber.token_secret):

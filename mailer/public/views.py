@@ -77,10 +77,10 @@ def _topic_choices() -> list[SelectChoice]:
     return [SelectChoice(str(t.id), t.name(language)) for t in lifecycle.public_topics()]
 
 
-def _claim(purpose: TokenPurpose, token: str) -> TokenClaim:
+def _claim(purpose: TokenPurpose, token: str, *, with_subscriptions: bool = True) -> TokenClaim:
     """Verify a link's token or answer with the friendly invalid-link page."""
     try:
-        claim = read_token(purpose, token)
+        claim = read_token(purpose, token, with_subscriptions=with_subscriptions)
     except InvalidToken as error:
         abort(_invalid_link(error.reason))
     g.subscriber_language = claim.subscriber.language
@@ -281,7 +281,8 @@ def unsubscribe(token: str):
 @csrf.exempt
 def one_click(token: str):
     """RFC 8058 one-click unsubscribe: no cookies, no CSRF, idempotent, always 200 on success."""
-    claim = _claim(TokenPurpose.UNSUBSCRIBE, token)
+    # The POST changes the subscriptions in one statement without reading them (lifecycle.unsubscribe).
+    claim = _claim(TokenPurpose.UNSUBSCRIBE, token, with_subscriptions=request.method == "GET")
     if request.method == "GET":
         # A person who opened the header link in a browser: show the page, change nothing.
         return _unsubscribe_page(claim, token)
