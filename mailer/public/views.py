@@ -279,6 +279,7 @@ def unsubscribe(token: str):
 
 @bp.route("/one-click/<token>", methods=["GET", "POST"])
 @csrf.exempt
+@limiter.exempt  # no limit applies here; this skips the limiter's search for one on every click
 def one_click(token: str):
     """RFC 8058 one-click unsubscribe: no cookies, no CSRF, idempotent, always 200 on success."""
     # The POST changes the subscriptions in one statement without reading them (lifecycle.unsubscribe).
