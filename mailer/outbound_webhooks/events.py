@@ -34,7 +34,8 @@ TO_QUEUE = "outbound_webhook_delivery_ids"
 
 # The ids and events of the active endpoints: columns, not endpoint objects, because every one-click
 # asks (most often to hear "none"), and loading objects was a tenth of a click's time (docs/PERFORMANCE.md).
-_ACTIVE = select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.active.is_(True))
+_ENDPOINTS = WebhookEndpoint.__table__
+_ACTIVE = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.active.is_(True))
 
 
 def _listening(event: WebhookEvent) -> list[int]:
