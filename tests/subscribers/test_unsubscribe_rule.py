@@ -1,4 +1,4 @@
-"""lifecycle.unsubscribe, the one rule every way of leaving uses (link, one-click, mail, API, staff, bounce).
+"""lifecycle.unsubscribe, the one rule every way of leaving uses (link, one-click, manage page, mail, API, complaint).
 
 It writes with statements of its own rather than through the session (docs/PERFORMANCE.md, one-click),
 so these check what a caller in the same transaction sees afterwards, and what the ledger says.
