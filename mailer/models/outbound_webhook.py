@@ -45,8 +45,13 @@ class WebhookEndpoint(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @staticmethod
+    def parse_events(events: str) -> list[str]:
+        """The event names the `events` column holds (space-separated)."""
+        return events.split()
+
     def event_list(self) -> list[str]:
-        return self.events.split()
+        return self.parse_events(self.events)
 
 
 class WebhookDelivery(db.Model):

@@ -40,7 +40,8 @@ _ACTIVE = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.active
 
 def _listening(event: WebhookEvent) -> list[int]:
     """The ids of the active endpoints that want the event."""
-    return [endpoint_id for endpoint_id, events in db.session.execute(_ACTIVE) if str(event) in events.split()]
+    return [endpoint_id for endpoint_id, events in db.session.execute(_ACTIVE)
+            if str(event) in WebhookEndpoint.parse_events(events)]
 
 
 def emit(event: WebhookEvent, data: dict[str, Any] | Callable[[], dict[str, Any]],
