@@ -1,6 +1,7 @@
 """Claim delivery rows under a lease and record outcomes in bulk: the ledger is the truth."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -108,19 +109,20 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
 
 # Only rows still claimed are written: writing a group again after a lost connection (the
 # first write may have committed) then changes nothing and counts no attempt twice.
-_FINALS_FROM_ARRAYS = text("""
+_FINALS_FROM_JSON = text("""
 UPDATE delivery SET status = v.status, message_id = v.message_id, smtp_reply = v.reply, last_error = v.error,
        sent_at = CASE WHEN v.status = 'sent' THEN CAST(:now AS timestamptz) END, lease_expires_at = NULL,
        attempts = delivery.attempts + v.tried, uncertain = delivery.uncertain + v.uncertain
-FROM unnest(CAST(:ids AS integer[]), CAST(:statuses AS varchar[]), CAST(:message_ids AS varchar[]),
-            CAST(:replies AS varchar[]), CAST(:errors AS varchar[]), CAST(:tried AS integer[]),
-            CAST(:uncertain AS integer[])) AS v(id, status, message_id, reply, error, tried, uncertain)
+FROM jsonb_to_recordset(CAST(:rows AS jsonb))
+     AS v(id integer, status varchar, message_id varchar, reply varchar, error varchar, tried integer, uncertain integer)
 WHERE delivery.id = v.id AND delivery.status = 'claimed'
 """)
 
 
 def _cut(value: str | None) -> str | None:
-    return (value or None) and value[:500]
+    """A server's words as the ledger keeps them: at most 500 characters, and no NUL, which
+    PostgreSQL text cannot hold (a relay that sent one made every write of its group fail)."""
+    return (value or None) and value.replace("\x00", "")[:500]
 
 
 def record_outcomes(outcomes: list[DeliveryOutcome]) -> None:
@@ -137,17 +139,12 @@ def record_outcomes(outcomes: list[DeliveryOutcome]) -> None:
     claimed = table.c.status == DeliveryStatus.CLAIMED.value
     if finals and on_postgresql():
         # One statement for the whole group: an executemany of 50 single-row UPDATEs made
-        # PostgreSQL parse and plan 50 statements, its biggest cost per message (docs/PERFORMANCE.md).
-        db.session.execute(_FINALS_FROM_ARRAYS, {
-            "now": now,
-            "ids": [o.delivery_id for o in finals],
-            "statuses": [o.status.value for o in finals],
-            "message_ids": [o.message_id for o in finals],
-            "replies": [_cut(o.reply) for o in finals],
-            "errors": [_cut(o.error) for o in finals],
-            "tried": [int(o.tried) for o in finals],
-            "uncertain": [int(o.uncertain) for o in finals],
-        })
+        # PostgreSQL parse and plan 50 statements, its biggest cost per message. The rows go as
+        # one JSON text: psycopg dumps seven arrays element by element in Python, which took
+        # 14 µs of worker CPU a message against 8 µs for json.dumps (docs/PERFORMANCE.md).
+        db.session.execute(_FINALS_FROM_JSON, {"now": now, "rows": json.dumps([
+            {"id": o.delivery_id, "status": o.status.value, "message_id": o.message_id, "reply": _cut(o.reply),
+             "error": _cut(o.error), "tried": int(o.tried), "uncertain": int(o.uncertain)} for o in finals])})
     elif finals:
         db.session.execute(
             update(table).where(table.c.id == bindparam("b_id"), claimed).values(
@@ -165,7 +162,7 @@ def record_outcomes(outcomes: list[DeliveryOutcome]) -> None:
                 status=DeliveryStatus.PENDING.value, last_error=bindparam("b_error"), message_id=bindparam("b_message_id"),
                 next_attempt_at=bindparam("b_retry_at"), lease_expires_at=None,
                 attempts=table.c.attempts + bindparam("b_tried"), uncertain=table.c.uncertain + bindparam("b_uncertain")),
-            [{"b_id": o.delivery_id, "b_error": (o.error or "")[:500], "b_retry_at": o.retry_at,
+            [{"b_id": o.delivery_id, "b_error": _cut(o.error) or "", "b_retry_at": o.retry_at,
               "b_message_id": o.message_id, "b_tried": int(o.tried), "b_uncertain": int(o.uncertain)}
              for o in retries],
         )

@@ -160,8 +160,9 @@ def test_starting_twice_and_running_twice_send_once(app, outbox):
 class FlakyTransport:
     """Answers with a scripted error for chosen recipients, else records the message."""
 
-    def __init__(self, errors: dict[str, Exception], after_each=None) -> None:
+    def __init__(self, errors: dict[str, Exception], after_each=None, reply: str = "250 ok") -> None:
         self.errors = errors
+        self.reply = reply
         self.sent: list[str] = []
         self.tries: list[tuple[str, str]] = []  # (recipient, Message-ID) of every try
         self.after_each = after_each
@@ -173,7 +174,7 @@ class FlakyTransport:
         self.sent.append(recipient)
         if self.after_each:
             self.after_each(len(self.sent))
-        return "250 ok"
+        return self.reply
 
     def close(self) -> None:
         pass
@@ -207,6 +208,24 @@ def test_smtp_faults_become_retries_bounces_and_unknowns(app):
         assert rows["reader3@example.org"].attempts == 1 and rows["reader3@example.org"].uncertain == 1
         bounced = db.session.scalar(db.select(Subscriber).filter_by(email="reader2@example.org"))
         assert bounced.status == SubscriberStatus.BOUNCED
+        assert states.status_of(mailing_id) == MailingStatus.SENT
+
+
+def test_a_relay_that_answers_with_nul_bytes_cannot_stop_the_ledger(app):
+    """PostgreSQL text cannot hold NUL: a server's reply or error with one is stored without it."""
+    with app.app_context():
+        create_subscribers(3)
+        mailing_id = create_mailing("newsletter")
+        start_now(mailing_id)
+        transport = FlakyTransport({"reader0@example.org": PermanentSendError(
+            "550 no\x00 such user", code=550, reply="550 no\x00 such user", stage="rcpt")},
+            reply="250 2.0.0 queued as \x00ABC")
+        run_engine(mailing_id, transport)
+        assert ledger_statuses(mailing_id) == {"sent": 2, "bounced": 1}
+        rows = db.session.execute(db.select(Delivery.status, Delivery.smtp_reply, Delivery.last_error)
+                                  .filter_by(mailing_id=mailing_id)).all()
+        assert {(r.status, r.smtp_reply) for r in rows} == {
+            ("sent", "250 2.0.0 queued as ABC"), ("bounced", "550 no such user")}
         assert states.status_of(mailing_id) == MailingStatus.SENT
 
 
