@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, bindparam, func, or_, select, text, update
 
@@ -15,8 +15,12 @@ from mailer.sending.sql import in_ids, on_postgresql
 OPEN_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.CLAIMED)
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
+    """One claimed delivery and what its mail needs to know of the reader.
+
+    A NamedTuple, not a dataclass: a worker makes one per message, and a frozen dataclass took
+    1.4 µs to make against 0.3 µs (docs/PERFORMANCE.md)."""
+
     delivery_id: int
     subscriber_id: int
     email: str
@@ -31,9 +35,8 @@ class Recipient:
     frequency: str | None = None   # what the reader chose (every announcement, digest, both): the footer says it
 
 
-@dataclass(frozen=True)
-class DeliveryOutcome:
-    """What happened to one claimed row; status is a DeliveryStatus."""
+class DeliveryOutcome(NamedTuple):
+    """What happened to one claimed row; status is a DeliveryStatus. One per message, so a NamedTuple too."""
 
     delivery_id: int
     status: DeliveryStatus
@@ -91,7 +94,7 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
     if not claimed:
         db.session.commit()
         return []
-    by_subscriber = {row.subscriber_id: row for row in claimed}
+    by_subscriber = {row[1]: row for row in claimed}
     rows = db.session.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.name, Subscriber.language,
                Subscriber.public_id, Subscriber.token_secret, Subscriber.frequency)
@@ -99,12 +102,12 @@ def claim_batch(mailing_id: int, worker: str, size: int, lease_seconds: float) -
         .order_by(Subscriber.id)
     ).all()
     db.session.commit()
-    return [
-        Recipient(by_subscriber[r.id].id, r.id, r.email, r.name, r.language, r.public_id, r.token_secret,
-                  by_subscriber[r.id].attempts, by_subscriber[r.id].payload, by_subscriber[r.id].uncertain,
-                  by_subscriber[r.id].message_id, r.frequency)
-        for r in rows
-    ]
+    recipients = []
+    for subscriber_id, email, name, language, public_id, token_secret, frequency in rows:
+        delivery_id, _, attempts, payload, uncertain, message_id = by_subscriber[subscriber_id]
+        recipients.append(Recipient(delivery_id, subscriber_id, email, name, language, public_id, token_secret,
+                                    attempts, payload, uncertain, message_id, frequency))
+    return recipients
 
 
 # Only rows still claimed are written: writing a group again after a lost connection (the
