@@ -5,7 +5,7 @@ import logging
 from datetime import datetime, timedelta
 from enum import Enum
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from mailer.extensions import db
@@ -284,6 +284,11 @@ def sending_mailing_ids() -> list[int]:
     return list(db.session.scalars(select(Mailing.id).where(Mailing.status == MailingStatus.SENDING)))
 
 
+# Built once: a sending worker asks after every group of messages whether to go on, and
+# building the query each time was half of what asking cost it (docs/PERFORMANCE.md).
+_STATUS = select(Mailing.status).where(Mailing.id == bindparam("mailing_id"))
+
+
 def status_of(mailing_id: int) -> str | None:
     """Read the current status straight from the database (not the session's cache)."""
-    return db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))
+    return db.session.scalar(_STATUS, {"mailing_id": mailing_id})
