@@ -81,7 +81,7 @@ def _secret_keys(instance_path: Path) -> list[str]:
     return [key_file.read_text().strip()]
 
 
-def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]:
+def _celery_config(instance_path: Path, redis_url: str | None, worker_concurrency: int) -> dict[str, Any]:
     if redis_url:
         broker: dict[str, Any] = {"broker_url": redis_url}
     else:
@@ -106,6 +106,8 @@ def _celery_config(instance_path: Path, redis_url: str | None) -> dict[str, Any]
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A worker started without --concurrency runs this many processes (MAILER_WORKER_CONCURRENCY).
+        "worker_concurrency": worker_concurrency,
         "broker_connection_retry_on_startup": True,
         "beat_schedule_filename": str(instance_path / "celerybeat-schedule"),
     }
@@ -132,6 +134,11 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
     base_url = _setting("MAILER_BASE_URL", values.base_url, DEFAULT_BASE_URL)
     keys = _secret_keys(instance)
     mail_from = _setting("MAILER_FROM", values.sender, DEFAULT_FROM)
+    # Send tasks per mailing: one more than the cores, because each waits on SMTP and SQL part of
+    # the time (two on two cores gave 0.44 of smtp-source, three 0.50 - 0.55; docs/PERFORMANCE.md).
+    send_concurrency = _setting("MAILER_SEND_CONCURRENCY", values.whole_number(1, 64), (os.cpu_count() or 1) + 1)
+    # One worker process more than the send tasks: an opt-in mail never waits for a mailing to end.
+    worker_concurrency = _setting("MAILER_WORKER_CONCURRENCY", values.whole_number(1, 128), send_concurrency + 1)
     config = {
         "SECRET_KEY": keys[0],
         "SECRET_KEYS": keys,
@@ -177,12 +184,13 @@ def load_config(instance_path: str, overrides: dict[str, Any] | None = None) -> 
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": DEFAULT_LANGUAGE,
         "LANGUAGES": LANGUAGES,
-        "CELERY": _celery_config(instance, redis_url),
+        "CELERY": _celery_config(instance, redis_url, worker_concurrency),
         # The sending engine (see docs/SENDING.md).
         "SEND_RATE": _setting("MAILER_SEND_RATE", values.number("messages per second", 10_000), None),
         "SEND_RATE_PER_HOUR": _setting("MAILER_SEND_RATE_PER_HOUR",
                                        values.number("messages per hour", 36_000_000), None),
-        "SEND_CONCURRENCY": _setting("MAILER_SEND_CONCURRENCY", values.whole_number(1, 64), 2),
+        "SEND_CONCURRENCY": send_concurrency,
+        "WORKER_CONCURRENCY": worker_concurrency,
         "SMTP_CONNECTIONS": _setting("MAILER_SMTP_CONNECTIONS", values.whole_number(1, 64), 2),
         "SEND_BATCH_SIZE": 500,
         # Messages sent between two ledger marks: a killed worker may send this many again.

@@ -39,6 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
     ("MAILER_SEND_CONCURRENCY", "0"),
     ("MAILER_SEND_CONCURRENCY", "2.5"),
     ("MAILER_SEND_CONCURRENCY", "65"),
+    ("MAILER_WORKER_CONCURRENCY", "0"),
+    ("MAILER_WORKER_CONCURRENCY", "two"),
     ("MAILER_SMTP_CONNECTIONS", "many"),
     ("MAILER_SMTP_CONNECTIONS", "0"),
     ("MAILER_SEND_LEASE_SECONDS", "0"),
@@ -176,6 +178,8 @@ def test_an_ed25519_key_adds_a_second_signature(clean_env, tmp_path):
     ("MAILER_DIGEST_SCHEDULE", "Monthly", "DIGEST_SCHEDULE", "monthly"),
     ("MAILER_DIGEST_SCHEDULE", "off", "DIGEST_SCHEDULE", "off"),
     ("MAILER_SEND_CONCURRENCY", "5", "SEND_CONCURRENCY", 5),
+    ("MAILER_SEND_CONCURRENCY", "5", "WORKER_CONCURRENCY", 6),
+    ("MAILER_WORKER_CONCURRENCY", "8", "WORKER_CONCURRENCY", 8),
     ("MAILER_SMTP_CONNECTIONS", "64", "SMTP_CONNECTIONS", 64),
     ("MAILER_SEND_RATE", "12.5", "SEND_RATE", 12.5),
     ("MAILER_SEND_RATE_PER_HOUR", "3600", "SEND_RATE_PER_HOUR", 3600.0),
@@ -218,8 +222,10 @@ def test_good_values_are_parsed(clean_env, tmp_path, name, value, key, parsed):
 def test_unset_or_blank_settings_give_the_embedded_defaults(clean_env, tmp_path):
     clean_env.setenv("MAILER_SEND_CONCURRENCY", "")
     config = load_config(str(tmp_path))
-    assert (config["SMTP_URL"], config["REDIS_URL"], config["SEND_RATE"], config["SEND_CONCURRENCY"]) == (
-        None, None, None, 2)
+    assert (config["SMTP_URL"], config["REDIS_URL"], config["SEND_RATE"]) == (None, None, None)
+    # One send task more than the cores, and one worker process more than the send tasks.
+    assert config["SEND_CONCURRENCY"] == os.cpu_count() + 1
+    assert config["WORKER_CONCURRENCY"] == config["CELERY"]["worker_concurrency"] == os.cpu_count() + 2
     assert (config["DIGEST_SCHEDULE"], config["DIGEST_WEEKDAY"], config["DIGEST_HOUR"]) == ("weekly", 0, 8)
     assert config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///") and config["DKIM_SIGNER"] is None
     assert (config["VERP"], config["BOUNCE_LOCALPART"]) == (True, "bounces")

@@ -14,7 +14,8 @@ from tests.services import REPO
 class WorkerProcess:
     """A `celery -A worker worker` child process that can be killed and restarted."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int | None = 1) -> None:
+        """`concurrency=None` gives no --concurrency: the worker takes its process count from the config, as deployed."""
         self.env = {**os.environ, **env}
         self.log_path = log_path
         self.concurrency = concurrency
@@ -24,8 +25,8 @@ class WorkerProcess:
         start_of_log = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO", f"--concurrency={self.concurrency}",
-                 "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h"],
+                [sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
+                 *([f"--concurrency={self.concurrency}"] if self.concurrency else []), "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h"],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         deadline = time.monotonic() + timeout
