@@ -14,8 +14,9 @@ then does what one worker does with a batch, --rounds times over:
 on one held connection, as a sending run does. Nothing is sent: the SMTP hand-off is the part
 that is the same for every sender, and smtp-source is its reference. Each part is timed in this
 process's CPU time (`time.process_time`), and PostgreSQL's CPU per part is read from the
-connection's backend in /proc (when the server runs on this machine). Afterwards the rows are
-`sent`; the next `python -m mailer.bench --reuse` starts from a fresh ledger anyway.
+connection's backend in /proc (when the server runs on this machine). Afterwards the rows it
+went through are `sent` and the rest pending; `python -m mailer.bench --reuse` starts from a
+fresh ledger anyway.
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ import time
 from pathlib import Path
 
 from mailer.bench import database
-from mailer.bench.run import Options, _write_throwaway_dkim_key
+from mailer.bench.run import Options, write_throwaway_dkim_key
 
 PARTS = ("claim", "audience check", "prepare", "outcomes", "status check")
 
@@ -52,7 +53,7 @@ def _environment(options: argparse.Namespace, instance: Path) -> dict[str, str]:
         "MAILER_INSTANCE_PATH": str(instance),
     }
     if options.dkim:
-        env.update({"MAILER_DKIM_KEY_FILE": str(_write_throwaway_dkim_key(instance)),
+        env.update({"MAILER_DKIM_KEY_FILE": str(write_throwaway_dkim_key(instance)),
                     "MAILER_DKIM_SELECTOR": "bench", "MAILER_DKIM_DOMAIN": "example.org"})
     return env
 
@@ -89,12 +90,14 @@ def measure(options: argparse.Namespace) -> dict[str, tuple[float, float | None]
         sender = build_sender()
         run = SendingRun(mailing_id, "engine-parts", sender, EngineSettings(batch_size=options.batch))
 
+        local = _backend_cpu(backend) is not None
+
         def timed(part: str, action, *args):
-            cpu, server = time.process_time(), _backend_cpu(backend)
+            cpu, server = time.process_time(), _backend_cpu(backend) if local else 0.0
             result = action(*args)
             spent[part][0] += time.process_time() - cpu
-            after = _backend_cpu(backend)
-            spent[part][1] = None if after is None else spent[part][1] + after - server
+            if local:
+                spent[part][1] += _backend_cpu(backend) - server
             return result
 
         for _ in range(options.rounds):
@@ -105,12 +108,12 @@ def measure(options: argparse.Namespace) -> dict[str, tuple[float, float | None]
                 prepared = timed("prepare", run._prepare, group)
                 outcomes = [DeliveryOutcome(recipient.delivery_id, DeliveryStatus.SENT, message_id=message_id,
                                             reply="250 2.0.0 Ok: queued as 4XyZ1k2LmnzQ")
-                            for recipient, message_id, _ in prepared]
+                            for recipient, message_id, _ in (p for p in prepared if not isinstance(p, DeliveryOutcome))]
                 timed("outcomes", deliveries.record_outcomes, outcomes)
                 timed("status check", states.status_of, mailing_id)
             messages += len(batch)
         db.session.commit()
-    return {part: (1e6 * cpu / messages, None if server is None else 1e6 * server / messages)
+    return {part: (1e6 * cpu / messages, 1e6 * server / messages if local else None)
             for part, (cpu, server) in spent.items()}
 
 

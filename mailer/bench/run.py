@@ -38,7 +38,7 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-def _write_throwaway_dkim_key(instance: Path) -> Path:
+def write_throwaway_dkim_key(instance: Path) -> Path:
     """A fresh 2048-bit RSA key in the instance folder (deleted with it), as a DNS-published key would be."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -54,7 +54,7 @@ def _write_throwaway_dkim_key(instance: Path) -> Path:
 def _service_env(options: Options, smtp_url: str, instance: Path) -> dict[str, str]:
     dkim = {}
     if options.dkim:
-        dkim = {"MAILER_DKIM_KEY_FILE": str(_write_throwaway_dkim_key(instance)),
+        dkim = {"MAILER_DKIM_KEY_FILE": str(write_throwaway_dkim_key(instance)),
                 "MAILER_DKIM_SELECTOR": "bench", "MAILER_DKIM_DOMAIN": "example.org"}
     return {
         **dkim,
