@@ -29,17 +29,9 @@ from pathlib import Path
 
 from mailer.bench import database
 from mailer.bench.run import Options, write_throwaway_dkim_key
+from mailer.bench.workers import cpu_seconds
 
 PARTS = ("claim", "audience check", "prepare", "outcomes", "status check")
-
-
-def _backend_cpu(pid: int) -> float | None:
-    """CPU seconds the PostgreSQL backend `pid` has used, or None if it is not on this machine."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _environment(options: argparse.Namespace, instance: Path) -> dict[str, str]:
@@ -90,14 +82,14 @@ def measure(options: argparse.Namespace) -> dict[str, tuple[float, float | None]
         sender = build_sender()
         run = SendingRun(mailing_id, "engine-parts", sender, EngineSettings(batch_size=options.batch))
 
-        local = _backend_cpu(backend) is not None
+        local = cpu_seconds(backend) is not None  # None: the server is on another machine
 
         def timed(part: str, action, *args):
-            cpu, server = time.process_time(), _backend_cpu(backend) if local else 0.0
+            cpu, server = time.process_time(), cpu_seconds(backend) if local else 0.0
             result = action(*args)
             spent[part][0] += time.process_time() - cpu
             if local:
-                spent[part][1] += _backend_cpu(backend) - server
+                spent[part][1] += cpu_seconds(backend) - server
             return result
 
         for _ in range(options.rounds):
